@@ -1,0 +1,58 @@
+/* exec.h - run a child process: argv only, scrubbed environment, its own
+ * process group, a timeout that kills the whole group, output captured
+ * (stdout and stderr merged) into a file with secret values redacted. */
+#ifndef FF_EXEC_H
+#define FF_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+typedef struct ff_exec_opts {
+	const char *const *env; /* NULL-terminated "K=V" list, the whole
+	                           environment of the child; NULL gives
+	                           PATH=/usr/bin:/bin and LANG=C.UTF-8 */
+	const char *cwd;        /* working folder; NULL keeps ours */
+	int out_fd;             /* captured stdout+stderr go here; -1 discards */
+	double timeout_s;       /* 0 = none; on expiry SIGTERM the group, then
+	                           SIGKILL after kill_grace_s */
+	double kill_grace_s;    /* 0 means 2 seconds */
+	const char *const *secrets; /* NULL-terminated strings replaced by
+	                               "[REDACTED]" in the captured output */
+	size_t tail_max;        /* keep up to this many last bytes of (redacted)
+	                           output in res->tail; 0 = none */
+	const volatile int *cancel; /* when it turns non-zero, the group is
+	                               killed as on a timeout (a signal to ffrun) */
+	uid_t run_as;           /* run as this uid/gid when as_user is set */
+	gid_t run_as_gid;
+	int as_user;
+} ff_exec_opts;
+
+typedef struct ff_exec_result {
+	int exited;         /* 1 when the child exited normally */
+	int status;         /* exit status when exited, else the signal number */
+	int timed_out;      /* 1 when the timeout (or cancel) killed it */
+	uint64_t out_bytes; /* bytes of output captured */
+	char *tail;         /* malloc'd NUL-terminated tail of output, or NULL */
+	double duration_s;
+} ff_exec_result;
+
+/* Run argv[0] (an absolute path) with argv. Returns 0 when the child was
+ * started and reaped, whatever its status; a negative code when it could
+ * not be started (e->msg says why). Free res->tail with ff_exec_result_free. */
+int ff_exec_run(ff_exec_result *res, const char *const *argv,
+		const ff_exec_opts *opts, ff_err *e);
+void ff_exec_result_free(ff_exec_result *res);
+
+/* Streaming redactor used by the capture, exposed for tests: replaces every
+ * occurrence of each secret, also across write boundaries. */
+typedef struct ff_redactor ff_redactor;
+ff_redactor *ff_redactor_new(const char *const *secrets,
+			     int (*sink)(void *arg, const char *p, size_t n),
+			     void *arg);
+int ff_redactor_write(ff_redactor *r, const char *p, size_t n);
+int ff_redactor_flush(ff_redactor *r);
+void ff_redactor_free(ff_redactor *r);
+
+#endif
