@@ -54,12 +54,17 @@ typedef struct ff_config {
 	size_t memory_mb;
 	double seconds;       /* 0 = no wall-clock cap */
 	long long instructions; /* count-hook cap; 0 = none */
-	ff_yaml_node *tree;   /* the parsed document, NULL for defaults */
+	ff_yaml_node *tree;   /* the parsed document, NULL for defaults or an
+	                         empty file; owned, freed by ff_config_free */
 } ff_config;
 
 /* Load path, or, when path is NULL, the built-in defaults (SPEC §3) with
  * paths resolved against cwd. Errors are FF_EUSAGE with
- * "file:line:col: what" in e->msg. */
+ * "file:line:col: what" in e->msg ("file: cannot read: ..." when the file
+ * cannot be read); on error *cfg is left zeroed, nothing to free.
+ * A key whose value is null (`paths:` alone, `~`) keeps its default.
+ * Targets prod (conninfo NULL: libpq's environment) and drill (ephemeral)
+ * are added when the file does not define them. */
 int ff_config_load(ff_config *cfg, const char *path, ff_err *e);
 void ff_config_free(ff_config *cfg);
 

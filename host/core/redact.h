@@ -30,7 +30,10 @@ typedef enum {
 /* Redact text (len bytes) into a malloc'd NUL-terminated *out. name selects
  * the mode under FF_REDACT_AUTO and appears in errors. secrets_found (may be
  * NULL) receives how many values were replaced. URL credentials
- * (scheme://user:PASSWORD@host) are redacted in every mode. */
+ * (scheme://user:PASSWORD@host) and secret `key=value` pairs inside values
+ * are redacted in every mode. Text YAML mode cannot parse (anchors, several
+ * documents, bad syntax) goes through LINES mode instead: the result is
+ * always redacted, never the input as is. Fails only when out of memory. */
 int ff_redact(char **out, size_t *out_len, const char *text, size_t len,
 	      const char *name, ff_redact_mode mode, int *secrets_found,
 	      ff_err *e);

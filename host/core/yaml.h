@@ -26,7 +26,9 @@ struct ff_yaml_node {
 /* Parse exactly one document from text (len bytes). name is used in error
  * messages ("name:line:col: what"). Aliases and anchors are refused (a
  * billion-laughs document must not blow up), as are duplicate map keys and
- * non-scalar keys. An empty document gives *out = NULL and returns 0. */
+ * non-scalar keys, several documents and nesting deeper than 256 levels.
+ * An empty document (nothing, comments, `---`, `~`) gives *out = NULL and
+ * returns 0. Errors are FF_EUSAGE, FF_EFAIL only when out of memory. */
 int ff_yaml_parse(ff_yaml_node **out, const char *text, size_t len,
 		  const char *name, ff_err *e);
 void ff_yaml_free(ff_yaml_node *n);
@@ -38,4 +40,15 @@ const ff_yaml_node *ff_yaml_get(const ff_yaml_node *map, const char *key);
  * *out is malloc'd and NUL-terminated. */
 int ff_yaml_emit(char **out, size_t *len, const ff_yaml_node *root, ff_err *e);
 
+/* libyaml's version ("0.2.5"), for ffrun --version: libyaml's own header
+ * cannot be included beside this one (see below). */
+const char *ff_yaml_libyaml_version(void);
+
+#endif
+
+/* libyaml's header is also named yaml.h. When host/core is on the include
+ * path, <yaml.h> lands here: yaml.c, the one file that needs libyaml,
+ * defines FF_YAML_LIBYAML and is passed on to libyaml's header. */
+#if defined(FF_YAML_LIBYAML) && !defined(YAML_H)
+#include_next <yaml.h>
 #endif

@@ -1,0 +1,507 @@
+#include "evidence.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jsonw.h"
+
+double ff_time_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double ff_time_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void ff_time_stamp(char out[16], double t)
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	strftime(out, 16, "%Y%m%d-%H%M%S", &tm);
+}
+
+void ff_time_iso(char out[32], double t)
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+	char b[24];
+	gmtime_r(&s, &tm);
+	strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 32, "%s.%03dZ", b, (int)((t - (double)s) * 1000) % 1000);
+}
+
+static int mkdir_p(const char *path, ff_err *e)
+{
+	char buf[4096];
+	if (strlen(path) >= sizeof(buf))
+		return ff_err_set(e, FF_EFAIL, "path too long: %s", path);
+	strcpy(buf, path);
+	for (char *p = buf + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+				return ff_err_set(e, FF_EFAIL, "create %s: %s", buf, strerror(errno));
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	return 0;
+}
+
+int ff_evidence_open(ff_evidence *ev, const char *root, const char *stamp,
+		     const char *name, ff_err *e)
+{
+	int err;
+	char id[256], path[4096];
+
+	memset(ev, 0, sizeof(*ev));
+	ev->dirfd = ev->rawfd = ev->events_fd = -1;
+	pthread_mutex_init(&ev->lock, NULL);
+	memset(ev->prev, '0', 64);
+	ev->prev[64] = '\0';
+
+	if ((err = mkdir_p(root, e)) < 0)
+		return err;
+	for (int n = 1; ; n++) {
+		if (n == 1)
+			snprintf(id, sizeof(id), "%s-%s", stamp, name);
+		else
+			snprintf(id, sizeof(id), "%s-%s-%d", stamp, name, n);
+		snprintf(path, sizeof(path), "%s/%s", root, id);
+		if (mkdir(path, 0700) == 0)
+			break;
+		if (errno != EEXIST || n > 1000)
+			return ff_err_set(e, FF_EFAIL, "create evidence folder %s: %s",
+					  path, strerror(errno));
+	}
+	ev->dir = strdup(path);
+	ev->run_id = strdup(id);
+	ev->dirfd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (ev->dirfd < 0 || mkdirat(ev->dirfd, "raw", 0700) < 0 ||
+	    (ev->rawfd = openat(ev->dirfd, "raw", O_DIRECTORY | O_RDONLY | O_CLOEXEC)) < 0 ||
+	    (ev->events_fd = openat(ev->dirfd, "events.jsonl",
+				    O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600)) < 0)
+		return ff_err_set(e, FF_EFAIL, "evidence folder %s: %s", path, strerror(errno));
+	return 0;
+}
+
+void ff_evidence_close(ff_evidence *ev)
+{
+	if (ev->events_fd >= 0)
+		close(ev->events_fd);
+	if (ev->rawfd >= 0)
+		close(ev->rawfd);
+	if (ev->dirfd >= 0)
+		close(ev->dirfd);
+	free(ev->dir);
+	free(ev->run_id);
+	pthread_mutex_destroy(&ev->lock);
+	memset(ev, 0, sizeof(*ev));
+	ev->dirfd = ev->rawfd = ev->events_fd = -1;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int ff_evidence_event(ff_evidence *ev, const char *step, const char *event,
+		      const char *details)
+{
+	ff_jsonw w;
+	char ts[32];
+	int rc = 0;
+
+	pthread_mutex_lock(&ev->lock);
+	if (ev->sealed || ev->events_fd < 0) {
+		pthread_mutex_unlock(&ev->lock);
+		return 0;
+	}
+	/* seq and prev come first, always: the chain check reads them there. */
+	ff_jsonw_init(&w);
+	ff_jsonw_obj(&w);
+	ff_jsonw_kint(&w, "seq", (long long)++ev->seq);
+	ff_jsonw_kstr(&w, "prev", ev->prev);
+	ff_time_iso(ts, ff_time_now());
+	ff_jsonw_kstr(&w, "ts", ts);
+	ff_jsonw_kstr(&w, "step", step);
+	ff_jsonw_kstr(&w, "event", event);
+	if (details && *details) {
+		ff_jsonw_raw(&w, details);
+	}
+	ff_jsonw_end(&w, '}');
+	if (w.oom) {
+		rc = -1;
+	} else {
+		/* The chain hashes the line without its newline. */
+		ff_sha256_hex(ev->prev, w.buf, w.len);
+		w.buf[w.len] = '\n'; /* the writer keeps a spare byte for its NUL */
+		rc = write_all(ev->events_fd, w.buf, w.len + 1);
+	}
+	pthread_mutex_unlock(&ev->lock);
+	ff_jsonw_free(&w);
+	return rc;
+}
+
+int ff_evidence_raw_open(ff_evidence *ev, int *fd, char relpath[256],
+			 const char *name, ff_err *e)
+{
+	char safe[200], try[240];
+	size_t i = 0;
+
+	/* Names come from runbooks: keep them to one plain component. */
+	for (const char *p = name; *p && i + 1 < sizeof(safe); p++)
+		safe[i++] = (strchr("/\\", *p) || (unsigned char)*p < 0x20) ? '_' : *p;
+	safe[i] = '\0';
+	if (!i || safe[0] == '.')
+		safe[0] = '_';
+	if (!i)
+		safe[1] = '\0';
+	for (int n = 1; n < 10000; n++) {
+		if (n == 1)
+			snprintf(try, sizeof(try), "%s", safe);
+		else
+			snprintf(try, sizeof(try), "%s.%d", safe, n);
+		int f = openat(ev->rawfd, try, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (f >= 0) {
+			*fd = f;
+			if (relpath)
+				snprintf(relpath, 256, "raw/%s", try);
+			return 0;
+		}
+		if (errno != EEXIST)
+			return ff_err_set(e, FF_EFAIL, "evidence raw/%s: %s", try, strerror(errno));
+	}
+	return ff_err_set(e, FF_EFAIL, "evidence raw/%s: too many files", safe);
+}
+
+int ff_evidence_seal(ff_evidence *ev, const char *summary_json, ff_err *e)
+{
+	int rc = 0;
+	pthread_mutex_lock(&ev->lock);
+	if (ev->sealed || ev->dirfd < 0) {
+		pthread_mutex_unlock(&ev->lock);
+		return 0;
+	}
+	ev->sealed = 1;
+	fsync(ev->events_fd);
+	int f = openat(ev->dirfd, "summary.json", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (f < 0 || write_all(f, summary_json, strlen(summary_json)) < 0 ||
+	    write_all(f, "\n", 1) < 0 || fsync(f) < 0)
+		rc = ff_err_set(e, FF_EFAIL, "write %s/summary.json: %s", ev->dir, strerror(errno));
+	if (f >= 0)
+		close(f);
+	if (rc == 0)
+		rc = ff_digest_write(ev->dirfd, e);
+	fsync(ev->rawfd);
+	fsync(ev->dirfd);
+	pthread_mutex_unlock(&ev->lock);
+	return rc;
+}
+
+/* --- DIGEST ------------------------------------------------------------- */
+
+typedef struct file_list {
+	char **v;
+	size_t n, cap;
+} file_list;
+
+static int list_push(file_list *l, const char *s)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		char **nv = realloc(l->v, cap * sizeof(*nv));
+		if (!nv)
+			return -1;
+		l->v = nv;
+		l->cap = cap;
+	}
+	if (!(l->v[l->n] = strdup(s)))
+		return -1;
+	l->n++;
+	return 0;
+}
+
+static void list_free(file_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every entry below dirfd, as relative paths; others lists what is neither
+ * a regular file nor a folder (symlinks, fifos): a digest never follows them. */
+static int walk(int dirfd, const char *prefix, file_list *files, file_list *others,
+		int depth, ff_err *e)
+{
+	int fd = openat(dirfd, ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ff_err_set(e, FF_EFAIL, "open folder %s: %s", *prefix ? prefix : ".", strerror(errno));
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return ff_err_set(e, FF_EFAIL, "read folder: %s", strerror(errno));
+	}
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (de = readdir(d))) {
+		char rel[4096];
+		struct stat st;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(rel, sizeof(rel), "%s%s", prefix, de->d_name);
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = ff_err_set(e, FF_EFAIL, "stat %s: %s", rel, strerror(errno));
+		} else if (S_ISREG(st.st_mode)) {
+			if (strcmp(rel, "DIGEST") && list_push(files, rel) < 0)
+				rc = ff_err_set(e, FF_EINTERNAL, "out of memory");
+		} else if (S_ISDIR(st.st_mode) && depth < 32) {
+			int sub = openat(dirfd, de->d_name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			char p2[4200];
+			if (sub < 0) {
+				rc = ff_err_set(e, FF_EFAIL, "open %s: %s", rel, strerror(errno));
+				break;
+			}
+			snprintf(p2, sizeof(p2), "%s/", rel);
+			rc = walk(sub, p2, files, others, depth + 1, e);
+			close(sub);
+		} else if (others && list_push(others, rel) < 0) {
+			rc = ff_err_set(e, FF_EINTERNAL, "out of memory");
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+static int hash_at(char hex[FF_SHA256_HEX], int dirfd, const char *rel, ff_err *e)
+{
+	int fd = openat(dirfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return ff_err_set(e, FF_EFAIL, "%s: %s", rel, strerror(errno));
+	int rc = ff_sha256_fd(hex, NULL, fd, e);
+	close(fd);
+	return rc;
+}
+
+int ff_digest_write(int dirfd, ff_err *e)
+{
+	file_list files = {0};
+	ff_jsonw out; /* used as a plain growable buffer */
+	int rc;
+
+	ff_jsonw_init(&out);
+	if ((rc = walk(dirfd, "", &files, NULL, 0, e)) < 0)
+		goto done;
+	qsort(files.v, files.n, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < files.n; i++) {
+		char hex[FF_SHA256_HEX], line[4200];
+		if ((rc = hash_at(hex, dirfd, files.v[i], e)) < 0)
+			goto done;
+		snprintf(line, sizeof(line), "%s  %s\n", hex, files.v[i]);
+		out.after_key = 1; /* raw text, no separators */
+		ff_jsonw_raw(&out, line);
+	}
+	int f = openat(dirfd, "DIGEST.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (f < 0 || write_all(f, out.buf ? out.buf : "", out.len) < 0 || fsync(f) < 0 ||
+	    renameat(dirfd, "DIGEST.tmp", dirfd, "DIGEST") < 0)
+		rc = ff_err_set(e, FF_EFAIL, "write DIGEST: %s", strerror(errno));
+	if (f >= 0)
+		close(f);
+	fsync(dirfd);
+done:
+	ff_jsonw_free(&out);
+	list_free(&files);
+	return rc;
+}
+
+/* Read a whole small file (DIGEST, events.jsonl) into memory; these are
+ * written by us and bounded by the run's own size. */
+static int slurp(char **out, size_t *len, int dirfd, const char *name, size_t max, ff_err *e)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return ff_err_set(e, FF_EFAIL, "%s: %s", name, strerror(errno));
+	if (fstat(fd, &st) < 0 || (size_t)st.st_size > max) {
+		close(fd);
+		return ff_err_set(e, FF_EFAIL, "%s: unreadable or larger than %zu bytes", name, max);
+	}
+	char *buf = malloc((size_t)st.st_size + 1);
+	size_t got = 0;
+	while (buf && got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	if (!buf)
+		return ff_err_set(e, FF_EINTERNAL, "out of memory");
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+static void problemf(ff_problem_fn fn, void *arg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void problemf(ff_problem_fn fn, void *arg, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (fn)
+		fn(arg, msg);
+}
+
+int ff_digest_verify(int dirfd, ff_problem_fn problem, void *arg, ff_err *e)
+{
+	char *text = NULL;
+	size_t len;
+	file_list files = {0}, others = {0}, listed = {0};
+	int rc, problems = 0;
+
+	if ((rc = slurp(&text, &len, dirfd, "DIGEST", 64u << 20, e)) < 0)
+		return rc;
+	if ((rc = walk(dirfd, "", &files, &others, 0, e)) < 0)
+		goto done;
+
+	int lineno = 0;
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		lineno++;
+		/* sha256sum's format: 64 hex, a space, ' ' or '*', the path. */
+		size_t ll = strlen(line);
+		if (ll < 67 || strspn(line, "0123456789abcdef") != 64 || line[64] != ' ' ||
+		    (line[65] != ' ' && line[65] != '*')) {
+			problemf(problem, arg, "DIGEST: line %d is malformed", lineno);
+			problems++;
+			continue;
+		}
+		const char *rel = line + 66;
+		if (rel[0] == '/' || strstr(rel, "..")) {
+			problemf(problem, arg, "DIGEST: line %d names a path outside the folder: %s", lineno, rel);
+			problems++;
+			continue;
+		}
+		char hex[FF_SHA256_HEX];
+		ff_err he = {0};
+		if (hash_at(hex, dirfd, rel, &he) < 0) {
+			problemf(problem, arg, "%s: listed in DIGEST but unreadable (%s)", rel, he.msg);
+			problems++;
+		} else if (strncmp(hex, line, 64) != 0) {
+			problemf(problem, arg, "%s: sha256 mismatch (DIGEST %.12s…, file %.12s…)", rel, line, hex);
+			problems++;
+		}
+		list_push(&listed, rel);
+	}
+	qsort(listed.v, listed.n, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < files.n; i++) {
+		if (!bsearch(&files.v[i], listed.v, listed.n, sizeof(char *), cmp_str) &&
+		    strcmp(files.v[i], "DIGEST.tmp")) {
+			problemf(problem, arg, "%s: present but not listed in DIGEST", files.v[i]);
+			problems++;
+		}
+	}
+	for (size_t i = 0; i < others.n; i++) {
+		problemf(problem, arg, "%s: not a regular file (symlinks are not allowed)", others.v[i]);
+		problems++;
+	}
+	if (lineno == 0) {
+		problemf(problem, arg, "DIGEST: empty");
+		problems++;
+	}
+	rc = problems;
+done:
+	free(text);
+	list_free(&files);
+	list_free(&others);
+	list_free(&listed);
+	return rc;
+}
+
+int ff_events_verify(int dirfd, char last_hex[FF_SHA256_HEX],
+		     unsigned long long *count, ff_problem_fn problem, void *arg,
+		     ff_err *e)
+{
+	char *text = NULL;
+	size_t len;
+	char prev[FF_SHA256_HEX];
+	unsigned long long n = 0;
+	int rc, problems = 0;
+
+	if ((rc = slurp(&text, &len, dirfd, "events.jsonl", 1u << 30, e)) < 0)
+		return rc;
+	memset(prev, '0', 64);
+	prev[64] = '\0';
+	char *p = text, *end = text + len;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		unsigned long long seq;
+		int off = 0;
+		n++;
+		if (!nl) {
+			problemf(problem, arg, "events.jsonl: line %llu is not terminated (truncated?)", n);
+			problems++;
+		}
+		if (sscanf(p, "{\"seq\":%llu,\"prev\":\"%n", &seq, &off) != 1 || off == 0 ||
+		    ll < (size_t)off + 64 || p[off + 64] != '"') {
+			problemf(problem, arg, "events.jsonl: line %llu is malformed", n);
+			problems++;
+		} else {
+			if (seq != n) {
+				problemf(problem, arg, "events.jsonl: line %llu has seq %llu (a line was removed or reordered)", n, seq);
+				problems++;
+			}
+			if (strncmp(p + off, prev, 64) != 0) {
+				problemf(problem, arg, "events.jsonl: line %llu breaks the hash chain (prev does not match line %llu)", n, n - 1);
+				problems++;
+			}
+		}
+		ff_sha256_hex(prev, p, ll);
+		p += ll + 1;
+	}
+	if (last_hex)
+		memcpy(last_hex, prev, FF_SHA256_HEX);
+	if (count)
+		*count = n;
+	free(text);
+	return problems;
+}

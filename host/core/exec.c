@@ -1,0 +1,556 @@
+/* exec.c - run one child process under ffrun's rules.
+ *
+ * The child gets its own process group so a timeout can kill everything it
+ * started, /dev/null as stdin, one pipe for stdout and stderr, exactly the
+ * environment we give it and no other descriptor of ours. Between fork and
+ * execve it only makes async-signal-safe calls: ffrun has threads (the
+ * watchdog), and a lock held by one of them at fork time stays held forever
+ * in the child. Everything that allocates is done before the fork.
+ *
+ * No signal handler is installed: the parent learns of the child's exit
+ * through a pidfd in poll() (Linux 5.3+) or, without one, by asking
+ * waitid(WNOHANG) on a short tick. */
+#include <sys/types.h> /* exec.h uses uid_t and gid_t */
+
+#include "exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FF_EXEC_CHUNK (64 * 1024) /* one pipe's worth per read */
+#define FF_EXEC_TICK_MS 50        /* exit polling when there is no pidfd */
+#define FF_EXEC_CANCEL_MS 100     /* how late a cancel may be noticed */
+#define FF_EXEC_DRAIN_S 0.25      /* output still read after the leader exits */
+
+static const char *const default_env[] = {
+	"PATH=/usr/bin:/bin", "LANG=C.UTF-8", NULL
+};
+
+/* ---- streaming redactor ------------------------------------------------ */
+
+typedef struct {
+	const char *s;
+	size_t len;
+} secret;
+
+struct ff_redactor {
+	secret *secrets;  /* longest first, so "abcdef" wins over "abc" */
+	size_t nsecrets;
+	size_t max_len;
+	char *win;        /* carry of undecided bytes, then new input */
+	size_t len, cap;
+	int (*sink)(void *arg, const char *p, size_t n);
+	void *arg;
+	int err;          /* the sink's first failure, sticky */
+};
+
+ff_redactor *ff_redactor_new(const char *const *secrets,
+			     int (*sink)(void *arg, const char *p, size_t n),
+			     void *arg)
+{
+	ff_redactor *r;
+	size_t n = 0, bytes = 0, i, j;
+	char *copy;
+
+	/* Empty secrets would match everywhere; they are skipped. */
+	for (i = 0; secrets && secrets[i]; i++) {
+		if (secrets[i][0]) {
+			n++;
+			bytes += strlen(secrets[i]);
+		}
+	}
+	/* One block: the struct, the secret table, copies of the secrets (the
+	 * caller's strings may be Lua's and collected under us). */
+	r = calloc(1, sizeof(*r) + n * sizeof(secret) + bytes);
+	if (!r)
+		return NULL;
+	r->secrets = (secret *)(r + 1);
+	copy = (char *)(r->secrets + n);
+	r->sink = sink;
+	r->arg = arg;
+
+	for (i = 0; secrets && secrets[i]; i++) {
+		size_t len = strlen(secrets[i]);
+		if (!len)
+			continue;
+		memcpy(copy, secrets[i], len);
+		for (j = r->nsecrets; j > 0 && r->secrets[j - 1].len < len; j--)
+			r->secrets[j] = r->secrets[j - 1];
+		r->secrets[j] = (secret){ copy, len };
+		r->nsecrets++;
+		copy += len;
+		if (len > r->max_len)
+			r->max_len = len;
+	}
+
+	if (r->nsecrets) {
+		r->cap = r->max_len - 1 + FF_EXEC_CHUNK;
+		if (!(r->win = malloc(r->cap))) {
+			free(r);
+			return NULL;
+		}
+	}
+	return r;
+}
+
+static int emit(ff_redactor *r, const char *p, size_t n)
+{
+	if (!n || r->err)
+		return r->err;
+	if (r->sink(r->arg, p, n) < 0)
+		r->err = -1;
+	return r->err;
+}
+
+static size_t match_at(const ff_redactor *r, size_t i)
+{
+	for (size_t k = 0; k < r->nsecrets; k++) {
+		const secret *s = &r->secrets[k];
+		if (s->len <= r->len - i && r->win[i] == s->s[0] &&
+		    memcmp(r->win + i, s->s, s->len) == 0)
+			return s->len;
+	}
+	return 0;
+}
+
+/* Emit every byte whose fate is known. A position closer than max_len-1 to
+ * the end of the window may start a secret whose rest has not arrived yet:
+ * those bytes stay in the window until more input or the flush. */
+static int scan(ff_redactor *r, int final)
+{
+	size_t limit, i = 0, from = 0, m;
+
+	if (final)
+		limit = r->len;
+	else
+		limit = r->len > r->max_len - 1 ? r->len - (r->max_len - 1) : 0;
+
+	while (i < limit) {
+		if ((m = match_at(r, i)) == 0) {
+			i++;
+			continue;
+		}
+		emit(r, r->win + from, i - from);
+		emit(r, "[REDACTED]", 10);
+		i += m;
+		from = i;
+	}
+	emit(r, r->win + from, i - from);
+	memmove(r->win, r->win + i, r->len - i);
+	r->len -= i;
+	return r->err;
+}
+
+int ff_redactor_write(ff_redactor *r, const char *p, size_t n)
+{
+	if (!r->nsecrets)
+		return emit(r, p, n);
+	while (n && !r->err) {
+		size_t k = r->cap - r->len < n ? r->cap - r->len : n;
+		memcpy(r->win + r->len, p, k);
+		r->len += k;
+		p += k;
+		n -= k;
+		scan(r, 0);
+	}
+	return r->err;
+}
+
+int ff_redactor_flush(ff_redactor *r)
+{
+	return r->nsecrets ? scan(r, 1) : r->err;
+}
+
+void ff_redactor_free(ff_redactor *r)
+{
+	if (!r)
+		return;
+	free(r->win);
+	free(r);
+}
+
+/* ---- capture sink: the output file and the tail ring --------------------- */
+
+typedef struct {
+	int fd;
+	int write_errno;   /* first failed write to fd */
+	uint64_t bytes;
+	char *ring;        /* last tail_max bytes, circular */
+	size_t ring_max, ring_len, ring_head; /* head: where the next byte goes */
+} capture;
+
+static int capture_sink(void *arg, const char *p, size_t n)
+{
+	capture *c = arg;
+	size_t off = 0;
+
+	c->bytes += n;
+	/* After a failed write we keep reading (and discarding) so the child
+	 * never blocks on a full pipe; the failure is reported at the end. */
+	while (c->fd >= 0 && !c->write_errno && off < n) {
+		ssize_t w = write(c->fd, p + off, n - off);
+		if (w > 0)
+			off += (size_t)w;
+		else if (w < 0 && errno != EINTR)
+			c->write_errno = errno;
+	}
+
+	if (c->ring_max) {
+		if (n > c->ring_max) {
+			p += n - c->ring_max;
+			n = c->ring_max;
+		}
+		while (n) {
+			size_t k = c->ring_max - c->ring_head;
+			if (k > n)
+				k = n;
+			memcpy(c->ring + c->ring_head, p, k);
+			c->ring_head = (c->ring_head + k) % c->ring_max;
+			c->ring_len = c->ring_len + k > c->ring_max ? c->ring_max : c->ring_len + k;
+			p += k;
+			n -= k;
+		}
+	}
+	return 0;
+}
+
+static char *capture_tail(const capture *c)
+{
+	size_t start = (c->ring_head + c->ring_max - c->ring_len) % c->ring_max;
+	size_t first = c->ring_max - start < c->ring_len ? c->ring_max - start : c->ring_len;
+	size_t skip = 0;
+	char *t = malloc(c->ring_len + 1);
+
+	if (!t)
+		return NULL;
+	memcpy(t, c->ring + start, first);
+	memcpy(t + first, c->ring, c->ring_len - first);
+	/* The cut may land inside a UTF-8 sequence; the tail ends up in JSON. */
+	while (skip < c->ring_len && skip < 3 && ((unsigned char)t[skip] & 0xC0) == 0x80)
+		skip++;
+	memmove(t, t + skip, c->ring_len - skip);
+	t[c->ring_len - skip] = '\0';
+	return t;
+}
+
+/* ---- the child ----------------------------------------------------------- */
+
+enum { STEP_SETUP, STEP_CHDIR, STEP_USER, STEP_EXEC };
+
+typedef struct {
+	int step;
+	int err;
+} child_status;
+
+static void child_fail(int status_fd, int step)
+{
+	child_status st = { step, errno };
+	ssize_t w;
+
+	do
+		w = write(status_fd, &st, sizeof(st));
+	while (w < 0 && errno == EINTR);
+	_exit(127);
+}
+
+/* A descriptor that dup2 onto 0, 1 or 2 would clobber is moved above them
+ * first; this only matters when ffrun itself was started with stdio closed. */
+static int above_stdio(int fd)
+{
+	return fd > 2 ? fd : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
+static void child_close_from(int lowfd)
+{
+	if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0) == 0)
+		return;
+	long max = sysconf(_SC_OPEN_MAX);
+	for (long fd = lowfd; fd < (max > 0 && max < 1048576 ? max : 65536); fd++)
+		close((int)fd);
+}
+
+static void child_run(const char *const *argv, const char *const *env,
+		      const ff_exec_opts *o, int null_fd, int out_fd, int st_fd)
+{
+	struct sigaction dfl;
+	sigset_t none;
+	int fd;
+
+	if (setpgid(0, 0) < 0)
+		child_fail(st_fd, STEP_SETUP);
+
+	/* Ignored signals and the blocked mask survive execve; the child starts
+	 * with neither, whatever ffrun set for itself. */
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (int s = 1; s < NSIG; s++)
+		sigaction(s, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	if ((fd = above_stdio(st_fd)) < 0)
+		child_fail(st_fd, STEP_SETUP);
+	st_fd = fd;
+	if ((null_fd = above_stdio(null_fd)) < 0 || (out_fd = above_stdio(out_fd)) < 0)
+		child_fail(st_fd, STEP_SETUP);
+	if (dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
+		child_fail(st_fd, STEP_SETUP);
+	if (st_fd != 3) {
+		if (dup3(st_fd, 3, O_CLOEXEC) < 0)
+			child_fail(st_fd, STEP_SETUP);
+		st_fd = 3;
+	}
+	child_close_from(4);
+
+	if (o->as_user) {
+		gid_t g = o->run_as_gid;
+		if (setgroups(1, &g) < 0 || setgid(g) < 0 || setuid(o->run_as) < 0)
+			child_fail(st_fd, STEP_USER);
+	}
+	/* After dropping privileges: the target user must be able to enter it. */
+	if (o->cwd && chdir(o->cwd) < 0)
+		child_fail(st_fd, STEP_CHDIR);
+
+	execve(argv[0], (char *const *)argv, (char *const *)env);
+	child_fail(st_fd, STEP_EXEC);
+}
+
+/* ---- the parent ---------------------------------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* poll() timeout until t (-1: forever), rounded up so we never wake early
+ * and spin. */
+static int ms_until(double now, double t)
+{
+	double ms;
+
+	if (isinf(t))
+		return -1;
+	ms = (t - now) * 1000.0;
+	if (ms <= 0)
+		return 0;
+	return ms >= INT_MAX ? INT_MAX : (int)ms + 1;
+}
+
+static int min_ms(int a, int b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static int report_start_failure(const char *prog, const ff_exec_opts *o,
+				const child_status *st, ff_err *e)
+{
+	switch (st->step) {
+	case STEP_EXEC:
+		return ff_err_set(e, FF_EFAIL, "exec %s: %s", prog, strerror(st->err));
+	case STEP_CHDIR:
+		return ff_err_set(e, FF_EFAIL, "exec %s: chdir %s: %s", prog, o->cwd,
+				  strerror(st->err));
+	case STEP_USER:
+		return ff_err_set(e, FF_EFAIL, "exec %s: switch to uid %ld gid %ld: %s", prog,
+				  (long)o->run_as, (long)o->run_as_gid, strerror(st->err));
+	default:
+		return ff_err_set(e, FF_EFAIL, "exec %s: child setup: %s", prog,
+				  strerror(st->err));
+	}
+}
+
+static void reap(pid_t pid, int *wstatus)
+{
+	while (waitpid(pid, wstatus, 0) < 0 && errno == EINTR)
+		;
+}
+
+int ff_exec_run(ff_exec_result *res, const char *const *argv,
+		const ff_exec_opts *opts, ff_err *e)
+{
+	static const ff_exec_opts no_opts = { .out_fd = -1 };
+	const ff_exec_opts *o = opts ? opts : &no_opts;
+	const char *const *env = o->env ? o->env : default_env;
+	double grace = o->kill_grace_s > 0 ? o->kill_grace_s : 2.0;
+	int out[2] = { -1, -1 }, st[2] = { -1, -1 }, null_fd = -1, pidfd = -1;
+	capture cap = { .fd = o->out_fd, .ring_max = o->tail_max };
+	ff_redactor *red = NULL;
+	char *buf = NULL;
+	child_status cs;
+	double start, now, term_at, kill_at = INFINITY, drain_until = INFINITY;
+	int err = 0, wstatus = 0, leader_done = 0;
+	ssize_t n;
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res));
+	if (!argv || !argv[0] || argv[0][0] != '/')
+		return ff_err_set(e, FF_EUSAGE, "exec: program must be an absolute path, not '%s'",
+				  argv && argv[0] ? argv[0] : "");
+
+	if ((o->tail_max && !(cap.ring = malloc(o->tail_max))) ||
+	    !(buf = malloc(FF_EXEC_CHUNK)) ||
+	    !(red = ff_redactor_new(o->secrets, capture_sink, &cap))) {
+		err = ff_err_set(e, FF_EFAIL, "exec %s: out of memory", argv[0]);
+		goto out;
+	}
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(st, O_CLOEXEC) < 0 ||
+	    (null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		err = ff_err_set(e, FF_EFAIL, "exec %s: %s", argv[0], strerror(errno));
+		goto out;
+	}
+
+	start = now_s();
+	if ((pid = fork()) < 0) {
+		err = ff_err_set(e, FF_EFAIL, "exec %s: fork: %s", argv[0], strerror(errno));
+		goto out;
+	}
+	if (pid == 0)
+		child_run(argv, env, o, null_fd, out[1], st[1]);
+
+	/* Also from this side, so the group exists before we ever signal it. */
+	setpgid(pid, pid);
+	close_fd(&out[1]);
+	close_fd(&st[1]);
+	close_fd(&null_fd);
+
+	/* EOF means execve succeeded (the pipe is close-on-exec); a record means
+	 * the child failed before it and has already _exit()ed. */
+	do
+		n = read(st[0], &cs, sizeof(cs));
+	while (n < 0 && errno == EINTR);
+	close_fd(&st[0]);
+	if (n != 0) {
+		if (n != (ssize_t)sizeof(cs))
+			cs = (child_status){ STEP_SETUP, n < 0 ? errno : EIO };
+		kill(pid, SIGKILL);
+		reap(pid, &wstatus);
+		err = report_start_failure(argv[0], o, &cs, e);
+		goto out;
+	}
+
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	term_at = o->timeout_s > 0 ? start + o->timeout_s : INFINITY;
+	now = now_s();
+
+	while (out[0] >= 0 || !leader_done) {
+		struct pollfd pf[2];
+		nfds_t nf = 0;
+		siginfo_t si;
+		int ms;
+
+		if (leader_done && now >= drain_until)
+			break;
+		ms = min_ms(ms_until(now, res->timed_out ? kill_at : term_at),
+			    ms_until(now, drain_until));
+		if (o->cancel)
+			ms = min_ms(ms, FF_EXEC_CANCEL_MS);
+		if (!leader_done && pidfd < 0)
+			ms = min_ms(ms, FF_EXEC_TICK_MS);
+
+		if (out[0] >= 0)
+			pf[nf++] = (struct pollfd){ .fd = out[0], .events = POLLIN };
+		if (!leader_done && pidfd >= 0)
+			pf[nf++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+		if (poll(pf, nf, ms) < 0 && errno != EINTR) {
+			err = ff_err_set(e, FF_EFAIL, "exec %s: poll: %s", argv[0], strerror(errno));
+			break;
+		}
+
+		if (out[0] >= 0 && pf[0].revents) {
+			n = read(out[0], buf, FF_EXEC_CHUNK);
+			if (n > 0)
+				ff_redactor_write(red, buf, (size_t)n);
+			else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+				close_fd(&out[0]);
+		}
+
+		/* WNOWAIT leaves the leader a zombie, and a zombie keeps its
+		 * process group id from being reused: the group kill below
+		 * cannot hit a stranger. */
+		memset(&si, 0, sizeof(si));
+		if (!leader_done && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == pid) {
+			/* What the leader leaves behind in its group is orphaned
+			 * by contract; it must not hold our pipe open. Processes
+			 * that left the group (setsid) are bounded by the drain. */
+			leader_done = 1;
+			kill(-pid, SIGKILL);
+			drain_until = now_s() + FF_EXEC_DRAIN_S;
+		}
+
+		now = now_s();
+		if (!leader_done && !res->timed_out &&
+		    (now >= term_at || (o->cancel && *o->cancel))) {
+			kill(-pid, SIGTERM);
+			res->timed_out = 1;
+			kill_at = now + grace;
+		}
+		if (!leader_done && now >= kill_at) {
+			kill(-pid, SIGKILL);
+			kill_at = INFINITY; /* now only the exit is awaited */
+		}
+	}
+
+	if (!leader_done)
+		kill(-pid, SIGKILL); /* only after a poll failure */
+	reap(pid, &wstatus);
+	res->duration_s = now_s() - start;
+	ff_redactor_flush(red);
+
+	if (WIFEXITED(wstatus)) {
+		res->exited = 1;
+		res->status = WEXITSTATUS(wstatus);
+	} else if (WIFSIGNALED(wstatus)) {
+		res->status = WTERMSIG(wstatus);
+	}
+	res->out_bytes = cap.bytes;
+	if (cap.ring && !(res->tail = capture_tail(&cap)) && !err)
+		err = ff_err_set(e, FF_EFAIL, "exec %s: out of memory", argv[0]);
+	if (cap.write_errno && !err)
+		err = ff_err_set(e, FF_EFAIL, "exec %s: writing its output: %s", argv[0],
+				 strerror(cap.write_errno));
+
+out:
+	close_fd(&out[0]);
+	close_fd(&out[1]);
+	close_fd(&st[0]);
+	close_fd(&st[1]);
+	close_fd(&null_fd);
+	close_fd(&pidfd);
+	ff_redactor_free(red);
+	free(cap.ring);
+	free(buf);
+	return err;
+}
+
+void ff_exec_result_free(ff_exec_result *res)
+{
+	if (!res)
+		return;
+	free(res->tail);
+	res->tail = NULL;
+}

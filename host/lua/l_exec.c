@@ -1,0 +1,128 @@
+/* l_exec.c - ff.exec(argv, opts): run an allow-listed program (SPEC §5).
+ * argv only, no shell; the environment is scrubbed; output goes to the
+ * evidence raw/ folder with secret values redacted; a timeout kills the
+ * whole process group. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/exec.h"
+#include "lua/prim.h"
+
+static int allowed(const ff_config *c, const char *prog)
+{
+	for (size_t i = 0; i < c->nexec_allow; i++)
+		if (!strcmp(c->exec_allow[i], prog))
+			return 1;
+	const ff_argv_list *lists[2] = { &c->services_up, &c->services_check };
+	for (int l = 0; l < 2; l++)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			if (!strcmp(lists[l]->argv[i][0], prog))
+				return 1;
+	return 0;
+}
+
+/* The argv array, checked; argv strings stay owned by Lua (on the stack). */
+static const char **check_argv(lua_State *L, ff_ctx *ctx)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+	if (n < 1 || n > 4096)
+		luaL_argerror(L, 1, "argv must be a non-empty array of strings");
+	const char **argv = lua_newuserdatauv(L, sizeof(char *) * ((size_t)n + 1), 0);
+	for (lua_Integer i = 1; i <= n; i++) {
+		if (lua_rawgeti(L, 1, i) != LUA_TSTRING)
+			luaL_argerror(L, 1, "argv must be a non-empty array of strings");
+		argv[i - 1] = lua_tostring(L, -1);
+		lua_pop(L, 1); /* still referenced by the argv table */
+	}
+	argv[n] = NULL;
+	if (argv[0][0] != '/')
+		ff_violation(L, "exec %s: programs are named by absolute path", argv[0]);
+	if (!allowed(ctx->cfg, argv[0]))
+		ff_violation(L, "exec %s: not in exec.allow", argv[0]);
+	return argv;
+}
+
+static int l_exec(lua_State *L)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	const char **argv = check_argv(L, ctx);
+	double timeout = 300;
+	const char *name = NULL;
+	char rawname[128], rel[256];
+
+	if (lua_type(L, 2) == LUA_TTABLE) {
+		if (lua_getfield(L, 2, "timeout") != LUA_TNIL)
+			timeout = luaL_checknumber(L, -1);
+		if (lua_getfield(L, 2, "name") != LUA_TNIL)
+			name = luaL_checkstring(L, -1);
+		lua_pop(L, 2);
+	}
+	if (!name) {
+		const char *base = strrchr(argv[0], '/');
+		snprintf(rawname, sizeof(rawname), "exec-%s.log", base + 1);
+		name = rawname;
+	}
+
+	ff_err e = {0};
+	int fd;
+	if (ff_evidence_raw_open(&ctx->ev, &fd, rel, name, &e) < 0)
+		return ff_raise(L, &e);
+	ff_exec_opts opts = {
+		.out_fd = fd, .timeout_s = timeout, .tail_max = 4096,
+		.secrets = (const char *const *)ctx->secrets, .cancel = &ctx->cancel,
+	};
+	ff_exec_result res = {0};
+	int rc = ff_exec_run(&res, argv, &opts, &e);
+	close(fd);
+	if (rc < 0) {
+		luaL_pushfail(L);
+		lua_pushstring(L, e.msg);
+		return 2;
+	}
+	lua_createtable(L, 0, 6);
+	lua_pushboolean(L, res.exited && res.status == 0 && !res.timed_out);
+	lua_setfield(L, -2, "ok");
+	lua_pushinteger(L, res.exited ? res.status : -1);
+	lua_setfield(L, -2, "code");
+	if (!res.exited) {
+		lua_pushinteger(L, res.status);
+		lua_setfield(L, -2, "signal");
+	}
+	lua_pushboolean(L, res.timed_out);
+	lua_setfield(L, -2, "timed_out");
+	lua_pushstring(L, res.tail ? res.tail : "");
+	lua_setfield(L, -2, "output");
+	lua_pushstring(L, rel);
+	lua_setfield(L, -2, "raw");
+	lua_pushnumber(L, res.duration_s);
+	lua_setfield(L, -2, "duration_s");
+	ff_exec_result_free(&res);
+	return 1;
+}
+
+/* In a dry-run the program is still checked against the allow-list. */
+static int dry_exec(lua_State *L)
+{
+	check_argv(L, ff_ctx_of(L));
+	lua_createtable(L, 0, 3);
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, "ok");
+	lua_pushinteger(L, 0);
+	lua_setfield(L, -2, "code");
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, "dry_run");
+	lua_pushstring(L, "");
+	lua_setfield(L, -2, "output");
+	return 1;
+}
+
+void ff_open_exec(lua_State *L)
+{
+	static const ff_prim prims[] = {
+		{"exec", l_exec, FF_WRITE, dry_exec},
+		{NULL, NULL, 0, NULL}
+	};
+	ff_prims_set(L, "", prims);
+}

@@ -1,0 +1,388 @@
+/* l_fs.c - ff.fs: the jailed filesystem (SPEC §5). Every path goes through
+ * ff_jail_resolve; writes are atomic (temporary name, fsync, rename) so a
+ * reader never sees half a file. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lua/prim.h"
+
+static int resolve(lua_State *L, int *dirfd, char name[256], const char *path, int write)
+{
+	ff_err e = {0};
+	if (ff_jail_resolve(dirfd, name, &ff_ctx_of(L)->jail, path, write, &e) < 0)
+		return ff_raise(L, &e);
+	return 0;
+}
+
+/* Operational failures return nil, message (a runbook may branch on them);
+ * contract and jail violations raise. */
+static int fail_errno(lua_State *L, const char *what, const char *path)
+{
+	int err = errno;
+	luaL_pushfail(L);
+	lua_pushfstring(L, "%s %s: %s", what, path, strerror(err));
+	return 2;
+}
+
+static int fs_read(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	ff_err e = {0};
+	int fd;
+	struct stat st;
+	if (ff_jail_open(&fd, &ff_ctx_of(L)->jail, path, O_RDONLY, 0, &e) < 0) {
+		if (e.code == FF_ESANDBOX)
+			return ff_raise(L, &e);
+		luaL_pushfail(L);
+		lua_pushstring(L, e.msg);
+		return 2;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		luaL_pushfail(L);
+		lua_pushfstring(L, "read %s: not a regular file", path);
+		return 2;
+	}
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	for (;;) {
+		char *p = luaL_prepbuffsize(&b, 65536);
+		ssize_t r = read(fd, p, 65536);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int err = errno;
+			close(fd);
+			errno = err;
+			return fail_errno(L, "read", path);
+		}
+		if (r == 0)
+			break;
+		luaL_addsize(&b, (size_t)r);
+	}
+	close(fd);
+	luaL_pushresult(&b);
+	return 1;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int fs_write(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	size_t len;
+	const char *data = luaL_checklstring(L, 2, &len);
+	int dirfd;
+	char name[256], tmp[300];
+
+	resolve(L, &dirfd, name, path, 1);
+	snprintf(tmp, sizeof(tmp), ".%s.tmp%ld", name, (long)getpid());
+	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int err = errno;
+		close(dirfd);
+		errno = err;
+		return fail_errno(L, "write", path);
+	}
+	if (write_all(fd, data, len) < 0 || fsync(fd) < 0 ||
+	    renameat(dirfd, tmp, dirfd, name) < 0) {
+		int err = errno;
+		close(fd);
+		unlinkat(dirfd, tmp, 0);
+		close(dirfd);
+		errno = err;
+		return fail_errno(L, "write", path);
+	}
+	close(fd);
+	fsync(dirfd);
+	close(dirfd);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int fs_append(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	size_t len;
+	const char *data = luaL_checklstring(L, 2, &len);
+	ff_err e = {0};
+	int fd;
+	if (ff_jail_open(&fd, &ff_ctx_of(L)->jail, path, O_WRONLY | O_CREAT | O_APPEND, 0600, &e) < 0)
+		return ff_raise(L, &e);
+	if (write_all(fd, data, len) < 0) {
+		int err = errno;
+		close(fd);
+		errno = err;
+		return fail_errno(L, "append", path);
+	}
+	close(fd);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int fs_mkdir(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	int dirfd;
+	char name[256];
+	resolve(L, &dirfd, name, path, 1);
+	int rc = mkdirat(dirfd, name, 0700);
+	int err = errno;
+	close(dirfd);
+	if (rc < 0 && err != EEXIST) {
+		errno = err;
+		return fail_errno(L, "mkdir", path);
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int fs_list(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	ff_err e = {0};
+	int fd;
+	if (ff_jail_open(&fd, &ff_ctx_of(L)->jail, path, O_RDONLY | O_DIRECTORY, 0, &e) < 0) {
+		if (e.code == FF_ESANDBOX)
+			return ff_raise(L, &e);
+		luaL_pushfail(L);
+		lua_pushstring(L, e.msg);
+		return 2;
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int err = errno;
+		close(fd);
+		errno = err;
+		return fail_errno(L, "list", path);
+	}
+	/* Collected in C and sorted so runbooks see a stable order. */
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **nn = realloc(names, cap * sizeof(*nn));
+			if (!nn)
+				break;
+			names = nn;
+		}
+		if (!(names[n] = strdup(de->d_name)))
+			break;
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(char *), cmp_str);
+	lua_createtable(L, (int)n, 0);
+	for (size_t i = 0; i < n; i++) {
+		lua_pushstring(L, names[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return 1;
+}
+
+static int fs_stat(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	int dirfd;
+	char name[256];
+	struct stat st;
+	resolve(L, &dirfd, name, path, 0);
+	int rc = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW);
+	int err = errno;
+	close(dirfd);
+	if (rc < 0) {
+		errno = err;
+		return fail_errno(L, "stat", path);
+	}
+	lua_createtable(L, 0, 4);
+	lua_pushstring(L, S_ISDIR(st.st_mode) ? "dir" : S_ISREG(st.st_mode) ? "file" :
+		       S_ISLNK(st.st_mode) ? "symlink" : "other");
+	lua_setfield(L, -2, "type");
+	lua_pushinteger(L, (lua_Integer)st.st_size);
+	lua_setfield(L, -2, "size");
+	lua_pushinteger(L, (lua_Integer)st.st_mtime);
+	lua_setfield(L, -2, "mtime");
+	lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
+	lua_setfield(L, -2, "mode");
+	return 1;
+}
+
+static int fs_exists(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	int dirfd;
+	char name[256];
+	struct stat st;
+	ff_err e = {0};
+	if (ff_jail_resolve(&dirfd, name, &ff_ctx_of(L)->jail, path, 0, &e) < 0) {
+		if (e.code == FF_ESANDBOX)
+			return ff_raise(L, &e);
+		lua_pushboolean(L, 0); /* a missing parent folder */
+		return 1;
+	}
+	lua_pushboolean(L, fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0);
+	close(dirfd);
+	return 1;
+}
+
+static int remove_tree_at(int dirfd, const char *name, int depth)
+{
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if ((errno != EISDIR && errno != EPERM) || depth > 64)
+		return -1;
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	struct dirent *de;
+	int rc = 0;
+	while (rc == 0 && (de = readdir(d))) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			rc = remove_tree_at(fd, de->d_name, depth + 1);
+	}
+	closedir(d);
+	return rc == 0 ? unlinkat(dirfd, name, AT_REMOVEDIR) : rc;
+}
+
+static int fs_remove(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	int recursive = lua_toboolean(L, 2);
+	int dirfd;
+	char name[256];
+	resolve(L, &dirfd, name, path, 1);
+	if (ff_jail_is_root(&ff_ctx_of(L)->jail, dirfd, name)) {
+		close(dirfd);
+		return ff_violation(L, "remove %s: a root folder cannot be removed", path);
+	}
+	int rc = recursive ? remove_tree_at(dirfd, name, 0) :
+		 (unlinkat(dirfd, name, 0) == 0 || (errno == EISDIR && unlinkat(dirfd, name, AT_REMOVEDIR) == 0)) ? 0 : -1;
+	int err = errno;
+	if (rc == 0)
+		fsync(dirfd);
+	close(dirfd);
+	if (rc < 0) {
+		errno = err;
+		return fail_errno(L, "remove", path);
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int fs_rename(lua_State *L)
+{
+	const char *from = luaL_checkstring(L, 1), *to = luaL_checkstring(L, 2);
+	int fd1, fd2;
+	char n1[256], n2[256];
+	resolve(L, &fd1, n1, from, 1);
+	ff_err e = {0};
+	if (ff_jail_resolve(&fd2, n2, &ff_ctx_of(L)->jail, to, 1, &e) < 0) {
+		close(fd1);
+		return ff_raise(L, &e);
+	}
+	if (ff_jail_is_root(&ff_ctx_of(L)->jail, fd1, n1)) {
+		close(fd1);
+		close(fd2);
+		return ff_violation(L, "rename %s: a root folder cannot be renamed", from);
+	}
+	/* Never replace: a rename that would clobber a backup is an error. */
+	int rc = renameat2(fd1, n1, fd2, n2, RENAME_NOREPLACE);
+	int err = errno;
+	if (rc == 0) {
+		fsync(fd1);
+		fsync(fd2);
+	}
+	close(fd1);
+	close(fd2);
+	if (rc < 0) {
+		errno = err;
+		return fail_errno(L, "rename", from);
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int fs_fsync(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	ff_err e = {0};
+	int fd;
+	if (ff_jail_open(&fd, &ff_ctx_of(L)->jail, path, O_RDONLY, 0, &e) < 0)
+		return ff_raise(L, &e);
+	int rc = fsync(fd);
+	int err = errno;
+	close(fd);
+	if (rc < 0) {
+		errno = err;
+		return fail_errno(L, "fsync", path);
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* In a dry-run a write still has to be one the jail would allow. */
+static int dry_check_path(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	int dirfd;
+	char name[256];
+	ff_err e = {0};
+	if (ff_jail_resolve(&dirfd, name, &ff_ctx_of(L)->jail, path, 1, &e) == 0)
+		close(dirfd);
+	else if (e.code == FF_ESANDBOX)
+		return ff_raise(L, &e);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+void ff_open_fs(lua_State *L)
+{
+	static const ff_prim prims[] = {
+		{"read", fs_read, FF_READ, NULL},
+		{"list", fs_list, FF_READ, NULL},
+		{"stat", fs_stat, FF_READ, NULL},
+		{"exists", fs_exists, FF_READ, NULL},
+		{"write", fs_write, FF_WRITE, dry_check_path},
+		{"append", fs_append, FF_WRITE, dry_check_path},
+		{"mkdir", fs_mkdir, FF_WRITE, dry_check_path},
+		{"remove", fs_remove, FF_WRITE, dry_check_path},
+		{"rename", fs_rename, FF_WRITE, dry_check_path},
+		{"fsync", fs_fsync, FF_WRITE, NULL},
+		{NULL, NULL, 0, NULL}
+	};
+	ff_prims_set(L, "fs", prims);
+}

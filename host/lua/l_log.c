@@ -1,0 +1,85 @@
+/* l_log.c - ff.log (to stderr and the run's log) and ff.time. */
+#include <string.h>
+#include <time.h>
+
+#include "lua/prim.h"
+
+static int log_at(lua_State *L, const char *level)
+{
+	int n = lua_gettop(L);
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	for (int i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, ' ');
+		luaL_tolstring(L, i, NULL);
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	ff_logf(ff_ctx_of(L), level, "%s", lua_tostring(L, -1));
+	return 0;
+}
+
+static int log_info(lua_State *L) { return log_at(L, "info"); }
+static int log_warn(lua_State *L) { return log_at(L, "warn"); }
+static int log_error(lua_State *L) { return log_at(L, "error"); }
+
+void ff_open_log(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{"info", log_info}, {"warn", log_warn}, {"error", log_error}, {NULL, NULL}
+	};
+	luaL_setfuncs(L, fns, 0);
+}
+
+static int time_now(lua_State *L)
+{
+	lua_pushnumber(L, ff_time_now());
+	return 1;
+}
+
+static int time_monotonic(lua_State *L)
+{
+	lua_pushnumber(L, ff_time_mono());
+	return 1;
+}
+
+static int time_stamp(lua_State *L)
+{
+	char out[16];
+	ff_time_stamp(out, luaL_optnumber(L, 1, ff_time_now()));
+	lua_pushstring(L, out);
+	return 1;
+}
+
+static int time_iso(lua_State *L)
+{
+	char out[32];
+	ff_time_iso(out, luaL_optnumber(L, 1, ff_time_now()));
+	lua_pushstring(L, out);
+	return 1;
+}
+
+/* "YYYYMMDD-HHMMSS" (UTC) to epoch seconds, or nil when malformed. */
+static int time_parse_stamp(lua_State *L)
+{
+	const char *s = luaL_checkstring(L, 1);
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	const char *end = strptime(s, "%Y%m%d-%H%M%S", &tm);
+	if (!end || *end || strlen(s) != 15) {
+		luaL_pushfail(L);
+		return 1;
+	}
+	lua_pushinteger(L, (lua_Integer)timegm(&tm));
+	return 1;
+}
+
+void ff_open_time(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{"now", time_now}, {"monotonic", time_monotonic}, {"stamp", time_stamp},
+		{"iso", time_iso}, {"parse_stamp", time_parse_stamp}, {NULL, NULL}
+	};
+	luaL_setfuncs(L, fns, 0);
+}

@@ -1,0 +1,152 @@
+/* prim.c - the dispatcher every primitive goes through: the event, the
+ * effect, and the dry-run plan are decided here and nowhere else. */
+#include "lua/prim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jsonw.h"
+
+static void arg_json(lua_State *L, int i, ff_jsonw *w, int depth)
+{
+	size_t len;
+	switch (lua_type(L, i)) {
+	case LUA_TSTRING: {
+		const char *s = lua_tolstring(L, i, &len);
+		if (len > 200) {
+			char cut[240];
+			snprintf(cut, sizeof(cut), "%.200s…(%zu bytes)", s, len);
+			ff_jsonw_str(w, cut);
+		} else {
+			ff_jsonw_strn(w, s, len);
+		}
+		break;
+	}
+	case LUA_TNUMBER:
+		if (lua_isinteger(L, i))
+			ff_jsonw_int(w, (long long)lua_tointeger(L, i));
+		else
+			ff_jsonw_num(w, lua_tonumber(L, i));
+		break;
+	case LUA_TBOOLEAN:
+		ff_jsonw_bool(w, lua_toboolean(L, i));
+		break;
+	case LUA_TTABLE:
+		/* argv arrays are what matters in a plan; options go as {k=v}
+		 * with scalar values only. Raw access: no metamethod runs. */
+		if (depth > 1) {
+			ff_jsonw_str(w, "{…}");
+			break;
+		}
+		if (lua_rawlen(L, i) > 0) {
+			ff_jsonw_arr(w);
+			for (lua_Integer k = 1; k <= (lua_Integer)lua_rawlen(L, i) && k <= 32; k++) {
+				lua_rawgeti(L, i, k);
+				arg_json(L, lua_gettop(L), w, depth + 1);
+				lua_pop(L, 1);
+			}
+			ff_jsonw_end(w, ']');
+		} else {
+			ff_jsonw_obj(w);
+			lua_pushnil(L);
+			int n = 0;
+			while (lua_next(L, i) && n++ < 16) {
+				if (lua_type(L, -2) == LUA_TSTRING) {
+					ff_jsonw_key(w, lua_tostring(L, -2));
+					arg_json(L, lua_gettop(L), w, depth + 1);
+				}
+				lua_pop(L, 1);
+			}
+			if (n > 16)
+				lua_pop(L, 2);
+			ff_jsonw_end(w, '}');
+		}
+		break;
+	case LUA_TNIL:
+		ff_jsonw_null(w);
+		break;
+	default:
+		ff_jsonw_str(w, luaL_typename(L, i));
+	}
+}
+
+const char *ff_args_json(lua_State *L, char *buf, size_t cap)
+{
+	ff_jsonw w;
+	ff_jsonw_init(&w);
+	ff_jsonw_arr(&w);
+	for (int i = 1; i <= lua_gettop(L) && i <= 8; i++)
+		arg_json(L, i, &w, 0);
+	ff_jsonw_end(&w, ']');
+	snprintf(buf, cap, "%s", w.oom || w.len >= cap ? "[\"(arguments too long)\"]" : w.buf);
+	ff_jsonw_free(&w);
+	return buf;
+}
+
+static void plan_add(ff_ctx *ctx, const char *what, const char *args)
+{
+	size_t old = ctx->plan_json ? strlen(ctx->plan_json) : 0;
+	ff_jsonw w;
+	ff_jsonw_init(&w);
+	ff_jsonw_obj(&w);
+	ff_jsonw_kint(&w, "n", (long long)ctx->nplan + 1);
+	ff_jsonw_kstr(&w, "step", ctx->cur_step);
+	ff_jsonw_kstr(&w, "call", what);
+	ff_jsonw_key(&w, "args");
+	ff_jsonw_raw(&w, args);
+	ff_jsonw_end(&w, '}');
+	char *np = w.oom ? NULL : realloc(ctx->plan_json, old + w.len + 2);
+	if (np) {
+		if (old)
+			np[old++] = ',';
+		memcpy(np + old, w.buf, w.len + 1);
+		ctx->plan_json = np;
+		ctx->nplan++;
+		if (!ctx->quiet && !ctx->json)
+			fprintf(stdout, "  plan %2zu  [%s] %s %s\n", ctx->nplan,
+				ctx->cur_step ? ctx->cur_step : "-", what, args);
+	}
+	ff_jsonw_free(&w);
+}
+
+static int dispatch(lua_State *L)
+{
+	const ff_prim *p = lua_touserdata(L, lua_upvalueindex(1));
+	const char *module = lua_tostring(L, lua_upvalueindex(2));
+	ff_ctx *ctx = ff_ctx_of(L);
+	char what[64], args[1200], details[1400];
+
+	snprintf(what, sizeof(what), "%s%s%s", module, *module ? "." : "", p->name);
+	ff_args_json(L, args, sizeof(args));
+	if (p->effect == FF_WRITE && ctx->dry_run) {
+		snprintf(details, sizeof(details), "\"call\":\"%s\",\"effect\":\"write\",\"args\":%s", what, args);
+		ff_event(ctx, "planned", details);
+		plan_add(ctx, what, args);
+		if (p->dry)
+			return p->dry(L);
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	snprintf(details, sizeof(details), "\"call\":\"%s\",\"effect\":\"%s\",\"args\":%s",
+		 what, p->effect == FF_WRITE ? "write" : "read", args);
+	ff_event(ctx, "call", details);
+	return p->fn(L);
+}
+
+void ff_prims_set(lua_State *L, const char *module, const ff_prim *prims)
+{
+	for (; prims->name; prims++) {
+		lua_pushlightuserdata(L, (void *)prims);
+		lua_pushstring(L, module);
+		lua_pushcclosure(L, dispatch, 2);
+		lua_setfield(L, -2, prims->name);
+	}
+}
+
+int ff_raise(lua_State *L, const ff_err *e)
+{
+	if (e->code == FF_ESANDBOX)
+		return ff_violation(L, "%s", e->msg);
+	return luaL_error(L, "%s", e->msg);
+}

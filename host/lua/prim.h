@@ -1,0 +1,55 @@
+/* prim.h - how primitives are declared and dispatched.
+ *
+ * Every primitive is registered with its effect. A READ runs in every mode.
+ * A WRITE runs only in a real run: in a dry-run the dispatcher records it in
+ * the plan (with its arguments), and returns what its `dry` function says
+ * (true when it has none). Bindings never test the dry-run flag themselves;
+ * this table is the one place that decides. Every call reaches the evidence
+ * as an event. */
+#ifndef FF_PRIM_H
+#define FF_PRIM_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "vm/ctx.h"
+
+typedef enum { FF_READ, FF_WRITE } ff_effect;
+
+typedef struct ff_prim {
+	const char *name;  /* "write" within its module */
+	lua_CFunction fn;
+	ff_effect effect;
+	lua_CFunction dry; /* WRITE only: checks the arguments and returns a
+	                      stand-in result in a dry-run; NULL returns true */
+} ff_prim;
+
+/* Set prims (terminated by a NULL name) as fields of the table on top of the
+ * stack, each wrapped by the dispatcher; module names them in the events
+ * ("fs.write"). */
+void ff_prims_set(lua_State *L, const char *module, const ff_prim *prims);
+
+/* Raise a Lua error from a core ff_err: sandbox errors become violations
+ * (exit 3), others a plain error with the message. MAY_LJMP. */
+int ff_raise(lua_State *L, const ff_err *e);
+
+/* Render the call's arguments as a short JSON array (strings cut at 200
+ * bytes, tables shown as arrays of their first scalar items), for events and
+ * the plan. Returns a pointer into buf. */
+const char *ff_args_json(lua_State *L, char *buf, size_t cap);
+
+/* Module openers: each pushes nothing and fills the table on top. */
+void ff_open_fs(lua_State *L);
+void ff_open_hash(lua_State *L);
+void ff_open_exec(lua_State *L);
+void ff_open_log(lua_State *L);
+void ff_open_time(lua_State *L);
+void ff_open_yaml(lua_State *L);
+void ff_open_evidence(lua_State *L);
+void ff_open_verify(lua_State *L);
+
+/* ff.paths and ff.config as plain tables (protected by the caller). */
+void ff_push_paths(lua_State *L, const ff_ctx *ctx);
+void ff_push_config(lua_State *L, const ff_config *cfg);
+
+#endif

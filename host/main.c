@@ -1,0 +1,118 @@
+/* main.c - the command line (SPEC §2): parse, load the configuration, run,
+ * and map the outcome to an exit status. */
+#include <getopt.h>
+#include <signal.h>
+#include <lua.h>
+#include <openssl/crypto.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "core/yaml.h"
+
+#include "core/config.h"
+#include "vm/ctx.h"
+
+static void usage(FILE *out)
+{
+	fputs("usage: ffrun [OPTIONS] RUNBOOK [NAME=VALUE ...]\n"
+	      "\n"
+	      "Run a disaster-recovery runbook (backup, restore, drill, verify, prune,\n"
+	      "report, or a path to a .lua file) in a sandbox, and leave evidence.\n"
+	      "\n"
+	      "  -c, --config FILE  configuration (default: $FFRUN_CONFIG, else ./ffrun.yaml,\n"
+	      "                     else built-in defaults)\n"
+	      "  -n, --dry-run      rehearse: read-only probes run, every write is planned\n"
+	      "                     and printed, none is done\n"
+	      "      --describe     print the runbook's name, version, summary and params\n"
+	      "      --check        load the runbook in the sandbox, validate its params,\n"
+	      "                     run nothing\n"
+	      "      --json         print the final result as one JSON object on stdout\n"
+	      "  -q, --quiet        only errors on stderr\n"
+	      "  -v, --verbose      announce every step\n"
+	      "      --version      versions of ffrun, Lua, libpq, OpenSSL and libyaml\n"
+	      "  -h, --help         this help\n"
+	      "\n"
+	      "Examples:\n"
+	      "  ffrun --describe backup\n"
+	      "  ffrun -c /etc/ffrun.yaml backup\n"
+	      "  ffrun --dry-run restore backup=latest confirm=foxproflow\n"
+	      "  ffrun verify path=ops/_backups/20251227-184012\n"
+	      "\n"
+	      "Exit status: 0 PASS, 1 FAIL, 2 usage or configuration error, 3 sandbox\n"
+	      "violation or limit, 4 busy (lock held), 70 internal error.\n", out);
+}
+
+static void version(void)
+{
+	int pq = PQlibVersion();
+	printf("ffrun %s\n%s\nlibpq %d.%d\n%s\nlibyaml %s\n", FF_VERSION, LUA_RELEASE,
+	       pq / 10000, pq % 100, OpenSSL_version(OPENSSL_VERSION),
+	       ff_yaml_libyaml_version());
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_DESCRIBE = 256, OPT_CHECK, OPT_JSON, OPT_VERSION };
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"describe", no_argument, NULL, OPT_DESCRIBE},
+		{"check", no_argument, NULL, OPT_CHECK},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	ff_ctx ctx;
+	ff_config cfg;
+	ff_err e = {0};
+	const char *config = NULL;
+	int c;
+
+	memset(&ctx, 0, sizeof(ctx));
+	/* A child's closed pipe is an error to report, not a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
+	/* '+': options stop at the runbook, so NAME=VALUE is never an option. */
+	while ((c = getopt_long(argc, argv, "+c:nqvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'n': ctx.dry_run = 1; break;
+		case 'q': ctx.quiet = 1; break;
+		case 'v': ctx.verbose = 1; break;
+		case OPT_DESCRIBE: ctx.describe = 1; break;
+		case OPT_CHECK: ctx.check = 1; break;
+		case OPT_JSON: ctx.json = 1; break;
+		case OPT_VERSION: version(); return 0;
+		case 'h': usage(stdout); return 0;
+		default:
+			fprintf(stderr, "ffrun: see ffrun --help\n");
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		fprintf(stderr, "ffrun: no runbook given\n");
+		return 2;
+	}
+	ctx.runbook_arg = argv[optind];
+	ctx.assign = argv + optind + 1;
+	ctx.nassign = argc - optind - 1;
+
+	if (!config && getenv("FFRUN_CONFIG") && *getenv("FFRUN_CONFIG"))
+		config = getenv("FFRUN_CONFIG");
+	if (!config && access("ffrun.yaml", F_OK) == 0)
+		config = "ffrun.yaml";
+	if (ff_config_load(&cfg, config, &e) < 0) {
+		fprintf(stderr, "ffrun: %s\n", e.msg);
+		return ff_err_exit_status(e.code);
+	}
+	ctx.cfg = &cfg;
+	int status = ff_run(&ctx);
+	ff_ctx_free(&ctx);
+	ff_config_free(&cfg);
+	return status;
+}

@@ -1,0 +1,114 @@
+/* ctx.h - the host context: the one piece of mutable state of a run,
+ * passed explicitly. Lua bindings reach it through the state's extra space
+ * (ff_ctx_of), never through a global. */
+#ifndef FF_CTX_H
+#define FF_CTX_H
+
+#include <lua.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "core/config.h"
+#include "core/err.h"
+#include "core/evidence.h"
+#include "core/path.h"
+
+/* Which limit ended the run; sticky once set (SPEC §5). */
+enum { FF_LIMIT_NONE, FF_LIMIT_MEMORY, FF_LIMIT_INSTRUCTIONS, FF_LIMIT_WALL, FF_LIMIT_VIOLATION };
+
+typedef struct ff_step {
+	char *name;
+	char *doc;
+	int cleanup;
+	const char *status;  /* "pending" "PASS" "FAIL" "skipped" "planned" */
+	double duration_s;
+	char *error;
+} ff_step;
+
+typedef struct ff_param {
+	char *name, *type, *doc;
+	char *value;       /* as given or defaulted, for the summary */
+	int required;
+	int is_dir;        /* type "dir": the folder becomes a read root */
+} ff_param;
+
+typedef struct ff_ctx {
+	/* set by main before ff_run */
+	const ff_config *cfg;
+	const char *runbook_arg;     /* as typed */
+	char **assign;               /* NAME=VALUE from the command line */
+	int nassign;
+	int dry_run, describe, check, json, quiet, verbose;
+
+	/* resolved paths */
+	char *runbook_path;          /* absolute */
+	char *runbook_dir;
+	char *stdlib_dir;
+	char *tmp_dir;               /* private temporary folder, removed at exit */
+	char runbook_sha256[FF_SHA256_HEX];
+
+	lua_State *L;
+	ff_jail jail;
+	ff_evidence ev;
+	int ev_open;
+	int log_fd;                  /* evidence raw/run.log, -1 before */
+
+	/* runbook header */
+	char *rb_name, *rb_version, *rb_summary;
+	ff_param *params;
+	size_t nparams;
+	ff_step *steps;
+	size_t nsteps;
+	const char *cur_step;        /* for events; NULL outside steps */
+
+	/* limits */
+	size_t mem_used, mem_cap;
+	long long instr_used, instr_cap;
+	atomic_int limit;            /* FF_LIMIT_*, sticky */
+	char limit_msg[256];
+	double deadline_mono;        /* 0 = none */
+	atomic_int interrupt;        /* a signal number, consumed by the hook */
+	volatile int cancel;         /* tells running children to stop */
+	pthread_t watchdog;
+	int watchdog_on;
+	atomic_int done;             /* tells the watchdog to return */
+
+	/* outcome */
+	double started_at, started_mono;
+	int status;                  /* FF_OK or a FF_E* code */
+	char error[1024];
+	char **extra_keys;           /* members added by ff.evidence.set */
+	char **extra_vals;           /* their values, as JSON */
+	size_t nextra;
+	char *plan_json;             /* planned writes, JSON array items */
+	size_t nplan;
+
+	char **secrets;              /* values to redact from captures */
+	size_t nsecrets;
+} ff_ctx;
+
+static inline ff_ctx *ff_ctx_of(lua_State *L)
+{
+	return *(ff_ctx **)lua_getextraspace(L);
+}
+
+/* Run the whole procedure described by ctx (main.c fills the inputs).
+ * Returns the process exit status. */
+int ff_run(ff_ctx *ctx);
+void ff_ctx_free(ff_ctx *ctx);
+
+/* Report a sandbox violation: sticky (every later instruction fails too,
+ * so no pcall can swallow it), exit 3. Never returns. */
+int ff_violation(lua_State *L, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Append an event from a binding: step is the current step. */
+void ff_event(ff_ctx *ctx, const char *event, const char *details);
+
+/* Log a line to stderr (unless quiet) and to the run's log. */
+void ff_logf(ff_ctx *ctx, const char *level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

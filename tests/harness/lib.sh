@@ -1,0 +1,41 @@
+# lib.sh - shared by the black-box test scripts. Source it; it sets
+# FFRUN (the binary), FF_SRC (the source tree), a private WORK folder
+# removed at exit, and pass/fail counters ending in "N passed, N failed".
+set -u
+FFRUN=${FFRUN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/ffrun}
+FF_SRC=${FF_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+export FFRUN_HOME=$FF_SRC
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/fftest-XXXXXX")
+chmod 755 "$WORK"
+trap 'rm -rf "$WORK"' EXIT
+PASSED=0
+FAILED=0
+
+ok()   { PASSED=$((PASSED + 1)); echo "ok   - $*"; }
+nok()  { FAILED=$((FAILED + 1)); echo "FAIL - $*"; }
+# check DESCRIPTION COMMAND...: passes when the command succeeds
+check() { local d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
+
+finish() {
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+}
+
+# A workspace with a config: backups and evidence under $1.
+make_config() {
+  local dir=$1; shift
+  mkdir -p "$dir/backups" "$dir/evidence"
+  {
+    echo "paths:"
+    echo "  backups: $dir/backups"
+    echo "  evidence: $dir/evidence"
+    for line in "$@"; do echo "$line"; done
+  } > "$dir/ffrun.yaml"
+}
+
+# The newest evidence folder under $1/evidence.
+last_evidence() { ls -1d "$1"/evidence/*/ 2>/dev/null | sort | tail -n 1 | sed 's:/$::'; }
+
+# Field of a JSON file, via the binary itself is overkill: grep is enough
+# for the flat "status" member we check.
+json_status() { grep -o '"status":"[A-Z]*"' "$1/summary.json" | head -n 1 | cut -d'"' -f4; }

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The sandbox escape suite (SPEC §5): every case in cases/ is a runbook that
+# tries one way out. Each must be refused with the exit status and message
+# its header names, with no side effect (no file outside the evidence, the
+# canary untouched), and still leave sealed FAIL evidence.
+source "$(dirname "$0")/../harness/lib.sh"
+
+CASES=$(dirname "$0")/cases
+LIMIT_S=3
+make_config "$WORK/ws" \
+  "limits: { memory_mb: 64, seconds: $LIMIT_S, instructions: 20000000 }"
+ln -s /etc/passwd "$WORK/ws/backups/link-file"
+mkdir -p "$WORK/outside"
+ln -s "$WORK/outside" "$WORK/ws/backups/link-dir"
+PWNED="$WORK/pwned"
+echo "canary" > "$WORK/ws/canary"
+
+# Everything but the evidence, with contents: the runs may add nothing else.
+snapshot() { (cd "$WORK" && find ws outside -path ws/evidence -prune -o -print0 | sort -z | xargs -0 sha256sum 2>/dev/null; find ws outside -path ws/evidence -prune -o -print | sort); }
+mkdir -p "$WORK/run"
+before=$(snapshot)
+
+for case in "$CASES"/*.lua; do
+  name=$(basename "$case" .lua)
+  expect=$(sed -n 's/^-- expect: //p' "$case")
+  match=$(sed -n 's/^-- match: //p' "$case")
+  sed "s|@PWNED@|$PWNED|g" "$case" > "$WORK/run/case.lua"
+  start=$(date +%s.%N)
+  "$FFRUN" -q -c "$WORK/ws/ffrun.yaml" "$WORK/run/case.lua" > "$WORK/out" 2> "$WORK/err"
+  code=$?
+  elapsed=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+  ev=$(last_evidence "$WORK/ws")
+  problems=""
+  [ "$code" = "$expect" ] || problems+=" exit $code (want $expect);"
+  grep -qF -- "$match" "$WORK/err" || problems+=" stderr lacks '$match': $(head -c 300 "$WORK/err");"
+  [ ! -e "$PWNED" ] || problems+=" side effect: $PWNED exists;"
+  [ "$(snapshot)" = "$before" ] || problems+=" files changed outside the evidence;"
+  # Limits end the run within the cap plus a second or two.
+  awk -v e="$elapsed" -v l="$LIMIT_S" 'BEGIN { exit !(e < l + 3) }' || problems+=" took ${elapsed}s;"
+  if [ -n "$ev" ] && [ -f "$ev/summary.json" ]; then
+    [ "$(json_status "$ev")" = FAIL ] || problems+=" summary is not FAIL;"
+    (cd "$ev" && sha256sum --quiet -c DIGEST >/dev/null 2>&1) || problems+=" evidence DIGEST does not verify;"
+  else
+    problems+=" no sealed evidence;"
+  fi
+  rm -rf "$WORK/ws/evidence"/* "$PWNED"
+  if [ -z "$problems" ]; then ok "$name (exit $code, ${elapsed}s)"; else nok "$name:$problems"; fi
+done
+
+# An ordinary runbook still works in the same sandbox: the suite above is not
+# passing because everything fails.
+cat > "$WORK/ws/fine.lua" <<'LUA'
+return { name = "fine", version = "1", summary = "allowed things work",
+  steps = { { name = "work", doc = "use what the sandbox allows", run = function()
+    local t = {}
+    for i = 1, 1000 do t[#t + 1] = string.format("%d", i) end
+    assert(#table.concat(t) > 0 and math.floor(2.5) == 2 and utf8.char(72) == "H")
+    assert(os.time() > 0 and os.date("!%Y") and collectgarbage("count") > 0)
+    local f = load("return x + 1", "chunk", "t", { x = 41 })
+    assert(f() == 42)
+    local ok, err = pcall(error, "caught")
+    assert(not ok and err == "caught")
+    assert(coroutine.wrap(function() coroutine.yield(7) end)() == 7)
+    assert(("abc"):upper() == "ABC")
+    ff.fs.write(ff.paths.backups .. "/allowed.txt", "ok")
+    assert(ff.fs.read(ff.paths.backups .. "/allowed.txt") == "ok")
+    assert(ff.hash.string("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+  end } } }
+LUA
+"$FFRUN" -q -c "$WORK/ws/ffrun.yaml" "$WORK/ws/fine.lua" 2> "$WORK/err"
+code=$?
+check "allowed runbook passes (exit $code: $(head -c 200 "$WORK/err"))" [ "$code" = 0 ]
+check "allowed write landed" [ "$(cat "$WORK/ws/backups/allowed.txt" 2>/dev/null)" = ok ]
+finish
