@@ -281,7 +281,8 @@ static void child_close_from(int lowfd)
 }
 
 static void child_run(const char *const *argv, const char *const *env,
-		      const ff_exec_opts *o, int null_fd, int out_fd, int st_fd)
+		      const ff_exec_opts *o, int null_fd, int out_fd, int data_fd,
+		      int st_fd)
 {
 	struct sigaction dfl;
 	sigset_t none;
@@ -302,9 +303,11 @@ static void child_run(const char *const *argv, const char *const *env,
 	if ((fd = above_stdio(st_fd)) < 0)
 		child_fail(st_fd, STEP_SETUP);
 	st_fd = fd;
-	if ((null_fd = above_stdio(null_fd)) < 0 || (out_fd = above_stdio(out_fd)) < 0)
+	if ((null_fd = above_stdio(null_fd)) < 0 || (out_fd = above_stdio(out_fd)) < 0 ||
+	    (data_fd >= 0 && (data_fd = above_stdio(data_fd)) < 0))
 		child_fail(st_fd, STEP_SETUP);
-	if (dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
+	if (dup2(null_fd, 0) < 0 || dup2(data_fd >= 0 ? data_fd : out_fd, 1) < 0 ||
+	    dup2(out_fd, 2) < 0)
 		child_fail(st_fd, STEP_SETUP);
 	if (st_fd != 3) {
 		if (dup3(st_fd, 3, O_CLOEXEC) < 0)
@@ -396,7 +399,8 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 	const ff_exec_opts *o = opts ? opts : &no_opts;
 	const char *const *env = o->env ? o->env : default_env;
 	double grace = o->kill_grace_s > 0 ? o->kill_grace_s : 2.0;
-	int out[2] = { -1, -1 }, st[2] = { -1, -1 }, null_fd = -1, pidfd = -1;
+	int out[2] = { -1, -1 }, data[2] = { -1, -1 }, st[2] = { -1, -1 };
+	int null_fd = -1, pidfd = -1, sink_failed = 0;
 	capture cap = { .fd = o->out_fd, .ring_max = o->tail_max };
 	ff_redactor *red = NULL;
 	char *buf = NULL;
@@ -418,6 +422,7 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 		goto out;
 	}
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(st, O_CLOEXEC) < 0 ||
+	    (o->stdout_sink && pipe2(data, O_CLOEXEC) < 0) ||
 	    (null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
 		err = ff_err_set(e, FF_EFAIL, "exec %s: %s", argv[0], strerror(errno));
 		goto out;
@@ -429,11 +434,12 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 		goto out;
 	}
 	if (pid == 0)
-		child_run(argv, env, o, null_fd, out[1], st[1]);
+		child_run(argv, env, o, null_fd, out[1], data[1], st[1]);
 
 	/* Also from this side, so the group exists before we ever signal it. */
 	setpgid(pid, pid);
 	close_fd(&out[1]);
+	close_fd(&data[1]);
 	close_fd(&st[1]);
 	close_fd(&null_fd);
 
@@ -456,23 +462,34 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 	term_at = o->timeout_s > 0 ? start + o->timeout_s : INFINITY;
 	now = now_s();
 
-	while (out[0] >= 0 || !leader_done) {
-		struct pollfd pf[2];
+	while (out[0] >= 0 || data[0] >= 0 || !leader_done) {
+		struct pollfd pf[3];
+		int pout = -1, pdata = -1;
 		nfds_t nf = 0;
 		siginfo_t si;
 		int ms;
 
-		if (leader_done && now >= drain_until)
+		/* A dump's bytes are read to the end, whatever the clock says;
+		 * only the captured stderr is bounded by the drain. */
+		if (leader_done && now >= drain_until && data[0] < 0)
 			break;
-		ms = min_ms(ms_until(now, res->timed_out ? kill_at : term_at),
+		if (leader_done && now >= drain_until)
+			close_fd(&out[0]);
+		ms = min_ms(ms_until(now, fmin(kill_at, res->timed_out ? kill_at : term_at)),
 			    ms_until(now, drain_until));
 		if (o->cancel)
 			ms = min_ms(ms, FF_EXEC_CANCEL_MS);
 		if (!leader_done && pidfd < 0)
 			ms = min_ms(ms, FF_EXEC_TICK_MS);
 
-		if (out[0] >= 0)
+		if (out[0] >= 0) {
+			pout = (int)nf;
 			pf[nf++] = (struct pollfd){ .fd = out[0], .events = POLLIN };
+		}
+		if (data[0] >= 0) {
+			pdata = (int)nf;
+			pf[nf++] = (struct pollfd){ .fd = data[0], .events = POLLIN };
+		}
 		if (!leader_done && pidfd >= 0)
 			pf[nf++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
 		if (poll(pf, nf, ms) < 0 && errno != EINTR) {
@@ -480,12 +497,26 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 			break;
 		}
 
-		if (out[0] >= 0 && pf[0].revents) {
+		if (pout >= 0 && pf[pout].revents) {
 			n = read(out[0], buf, FF_EXEC_CHUNK);
 			if (n > 0)
 				ff_redactor_write(red, buf, (size_t)n);
 			else if (n == 0 || (errno != EINTR && errno != EAGAIN))
 				close_fd(&out[0]);
+		}
+		if (pdata >= 0 && pf[pdata].revents) {
+			n = read(data[0], buf, FF_EXEC_CHUNK);
+			if (n > 0 && !sink_failed && o->stdout_sink(o->stdout_arg, buf, (size_t)n) < 0) {
+				/* Stop the producer; what it still writes is read and
+				 * dropped so it never blocks on a full pipe. */
+				sink_failed = 1;
+				if (!leader_done && !res->timed_out) {
+					kill(-pid, SIGTERM);
+					kill_at = now_s() + grace;
+				}
+			} else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+				close_fd(&data[0]);
+			}
 		}
 
 		/* WNOWAIT leaves the leader a zombie, and a zombie keeps its
@@ -530,6 +561,9 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 	res->out_bytes = cap.bytes;
 	if (cap.ring && !(res->tail = capture_tail(&cap)) && !err)
 		err = ff_err_set(e, FF_EFAIL, "exec %s: out of memory", argv[0]);
+	if (sink_failed && !err)
+		err = ff_err_set(e, FF_EFAIL, "%s: writing its output: %s", argv[0],
+				 strerror(o->stdout_errno && *o->stdout_errno ? *o->stdout_errno : EIO));
 	if (cap.write_errno && !err)
 		err = ff_err_set(e, FF_EFAIL, "exec %s: writing its output: %s", argv[0],
 				 strerror(cap.write_errno));
@@ -537,6 +571,8 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 out:
 	close_fd(&out[0]);
 	close_fd(&out[1]);
+	close_fd(&data[0]);
+	close_fd(&data[1]);
 	close_fd(&st[0]);
 	close_fd(&st[1]);
 	close_fd(&null_fd);

@@ -25,6 +25,14 @@ typedef struct ff_exec_opts {
 	                           output in res->tail; 0 = none */
 	const volatile int *cancel; /* when it turns non-zero, the group is
 	                               killed as on a timeout (a signal to ffrun) */
+	/* When set, the child's stdout is not captured with stderr: its bytes
+	 * go, unchanged and in order, to stdout_sink (a dump on its way to
+	 * disk). A negative return stops the child as on a timeout, and
+	 * ff_exec_run then fails with the errno the sink stored in
+	 * *stdout_errno (may be NULL). */
+	int (*stdout_sink)(void *arg, const char *p, size_t n);
+	void *stdout_arg;
+	int *stdout_errno;
 	uid_t run_as;           /* run as this uid/gid when as_user is set */
 	gid_t run_as_gid;
 	int as_user;
