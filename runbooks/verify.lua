@@ -81,5 +81,14 @@ return {
         end
       end,
     },
+    {
+      name = "archive",
+      doc = "Read the whole archive with stock pg_restore (a truncated dump still lists its TOC)",
+      run = function()
+        if kind ~= "backup" then return end
+        local ok, msg = ff.pg.archive_read(folder .. "/db.dump")
+        rb.check(ok, "db.dump: pg_restore cannot read the whole archive: %s", tostring(msg):gsub("%s+", " "))
+      end,
+    },
   },
 }

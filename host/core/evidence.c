@@ -45,7 +45,7 @@ void ff_time_iso(char out[32], double t)
 	snprintf(out, 32, "%s.%03dZ", b, (int)((t - (double)s) * 1000) % 1000);
 }
 
-static int mkdir_p(const char *path, ff_err *e)
+int ff_mkdir_p(const char *path, ff_err *e)
 {
 	char buf[4096];
 	if (strlen(path) >= sizeof(buf))
@@ -77,7 +77,7 @@ int ff_evidence_open(ff_evidence *ev, const char *root, const char *stamp,
 	memset(ev->prev, '0', 64);
 	ev->prev[64] = '\0';
 
-	if ((err = mkdir_p(root, e)) < 0)
+	if ((err = ff_mkdir_p(root, e)) < 0)
 		return err;
 	for (int n = 1; ; n++) {
 		if (n == 1)

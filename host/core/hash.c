@@ -19,6 +19,8 @@
 
 struct ff_sha256 {
 	EVP_MD_CTX *ctx;
+	EVP_MD *md; /* fetched once: an implicit fetch on every re-init would
+	               dominate per-row hashing (content fingerprints) */
 };
 
 static void to_hex(char hex[FF_SHA256_HEX], const unsigned char *md, unsigned n)
@@ -39,8 +41,8 @@ ff_sha256 *ff_sha256_new(void)
 
 	if (!h)
 		return NULL;
-	if (!(h->ctx = EVP_MD_CTX_new()) ||
-	    !EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL)) {
+	if (!(h->ctx = EVP_MD_CTX_new()) || !(h->md = EVP_MD_fetch(NULL, "SHA256", NULL)) ||
+	    !EVP_DigestInit_ex(h->ctx, h->md, NULL)) {
 		ff_sha256_free(h);
 		return NULL;
 	}
@@ -62,7 +64,15 @@ void ff_sha256_final(ff_sha256 *h, char hex[FF_SHA256_HEX])
 	if (!EVP_DigestFinal_ex(h->ctx, md, &n))
 		n = 0;
 	to_hex(hex, md, n);
-	EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL);
+	EVP_DigestInit_ex(h->ctx, h->md, NULL);
+}
+
+void ff_sha256_final_raw(ff_sha256 *h, unsigned char out[32])
+{
+	unsigned n = 0;
+	if (!EVP_DigestFinal_ex(h->ctx, out, &n))
+		memset(out, 0, 32);
+	EVP_DigestInit_ex(h->ctx, h->md, NULL);
 }
 
 void ff_sha256_free(ff_sha256 *h)
@@ -70,6 +80,7 @@ void ff_sha256_free(ff_sha256 *h)
 	if (!h)
 		return;
 	EVP_MD_CTX_free(h->ctx);
+	EVP_MD_free(h->md);
 	free(h);
 }
 

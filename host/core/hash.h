@@ -19,6 +19,8 @@ void ff_sha256_update(ff_sha256 *h, const void *data, size_t len);
  * resets h so it can be reused. */
 void ff_sha256_final(ff_sha256 *h, char hex[FF_SHA256_HEX]);
 void ff_sha256_free(ff_sha256 *h);
+/* The raw 32-byte digest, then reset (per-row hashing). */
+void ff_sha256_final_raw(ff_sha256 *h, unsigned char out[32]);
 
 /* One-shot digest of a memory buffer. */
 void ff_sha256_hex(char hex[FF_SHA256_HEX], const void *data, size_t len);

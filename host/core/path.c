@@ -104,6 +104,14 @@ int ff_jail_resolve(int *dirfd, char name[256], const ff_jail *j,
 		int err = errno;
 		close(fd);
 		if (nfd < 0) {
+			/* Before any root a missing or unreadable folder is
+			 * refused like the rest of the outside: an operational
+			 * failure there would tell a runbook whether a folder
+			 * it may not read exists (fs.exists answering false
+			 * instead of raising). */
+			if (root < 0)
+				return ff_err_set(e, FF_ESANDBOX,
+						  "path %s is outside the allowed folders", path);
 			if (err == ENOTDIR || err == ELOOP)
 				return ff_err_set(e, FF_ESANDBOX,
 						  "path %s: '%s' is a symlink or not a folder",

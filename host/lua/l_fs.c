@@ -6,7 +6,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "lua/prim.h"
@@ -354,6 +357,121 @@ static int fs_fsync(lua_State *L)
 	return 1;
 }
 
+/* --- the lock of a folder -------------------------------------------------
+ * flock(2) on <dir>/.ffrun.lock: the kernel drops it when the holder dies,
+ * so a lock left by a killed run never blocks the next one. The file says
+ * who holds it, for the message the next run prints. */
+
+#define LOCK_MT "ff.fs.lock"
+
+static int lock_gc(lua_State *L)
+{
+	int *fd = luaL_checkudata(L, 1, LOCK_MT);
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	return 0;
+}
+
+static int take_lock(lua_State *L, int probe_only)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	const char *dir = luaL_checkstring(L, 1);
+	char path[PATH_MAX], holder[512] = "";
+	ff_err e = {0};
+
+	snprintf(path, sizeof(path), "%s/.ffrun.lock", dir);
+	int *box = lua_newuserdatauv(L, sizeof(int), 0);
+	*box = -1;
+	if (luaL_newmetatable(L, LOCK_MT)) {
+		lua_pushcfunction(L, lock_gc);
+		lua_setfield(L, -2, "__gc");
+		lua_pushcfunction(L, lock_gc);
+		lua_setfield(L, -2, "__close");
+		lua_createtable(L, 0, 1);
+		lua_pushcfunction(L, lock_gc);
+		lua_setfield(L, -2, "release");
+		lua_setfield(L, -2, "__index");
+	}
+	lua_setmetatable(L, -2);
+	int flags = probe_only ? O_RDONLY : O_RDWR | O_CREAT;
+	if (ff_jail_open(box, &ctx->jail, path, flags, 0600, &e) < 0) {
+		if (probe_only && e.code != FF_ESANDBOX)
+			return 1; /* no lock file yet: nobody holds it */
+		return ff_raise(L, &e);
+	}
+	if (flock(*box, LOCK_EX | LOCK_NB) < 0) {
+		ssize_t n = pread(*box, holder, sizeof(holder) - 1, 0);
+		holder[n > 0 ? n : 0] = '\0';
+		holder[strcspn(holder, "\n")] = '\0';
+		return ff_busy(L, "%s is locked by another run (%s)", dir, *holder ? holder : "holder unknown");
+	}
+	if (probe_only) {
+		lock_gc(L);
+		return 1;
+	}
+	char host[128] = "";
+	gethostname(host, sizeof(host) - 1);
+	char ts[32];
+	ff_time_iso(ts, ff_time_now());
+	int len = snprintf(holder, sizeof(holder), "pid %ld on %s, run %s, since %s\n",
+			   (long)getpid(), host, ctx->ev.run_id ? ctx->ev.run_id : "?", ts);
+	if (ftruncate(*box, 0) < 0 || pwrite(*box, holder, (size_t)len, 0) < 0) {
+		/* who holds it is only informative */
+	}
+	return 1;
+}
+
+/* ff.fs.lock(dir) -> lock: exclusive, held until lock:release() or the end
+ * of the run; a held lock ends the run with exit 4 (busy). */
+static int fs_lock(lua_State *L) { return take_lock(L, 0); }
+static int dry_lock(lua_State *L) { return take_lock(L, 1); }
+
+/* ff.fs.free_bytes(path) -> bytes available to us on its filesystem */
+static int fs_free_bytes(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	ff_err e = {0};
+	int fd;
+	struct statvfs sv;
+	if (ff_jail_open(&fd, &ff_ctx_of(L)->jail, path, O_RDONLY | O_DIRECTORY, 0, &e) < 0)
+		return ff_raise(L, &e);
+	int rc = fstatvfs(fd, &sv);
+	close(fd);
+	if (rc < 0)
+		return fail_errno(L, "statvfs", path);
+	lua_pushinteger(L, (lua_Integer)(sv.f_bavail * sv.f_frsize));
+	return 1;
+}
+
+/* ff.fs.write_digest(dir): DIGEST (sha256sum -c format) over every file
+ * below dir, fsynced. */
+static int fs_write_digest(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	ff_err e = {0};
+	int fd;
+	if (ff_jail_open(&fd, &ff_ctx_of(L)->jail, path, O_RDONLY | O_DIRECTORY, 0, &e) < 0)
+		return ff_raise(L, &e);
+	/* Writing DIGEST is a write: the folder must be writable to us. */
+	int dirfd;
+	char name[256];
+	if (ff_jail_resolve(&dirfd, name, &ff_ctx_of(L)->jail, path, 1, &e) < 0) {
+		close(fd);
+		return ff_raise(L, &e);
+	}
+	close(dirfd);
+	int rc = ff_digest_write(fd, &e);
+	close(fd);
+	if (rc < 0) {
+		luaL_pushfail(L);
+		lua_pushstring(L, e.msg);
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 /* In a dry-run a write still has to be one the jail would allow. */
 static int dry_check_path(lua_State *L)
 {
@@ -382,6 +500,9 @@ void ff_open_fs(lua_State *L)
 		{"remove", fs_remove, FF_WRITE, dry_check_path},
 		{"rename", fs_rename, FF_WRITE, dry_check_path},
 		{"fsync", fs_fsync, FF_WRITE, NULL},
+		{"lock", fs_lock, FF_WRITE, dry_lock},
+		{"free_bytes", fs_free_bytes, FF_READ, NULL},
+		{"write_digest", fs_write_digest, FF_WRITE, dry_check_path},
 		{NULL, NULL, 0, NULL}
 	};
 	ff_prims_set(L, "fs", prims);

@@ -47,6 +47,7 @@ void ff_open_time(lua_State *L);
 void ff_open_yaml(lua_State *L);
 void ff_open_evidence(lua_State *L);
 void ff_open_verify(lua_State *L);
+void ff_open_pg(lua_State *L);
 
 /* ff.paths and ff.config as plain tables (protected by the caller). */
 void ff_push_paths(lua_State *L, const ff_ctx *ctx);

@@ -78,6 +78,7 @@ typedef struct ff_ctx {
 	/* outcome */
 	double started_at, started_mono;
 	int status;                  /* FF_OK or a FF_E* code */
+	int busy;                    /* a lock was held by another run: exit 4 */
 	char error[1024];
 	char **extra_keys;           /* members added by ff.evidence.set */
 	char **extra_vals;           /* their values, as JSON */
@@ -102,6 +103,10 @@ void ff_ctx_free(ff_ctx *ctx);
 /* Report a sandbox violation: sticky (every later instruction fails too,
  * so no pcall can swallow it), exit 3. Never returns. */
 int ff_violation(lua_State *L, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Fail the step because another run holds a lock: the run exits 4. */
+int ff_busy(lua_State *L, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Append an event from a binding: step is the current step. */

@@ -54,6 +54,17 @@ void ff_logf(ff_ctx *ctx, const char *level, const char *fmt, ...)
 	ff_jsonw_free(&w);
 }
 
+int ff_busy(lua_State *L, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ff_ctx_of(L)->busy = 1;
+	return luaL_error(L, "busy: %s", msg);
+}
+
 /* An error object as text, without running any of its metamethods (an
  * error whose __tostring loops must not hang the host). */
 static const char *error_text(lua_State *L, int idx)
@@ -607,8 +618,10 @@ static int build_jail(ff_ctx *ctx, ff_err *e)
 	int err;
 	struct stat st;
 	ff_jail_init(&ctx->jail);
-	/* A missing backups folder is only created by a real run; a dry-run
-	 * plans it instead, so the jail cannot name it yet. */
+	/* The backups folder is the host's to create (a runbook cannot create
+	 * a root); a dry-run creates nothing and goes without it. */
+	if (!ctx->dry_run && !ctx->describe && !ctx->check && (err = ff_mkdir_p(c->backups_dir, e)) < 0)
+		return err;
 	if (stat(c->backups_dir, &st) == 0 &&
 	    (err = ff_jail_add(&ctx->jail, c->backups_dir, 1, e)) < 0)
 		return err;
@@ -783,6 +796,8 @@ int ff_run(ff_ctx *ctx)
 out:
 	if (atomic_load(&ctx->limit) != FF_LIMIT_NONE && ctx->status != FF_OK)
 		ctx->status = FF_ESANDBOX;
+	else if (ctx->busy && ctx->status != FF_OK)
+		ctx->status = FF_EBUSY;
 	ff_watchdog_stop(ctx);
 	if (ctx->ev_open)
 		seal(ctx);

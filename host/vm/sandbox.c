@@ -535,6 +535,7 @@ static void build_env(lua_State *L, ff_ctx *ctx)
 		{"fs", ff_open_fs}, {"hash", ff_open_hash}, {"log", ff_open_log},
 		{"time", ff_open_time}, {"yaml", ff_open_yaml},
 		{"evidence", ff_open_evidence}, {"verify", ff_open_verify},
+		{"pg", ff_open_pg},
 	};
 	for (size_t i = 0; i < sizeof(mods) / sizeof(mods[0]); i++) {
 		lua_newtable(L);

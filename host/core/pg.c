@@ -1,0 +1,181 @@
+#include "pg.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int ff_pg_connect(PGconn **out, const char *target, const char *conninfo, ff_err *e)
+{
+	const char *keys[] = { "dbname", "application_name", "connect_timeout", NULL };
+	const char *vals[] = { conninfo && *conninfo ? conninfo : NULL, "ffrun", "10", NULL };
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	if (!c)
+		return ff_err_set(e, FF_EFAIL, "target %s: out of memory", target);
+	if (PQstatus(c) != CONNECTION_OK) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(c));
+		msg[strcspn(msg, "\n")] = '\0';
+		PQfinish(c);
+		return ff_err_set(e, FF_EFAIL, "target %s: cannot connect: %s", target, msg);
+	}
+	*out = c;
+	return 0;
+}
+
+static int result_error(PGresult *r, PGconn *c, const char *what, ff_err *e)
+{
+	char msg[600];
+	snprintf(msg, sizeof(msg), "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+	msg[strcspn(msg, "\n")] = '\0';
+	PQclear(r);
+	return ff_err_set(e, FF_EFAIL, "%s: %s", what, msg);
+}
+
+int ff_pg_command(PGconn *c, const char *sql, ff_err *e)
+{
+	PGresult *r = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(r);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		return result_error(r, c, sql, e);
+	PQclear(r);
+	return 0;
+}
+
+int ff_pg_fingerprint_settings(PGconn *c, ff_err *e)
+{
+	return ff_pg_command(c,
+		"SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';"
+		"SET extra_float_digits = 3; SET bytea_output = 'hex';"
+		"SET TimeZone = 'UTC'; SET client_encoding = 'UTF8';"
+		"SET standard_conforming_strings = on", e);
+}
+
+/* acc += h, both big-endian 256-bit numbers; the carry out of the top
+ * byte is dropped (modulo 2^256). */
+static void add256(unsigned char acc[32], const unsigned char h[32])
+{
+	unsigned carry = 0;
+	for (int i = 31; i >= 0; i--) {
+		unsigned s = (unsigned)acc[i] + h[i] + carry;
+		acc[i] = (unsigned char)s;
+		carry = s >> 8;
+	}
+}
+
+int ff_pg_copy_digest(char hex[FF_SHA256_HEX], uint64_t *rows, uint64_t *bytes,
+		      PGconn *c, const char *copy_sql, ff_err *e)
+{
+	unsigned char acc[32] = {0}, h[32];
+	uint64_t n = 0, b = 0;
+	char *row = NULL;
+	int len, err = 0;
+
+	PGresult *r = PQexec(c, copy_sql);
+	if (PQresultStatus(r) != PGRES_COPY_OUT)
+		return result_error(r, c, copy_sql, e);
+	PQclear(r);
+	ff_sha256 *sha = ff_sha256_new();
+	if (!sha)
+		return ff_err_set(e, FF_EINTERNAL, "out of memory");
+	/* One row per PQgetCopyData in text format: hash each on its own. */
+	while ((len = PQgetCopyData(c, &row, 0)) > 0) {
+		ff_sha256_update(sha, row, (size_t)len);
+		ff_sha256_final_raw(sha, h);
+		add256(acc, h);
+		n++;
+		b += (uint64_t)len;
+		PQfreemem(row);
+	}
+	ff_sha256_free(sha);
+	if (len == -2)
+		err = ff_err_set(e, FF_EFAIL, "%s: %s", copy_sql, PQerrorMessage(c));
+	while ((r = PQgetResult(c))) {
+		if (!err && PQresultStatus(r) != PGRES_COMMAND_OK)
+			err = result_error(r, c, copy_sql, e);
+		else
+			PQclear(r);
+	}
+	if (err)
+		return err;
+	static const char digits[] = "0123456789abcdef";
+	for (int i = 0; i < 32; i++) {
+		hex[2 * i] = digits[acc[i] >> 4];
+		hex[2 * i + 1] = digits[acc[i] & 15];
+	}
+	hex[64] = '\0';
+	*rows = n;
+	if (bytes)
+		*bytes = b;
+	return 0;
+}
+
+int ff_pg_tool(char out[PATH_MAX], const char *bindir, int major, const char *tool,
+	       ff_err *e)
+{
+	if (bindir && *bindir && strcmp(bindir, "auto")) {
+		snprintf(out, PATH_MAX, "%s/%s", bindir, tool);
+		if (access(out, X_OK) == 0)
+			return 0;
+		return ff_err_set(e, FF_EFAIL, "%s not found in %s (postgres.bindir)", tool, bindir);
+	}
+	if (major > 0) {
+		snprintf(out, PATH_MAX, "/usr/lib/postgresql/%d/bin/%s", major, tool);
+		if (access(out, X_OK) == 0)
+			return 0;
+		return ff_err_set(e, FF_EFAIL,
+				  "%s for PostgreSQL %d not found in /usr/lib/postgresql/%d/bin "
+				  "(install postgresql-client-%d or set postgres.bindir)",
+				  tool, major, major, major);
+	}
+	int best = 0;
+	DIR *d = opendir("/usr/lib/postgresql");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		int v = atoi(de->d_name);
+		char p[PATH_MAX];
+		snprintf(p, sizeof(p), "/usr/lib/postgresql/%d/bin/%s", v, tool);
+		if (v > best && access(p, X_OK) == 0)
+			best = v;
+	}
+	if (d)
+		closedir(d);
+	if (!best)
+		return ff_err_set(e, FF_EFAIL, "%s not found under /usr/lib/postgresql "
+				  "(install postgresql-client or set postgres.bindir)", tool);
+	snprintf(out, PATH_MAX, "/usr/lib/postgresql/%d/bin/%s", best, tool);
+	return 0;
+}
+
+char **ff_pg_env(void)
+{
+	extern char **environ;
+	size_t n = 0;
+	for (char **v = environ; *v; v++)
+		n++;
+	char **env = calloc(n + 4, sizeof(char *));
+	size_t k = 0;
+	if (!env)
+		return NULL;
+	env[k++] = strdup("PATH=/usr/bin:/bin");
+	env[k++] = strdup("LANG=C.UTF-8");
+	for (char **v = environ; *v; v++)
+		if (!strncmp(*v, "PG", 2) || !strncmp(*v, "HOME=", 5))
+			env[k++] = strdup(*v);
+	for (size_t i = 0; i < k; i++)
+		if (!env[i]) {
+			ff_pg_env_free(env);
+			return NULL;
+		}
+	return env;
+}
+
+void ff_pg_env_free(char **env)
+{
+	if (!env)
+		return;
+	for (char **v = env; *v; v++)
+		free(*v);
+	free(env);
+}

@@ -1,0 +1,42 @@
+/* pg.h - PostgreSQL through libpq, and the PostgreSQL tools' argv and
+ * environment. No Lua here: bindings free what they hold, then raise. */
+#ifndef FF_PG_H
+#define FF_PG_H
+
+#include <libpq-fe.h>
+#include <limits.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "hash.h"
+
+/* Connect with conninfo (NULL or "" = libpq's environment: PGHOST,
+ * PGSERVICE…; passwords only through pgpass, the service file or
+ * PGPASSWORD). Errors name the target, never a password. */
+int ff_pg_connect(PGconn **out, const char *target, const char *conninfo, ff_err *e);
+
+/* Run one statement of ffrun's own (no parameters, no rows wanted). */
+int ff_pg_command(PGconn *c, const char *sql, ff_err *e);
+
+/* The fixed session settings under which COPY text is the same wherever the
+ * same data lives (SPEC §6: content fingerprints). */
+int ff_pg_fingerprint_settings(PGconn *c, ff_err *e);
+
+/* Order-independent digest of the rows `copy_sql` (a COPY … TO STDOUT)
+ * streams: every row's sha256, summed modulo 2^256, so any order of the
+ * same rows (duplicates included) gives the same value. */
+int ff_pg_copy_digest(char hex[FF_SHA256_HEX], uint64_t *rows, uint64_t *bytes,
+		      PGconn *c, const char *copy_sql, ff_err *e);
+
+/* A PostgreSQL tool: bindir "auto" picks /usr/lib/postgresql/<major>/bin
+ * (major 0: the newest installed). */
+int ff_pg_tool(char out[PATH_MAX], const char *bindir, int major, const char *tool,
+	       ff_err *e);
+
+/* The environment for a PostgreSQL tool: a scrubbed base plus libpq's own
+ * variables (PGPASSFILE, PGSERVICE, PGPASSWORD…) and HOME for ~/.pgpass.
+ * NULL-terminated, malloc'd; free with ff_pg_env_free. */
+char **ff_pg_env(void);
+void ff_pg_env_free(char **env);
+
+#endif

@@ -1,0 +1,769 @@
+/* l_pg.c - ff.pg: PostgreSQL for runbooks, through typed primitives only.
+ *
+ * Queries are read-only by construction: each runs inside a READ ONLY
+ * transaction that has already taken its snapshot, so not even a
+ * `SET transaction_read_only = off` can turn it into a writer. Dumps run
+ * pg_dump with an argv the host builds, writing only where the jail allows,
+ * in a thread, so fingerprints can be computed on a second connection while
+ * the dump streams. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/exec.h"
+#include "core/pg.h"
+#include "lua/prim.h"
+
+#define CONN_MT "ff.pg.conn"
+#define DUMP_MT "ff.pg.dump"
+
+typedef struct conn {
+	PGconn *pg;
+	char target[64];
+	int in_snapshot; /* a REPEATABLE READ transaction is open */
+} conn;
+
+static conn *check_conn(lua_State *L)
+{
+	conn *c = luaL_checkudata(L, 1, CONN_MT);
+	if (!c->pg)
+		luaL_error(L, "pg: connection to %s is closed", c->target);
+	return c;
+}
+
+static int conn_gc(lua_State *L)
+{
+	conn *c = luaL_checkudata(L, 1, CONN_MT);
+	if (c->pg)
+		PQfinish(c->pg);
+	c->pg = NULL;
+	return 0;
+}
+
+static const ff_target *target_of(lua_State *L, const char *name)
+{
+	const ff_target *t = ff_config_target(ff_ctx_of(L)->cfg, name);
+	if (!t)
+		luaL_error(L, "pg: no target named '%s' in the configuration", name);
+	if (t->ephemeral)
+		luaL_error(L, "pg: target '%s' is an ephemeral instance, not a server to connect to", name);
+	return t;
+}
+
+/* ff.pg.connect(target) -> conn | nil, message */
+static int pg_connect(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	const ff_target *t = target_of(L, name);
+	ff_err e = {0};
+
+	/* Created closed, with its metatable, before the resource exists:
+	 * nothing can leak if the allocation below raises. */
+	conn *c = lua_newuserdatauv(L, sizeof(*c), 0);
+	memset(c, 0, sizeof(*c));
+	snprintf(c->target, sizeof(c->target), "%s", name);
+	luaL_setmetatable(L, CONN_MT);
+	if (ff_pg_connect(&c->pg, name, t->conninfo, &e) < 0) {
+		luaL_pushfail(L);
+		lua_pushstring(L, e.msg);
+		return 2;
+	}
+	return 1;
+}
+
+/* Rows as an array of {column = text|nil}; the result is freed before any
+ * Lua allocation could raise by copying into Lua under a protected buffer:
+ * here the PGresult lives in a userdata box with __gc. */
+typedef struct resbox {
+	PGresult *r;
+} resbox;
+
+static int resbox_gc(lua_State *L)
+{
+	resbox *b = lua_touserdata(L, 1);
+	if (b->r)
+		PQclear(b->r);
+	b->r = NULL;
+	return 0;
+}
+
+static resbox *new_resbox(lua_State *L)
+{
+	resbox *b = lua_newuserdatauv(L, sizeof(*b), 0);
+	b->r = NULL;
+	if (luaL_newmetatable(L, "ff.pg.result")) {
+		lua_pushcfunction(L, resbox_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	return b;
+}
+
+static void push_rows(lua_State *L, PGresult *r)
+{
+	int nr = PQntuples(r), nf = PQnfields(r);
+	lua_createtable(L, nr, 0);
+	for (int i = 0; i < nr; i++) {
+		lua_createtable(L, 0, nf);
+		for (int j = 0; j < nf; j++) {
+			if (PQgetisnull(r, i, j))
+				continue;
+			lua_pushlstring(L, PQgetvalue(r, i, j), (size_t)PQgetlength(r, i, j));
+			lua_setfield(L, -2, PQfname(r, j));
+		}
+		lua_rawseti(L, -2, i + 1);
+	}
+}
+
+/* Run sql with text params in a read-only transaction; rows on the stack
+ * or nil, message. */
+static int run_query(lua_State *L, conn *c, const char *sql, int nparams,
+		     const char *const *params)
+{
+	ff_err e = {0};
+	resbox *b = new_resbox(L);
+	if (!c->in_snapshot &&
+	    ff_pg_command(c->pg, "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+			  "SELECT 1", &e) < 0) {
+		luaL_pushfail(L);
+		lua_pushstring(L, e.msg);
+		return 2;
+	}
+	b->r = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(b->r);
+	if (!c->in_snapshot)
+		ff_pg_command(c->pg, "ROLLBACK", NULL);
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		char msg[700];
+		snprintf(msg, sizeof(msg), "query on %s: %s", c->target,
+			 b->r ? PQresultErrorMessage(b->r) : PQerrorMessage(c->pg));
+		msg[strcspn(msg, "\n")] = '\0';
+		luaL_pushfail(L);
+		lua_pushstring(L, msg);
+		return 2;
+	}
+	push_rows(L, b->r);
+	PQclear(b->r);
+	b->r = NULL;
+	return 1;
+}
+
+/* conn:query(sql, ...) -> rows | nil, message */
+static int conn_query(lua_State *L)
+{
+	conn *c = check_conn(L);
+	const char *sql = luaL_checkstring(L, 2);
+	int n = lua_gettop(L) - 2;
+	if (n > 64)
+		return luaL_error(L, "query: at most 64 parameters");
+	const char *params[64];
+	for (int i = 0; i < n; i++)
+		params[i] = lua_isnil(L, 3 + i) ? NULL : luaL_checkstring(L, 3 + i);
+	return run_query(L, c, sql, n, params);
+}
+
+static int one_row(lua_State *L, conn *c, const char *sql)
+{
+	if (run_query(L, c, sql, 0, NULL) != 1)
+		return 0;
+	lua_rawgeti(L, -1, 1);
+	return 1;
+}
+
+/* conn:facts() -> {server_version, server_major, system_identifier, dbname,
+ * host, port, user, size_bytes} */
+static int conn_facts(lua_State *L)
+{
+	conn *c = check_conn(L);
+	if (!one_row(L, c,
+		     "SELECT current_setting('server_version') AS server_version,"
+		     " current_setting('server_version_num')::int / 10000 AS server_major,"
+		     " current_database() AS dbname, current_user AS \"user\","
+		     " pg_database_size(current_database()) AS size_bytes,"
+		     " (SELECT system_identifier FROM pg_control_system()) AS system_identifier"))
+		return 2;
+	lua_pushstring(L, PQhost(c->pg));
+	lua_setfield(L, -2, "host");
+	lua_pushstring(L, PQport(c->pg));
+	lua_setfield(L, -2, "port");
+	lua_getfield(L, -1, "server_major");
+	lua_Integer major = lua_tointeger(L, -1);
+	lua_pop(L, 1);
+	lua_pushinteger(L, major);
+	lua_setfield(L, -2, "server_major");
+	lua_getfield(L, -1, "size_bytes");
+	lua_Integer size = lua_tointeger(L, -1);
+	lua_pop(L, 1);
+	lua_pushinteger(L, size);
+	lua_setfield(L, -2, "size_bytes");
+	return 1;
+}
+
+/* conn:export_snapshot() -> id: a REPEATABLE READ transaction stays open
+ * on this connection for as long as it lives, holding the snapshot. */
+static int conn_export_snapshot(lua_State *L)
+{
+	conn *c = check_conn(L);
+	ff_err e = {0};
+	if (c->in_snapshot)
+		return luaL_error(L, "pg: %s already holds a snapshot", c->target);
+	if (ff_pg_command(c->pg, "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", &e) < 0)
+		return ff_raise(L, &e);
+	c->in_snapshot = 1;
+	if (!one_row(L, c, "SELECT pg_export_snapshot() AS id"))
+		return 2;
+	lua_getfield(L, -1, "id");
+	return 1;
+}
+
+/* conn:use_snapshot(id): see exactly what the exporting session sees. */
+static int conn_use_snapshot(lua_State *L)
+{
+	conn *c = check_conn(L);
+	const char *id = luaL_checkstring(L, 2);
+	ff_err e = {0};
+	char sql[256];
+	if (strspn(id, "0123456789ABCDEFabcdef-") != strlen(id) || strlen(id) > 64)
+		return luaL_argerror(L, 2, "not a snapshot id");
+	snprintf(sql, sizeof(sql), "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+		 "SET TRANSACTION SNAPSHOT '%s'", id);
+	if (c->in_snapshot)
+		return luaL_error(L, "pg: %s already holds a snapshot", c->target);
+	if (ff_pg_command(c->pg, sql, &e) < 0) {
+		luaL_pushfail(L);
+		lua_pushstring(L, e.msg);
+		return 2;
+	}
+	c->in_snapshot = 1;
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* conn:tables() -> { {schema=, name=}, ... }: ordinary and partitioned
+ * tables, partitions excluded (their rows are counted by the parent). */
+static int conn_tables(lua_State *L)
+{
+	conn *c = check_conn(L);
+	return run_query(L, c,
+		"SELECT n.nspname AS schema, c.relname AS name"
+		" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition"
+		" AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+		" AND n.nspname NOT LIKE 'pg\\_%'"
+		" ORDER BY 1, 2", 0, NULL);
+}
+
+/* conn:sequences() -> { {name=, last_value=} } */
+static int conn_sequences(lua_State *L)
+{
+	conn *c = check_conn(L);
+	return run_query(L, c,
+		"SELECT schemaname || '.' || sequencename AS name, last_value::text AS last_value"
+		" FROM pg_sequences ORDER BY 1", 0, NULL);
+}
+
+/* conn:fingerprint(schema, table, mode) -> rows, content_sha256|nil
+ *   mode "rows": exact count(*); "content": also the order-independent
+ *   digest of the table's COPY text under fixed settings. */
+static int conn_fingerprint(lua_State *L)
+{
+	conn *c = check_conn(L);
+	const char *schema = luaL_checkstring(L, 2), *table = luaL_checkstring(L, 3);
+	const char *mode = luaL_optstring(L, 4, "rows");
+	ff_err e = {0};
+	char *qs = PQescapeIdentifier(c->pg, schema, strlen(schema));
+	char *qt = PQescapeIdentifier(c->pg, table, strlen(table));
+	char sql[1200];
+	int content = !strcmp(mode, "content");
+
+	if (!qs || !qt) {
+		PQfreemem(qs);
+		PQfreemem(qt);
+		return luaL_error(L, "fingerprint: cannot quote %s.%s", schema, table);
+	}
+	if (content)
+		snprintf(sql, sizeof(sql), "COPY (SELECT * FROM %s.%s) TO STDOUT", qs, qt);
+	else
+		snprintf(sql, sizeof(sql), "SELECT count(*) AS n FROM %s.%s", qs, qt);
+	PQfreemem(qs);
+	PQfreemem(qt);
+	if (!content) {
+		if (!one_row(L, c, sql))
+			return 2;
+		lua_getfield(L, -1, "n");
+		lua_pushinteger(L, (lua_Integer)lua_tointeger(L, -1));
+		return 1;
+	}
+	char hex[FF_SHA256_HEX];
+	uint64_t rows = 0;
+	if (ff_pg_fingerprint_settings(c->pg, &e) < 0 ||
+	    ff_pg_copy_digest(hex, &rows, NULL, c->pg, sql, &e) < 0) {
+		luaL_pushfail(L);
+		lua_pushstring(L, e.msg);
+		return 2;
+	}
+	lua_pushinteger(L, (lua_Integer)rows);
+	lua_pushstring(L, hex);
+	return 2;
+}
+
+static int conn_close(lua_State *L)
+{
+	return conn_gc(L);
+}
+
+/* --- pg_dump in a thread -------------------------------------------------- */
+
+typedef struct dump_job {
+	pthread_t thread;
+	int started, joined;
+	char **argv;          /* owned */
+	char **env;           /* owned */
+	int out_fd;           /* the archive being written */
+	int log_fd;           /* raw/ capture of stderr */
+	ff_sha256 *sha;
+	uint64_t bytes, estimate;
+	double t0, last_report;
+	int tty, quiet;
+	volatile int cancel;
+	const volatile int *ctx_cancel;
+	int sink_errno;
+	ff_exec_result res;
+	ff_err err;
+	int rc;
+	char label[32];
+} dump_job;
+
+static void report(dump_job *j, int final)
+{
+	double now = ff_time_mono(), el = now - j->t0;
+	if (j->quiet || (!final && now - j->last_report < (j->tty ? 1.0 : 10.0)))
+		return;
+	j->last_report = now;
+	double rate = el > 0 ? (double)j->bytes / el : 0;
+	char eta[32] = "";
+	if (j->estimate > j->bytes && rate > 0 && !final)
+		snprintf(eta, sizeof(eta), ", ETA ≤ %.0f s", (double)(j->estimate - j->bytes) / rate);
+	fprintf(stderr, "%s%s: %.1f MiB, %.1f MiB/s, %.0f s%s%s", j->tty ? "\r" : "", j->label,
+		(double)j->bytes / 1048576.0, rate / 1048576.0, el, eta,
+		j->tty && !final ? "   " : "\n");
+}
+
+static int dump_sink(void *arg, const char *p, size_t n)
+{
+	dump_job *j = arg;
+	size_t off = 0;
+	if (j->ctx_cancel && *j->ctx_cancel)
+		j->cancel = 1;
+	while (off < n) {
+		ssize_t w = write(j->out_fd, p + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			j->sink_errno = errno;
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	ff_sha256_update(j->sha, p, n);
+	j->bytes += n;
+	report(j, 0);
+	return 0;
+}
+
+static void *dump_main(void *arg)
+{
+	dump_job *j = arg;
+	ff_exec_opts o = {
+		.env = (const char *const *)j->env, .out_fd = j->log_fd, .tail_max = 2048,
+		.stdout_sink = dump_sink, .stdout_arg = j, .stdout_errno = &j->sink_errno,
+		.cancel = &j->cancel,
+	};
+	j->t0 = ff_time_mono();
+	j->rc = ff_exec_run(&j->res, (const char *const *)j->argv, &o, &j->err);
+	if (j->rc == 0 && fsync(j->out_fd) < 0)
+		j->rc = ff_err_set(&j->err, FF_EFAIL, "fsync: %s", strerror(errno));
+	report(j, 1);
+	return NULL;
+}
+
+static void job_free(dump_job *j)
+{
+	if (!j)
+		return;
+	if (j->started && !j->joined) {
+		j->cancel = 1;
+		pthread_join(j->thread, NULL);
+		j->joined = 1;
+	}
+	if (j->out_fd >= 0)
+		close(j->out_fd);
+	if (j->log_fd >= 0)
+		close(j->log_fd);
+	for (char **a = j->argv; a && *a; a++)
+		free(*a);
+	free(j->argv);
+	ff_pg_env_free(j->env);
+	ff_sha256_free(j->sha);
+	ff_exec_result_free(&j->res);
+	free(j);
+}
+
+static int dump_gc(lua_State *L)
+{
+	dump_job **b = luaL_checkudata(L, 1, DUMP_MT);
+	job_free(*b);
+	*b = NULL;
+	return 0;
+}
+
+/* Push the result table of a finished job. */
+static void push_job_result(lua_State *L, dump_job *j, const char *raw)
+{
+	char hex[FF_SHA256_HEX];
+	ff_sha256_final(j->sha, hex);
+	int ok = j->rc == 0 && j->res.exited && j->res.status == 0;
+	lua_createtable(L, 0, 8);
+	lua_pushboolean(L, ok);
+	lua_setfield(L, -2, "ok");
+	lua_pushinteger(L, (lua_Integer)j->bytes);
+	lua_setfield(L, -2, "bytes");
+	lua_pushstring(L, hex);
+	lua_setfield(L, -2, "sha256");
+	lua_pushnumber(L, j->res.duration_s);
+	lua_setfield(L, -2, "duration_s");
+	lua_pushstring(L, raw);
+	lua_setfield(L, -2, "raw");
+	if (!ok) {
+		char msg[1200];
+		if (j->rc < 0)
+			snprintf(msg, sizeof(msg), "%s", j->err.msg);
+		else if (j->res.timed_out)
+			snprintf(msg, sizeof(msg), "%s was stopped", j->label);
+		else
+			snprintf(msg, sizeof(msg), "%s exited with %s %d: %s", j->label,
+				 j->res.exited ? "status" : "signal", j->res.status,
+				 j->res.tail ? j->res.tail : "");
+		msg[strcspn(msg, "\n")] = '\0';
+		lua_pushstring(L, msg);
+		lua_setfield(L, -2, "error");
+	}
+}
+
+/* Build a job for tool with args, writing stdout to out_path (created,
+ * must not exist); the job box is left on the stack. */
+static dump_job *new_job(lua_State *L, const char *label, const char *tool_path,
+			 const char *const *args, const char *out_path, char raw[256])
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	ff_err e = {0};
+	dump_job **box = lua_newuserdatauv(L, sizeof(*box), 1);
+	*box = NULL;
+	luaL_setmetatable(L, DUMP_MT);
+	dump_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		luaL_error(L, "out of memory");
+	*box = j;
+	j->out_fd = j->log_fd = -1;
+	snprintf(j->label, sizeof(j->label), "%s", label);
+	size_t n = 1;
+	while (args[n - 1])
+		n++;
+	j->argv = calloc(n + 1, sizeof(char *));
+	j->env = ff_pg_env();
+	j->sha = ff_sha256_new();
+	if (!j->argv || !j->env || !j->sha)
+		luaL_error(L, "out of memory");
+	j->argv[0] = strdup(tool_path);
+	for (size_t i = 0; args[i]; i++)
+		j->argv[i + 1] = strdup(args[i]);
+	if (ff_jail_open(&j->out_fd, &ctx->jail, out_path, O_WRONLY | O_CREAT | O_EXCL, 0600, &e) < 0)
+		ff_raise(L, &e);
+	char logname[64];
+	snprintf(logname, sizeof(logname), "%s.log", label);
+	if (ff_evidence_raw_open(&ctx->ev, &j->log_fd, raw, logname, &e) < 0)
+		ff_raise(L, &e);
+	j->tty = isatty(2);
+	j->quiet = ctx->quiet || ctx->json;
+	j->ctx_cancel = &ctx->cancel;
+	return j;
+}
+
+static int opt_int(lua_State *L, int t, const char *k, int def)
+{
+	int v = def;
+	if (lua_getfield(L, t, k) != LUA_TNIL)
+		v = (int)luaL_checkinteger(L, -1);
+	lua_pop(L, 1);
+	return v;
+}
+
+static const char *opt_str(lua_State *L, int t, const char *k, int required)
+{
+	lua_getfield(L, t, k);
+	const char *v = lua_tostring(L, -1);
+	lua_pop(L, 1); /* the string stays alive in the options table */
+	if (!v && required)
+		luaL_error(L, "missing option '%s'", k);
+	return v;
+}
+
+/* ff.pg.dump{ target=, out=, snapshot=, major=, estimate_bytes= } -> job
+ * pg_dump -Fc of the target's database, in the exported snapshot, streamed
+ * through sha256 into out in one pass. job:wait() -> result. */
+static int pg_dump(lua_State *L)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	const char *name = opt_str(L, 1, "target", 1);
+	const char *out = opt_str(L, 1, "out", 1);
+	const char *snap = opt_str(L, 1, "snapshot", 0);
+	int major = opt_int(L, 1, "major", 0);
+	const ff_target *t = target_of(L, name);
+	char tool[PATH_MAX], snaparg[128], raw[256];
+	ff_err e = {0};
+
+	if (ff_pg_tool(tool, ctx->cfg->pg_bindir, major, "pg_dump", &e) < 0)
+		return ff_raise(L, &e);
+	const char *args[8];
+	int k = 0;
+	args[k++] = "--format=custom";
+	args[k++] = "--no-password";
+	if (snap) {
+		snprintf(snaparg, sizeof(snaparg), "--snapshot=%s", snap);
+		args[k++] = snaparg;
+	}
+	lua_pushfstring(L, "--dbname=%s", t->conninfo ? t->conninfo : "");
+	args[k++] = lua_tostring(L, -1);
+	args[k] = NULL;
+	dump_job *j = new_job(L, "pg_dump", tool, args, out, raw);
+	j->estimate = (uint64_t)opt_int(L, 1, "estimate_bytes", 0);
+	lua_pushstring(L, raw);
+	lua_setiuservalue(L, -2, 1);
+	if (pthread_create(&j->thread, NULL, dump_main, j) != 0)
+		return luaL_error(L, "pg_dump: cannot start a thread");
+	j->started = 1;
+	return 1;
+}
+
+/* job:wait() -> { ok, bytes, sha256, duration_s, raw, error } */
+static int dump_wait(lua_State *L)
+{
+	dump_job **b = luaL_checkudata(L, 1, DUMP_MT);
+	dump_job *j = *b;
+	if (!j)
+		return luaL_error(L, "dump: already finished");
+	if (j->started && !j->joined) {
+		pthread_join(j->thread, NULL);
+		j->joined = 1;
+	}
+	lua_getiuservalue(L, 1, 1);
+	push_job_result(L, j, lua_tostring(L, -1));
+	job_free(j);
+	*b = NULL;
+	return 1;
+}
+
+/* ff.pg.globals{ target=, out=, passwords=false, major= } -> result
+ * pg_dumpall --globals-only (roles, tablespaces), by default without role
+ * password hashes: they are secrets. */
+static int pg_globals(lua_State *L)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	const char *name = opt_str(L, 1, "target", 1);
+	const char *out = opt_str(L, 1, "out", 1);
+	int major = opt_int(L, 1, "major", 0);
+	lua_getfield(L, 1, "passwords");
+	int passwords = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	const ff_target *t = target_of(L, name);
+	char tool[PATH_MAX], raw[256];
+	ff_err e = {0};
+	if (ff_pg_tool(tool, ctx->cfg->pg_bindir, major, "pg_dumpall", &e) < 0)
+		return ff_raise(L, &e);
+	lua_pushfstring(L, "--dbname=%s", t->conninfo ? t->conninfo : "");
+	const char *args[5] = { "--globals-only", "--no-password", lua_tostring(L, -1), NULL, NULL };
+	if (!passwords)
+		args[3] = "--no-role-passwords";
+	dump_job *j = new_job(L, "pg_dumpall", tool, args, out, raw);
+	j->quiet = 1;
+	dump_main(j);
+	push_job_result(L, j, raw);
+	return 1;
+}
+
+/* Run a PostgreSQL tool on an archive, output discarded or captured. */
+static int archive_tool(lua_State *L, const char *const *extra, int keep_output)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	const char *path = luaL_checkstring(L, 1);
+	char tool[PATH_MAX], raw[256];
+	ff_err e = {0};
+	int fd;
+	/* The archive must be one the jail lets us read. */
+	if (ff_jail_open(&fd, &ctx->jail, path, O_RDONLY, 0, &e) < 0)
+		return ff_raise(L, &e);
+	close(fd);
+	if (ff_pg_tool(tool, ctx->cfg->pg_bindir, (int)luaL_optinteger(L, 2, 0), "pg_restore", &e) < 0)
+		return ff_raise(L, &e);
+	const char *argv[8];
+	int k = 0;
+	argv[k++] = tool;
+	for (; *extra; extra++)
+		argv[k++] = *extra;
+	argv[k++] = path;
+	argv[k] = NULL;
+	int log_fd;
+	if (ff_evidence_raw_open(&ctx->ev, &log_fd, raw, keep_output ? "pg_restore-list.txt" : "pg_restore-read.log", &e) < 0)
+		return ff_raise(L, &e);
+	char **env = ff_pg_env();
+	ff_exec_opts o = { .env = (const char *const *)env, .out_fd = log_fd,
+			   .tail_max = keep_output ? (1u << 20) : 2048, .cancel = &ctx->cancel };
+	ff_exec_result res = {0};
+	int rc = ff_exec_run(&res, argv, &o, &e);
+	ff_pg_env_free(env);
+	close(log_fd);
+	if (rc < 0) {
+		ff_exec_result_free(&res);
+		luaL_pushfail(L);
+		lua_pushstring(L, e.msg);
+		return 2;
+	}
+	int ok = res.exited && res.status == 0;
+	lua_pushboolean(L, ok);
+	lua_pushstring(L, res.tail ? res.tail : "");
+	lua_pushstring(L, raw);
+	ff_exec_result_free(&res);
+	return 3;
+}
+
+/* ff.pg.archive_list(path) -> ok, toc text, raw: pg_restore --list */
+static int pg_archive_list(lua_State *L)
+{
+	static const char *const extra[] = { "--list", NULL };
+	return archive_tool(L, extra, 1);
+}
+
+/* ff.pg.archive_read(path) -> ok, message, raw: reads the whole archive
+ * (pg_restore -f /dev/null); --list alone passes on a truncated one. */
+static int pg_archive_read(lua_State *L)
+{
+	static const char *const extra[] = { "--file=/dev/null", NULL };
+	return archive_tool(L, extra, 0);
+}
+
+/* ff.pg.version(tool, major) -> "pg_dump (PostgreSQL) 15.8" | nil, msg */
+static int pg_version(lua_State *L)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	const char *tool = luaL_checkstring(L, 1);
+	char path[PATH_MAX];
+	ff_err e = {0};
+	if (strcmp(tool, "pg_dump") && strcmp(tool, "pg_restore") && strcmp(tool, "pg_dumpall") &&
+	    strcmp(tool, "initdb") && strcmp(tool, "postgres"))
+		return luaL_argerror(L, 1, "not a PostgreSQL tool ffrun uses");
+	if (ff_pg_tool(path, ctx->cfg->pg_bindir, (int)luaL_optinteger(L, 2, 0), tool, &e) < 0) {
+		luaL_pushfail(L);
+		lua_pushstring(L, e.msg);
+		return 2;
+	}
+	const char *argv[] = { path, "--version", NULL };
+	ff_exec_opts o = { .out_fd = -1, .tail_max = 256, .timeout_s = 30 };
+	ff_exec_result res = {0};
+	if (ff_exec_run(&res, argv, &o, &e) < 0 || !res.exited || res.status != 0) {
+		ff_exec_result_free(&res);
+		luaL_pushfail(L);
+		lua_pushfstring(L, "%s --version failed", path);
+		return 2;
+	}
+	res.tail[strcspn(res.tail, "\n")] = '\0';
+	lua_pushstring(L, res.tail);
+	ff_exec_result_free(&res);
+	return 1;
+}
+
+/* In a dry-run, a dump is planned: the stand-in job's wait() says so. */
+static int dry_dump_wait(lua_State *L)
+{
+	lua_createtable(L, 0, 3);
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, "ok");
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, "dry_run");
+	lua_pushinteger(L, 0);
+	lua_setfield(L, -2, "bytes");
+	return 1;
+}
+
+static int dry_dump(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	target_of(L, opt_str(L, 1, "target", 1));
+	opt_str(L, 1, "out", 1);
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, dry_dump_wait);
+	lua_setfield(L, -2, "wait");
+	return 1;
+}
+
+static int dry_globals(lua_State *L)
+{
+	dry_dump(L);
+	return dry_dump_wait(L);
+}
+
+void ff_open_pg(lua_State *L)
+{
+	static const ff_prim prims[] = {
+		{"connect", pg_connect, FF_READ, NULL},
+		{"dump", pg_dump, FF_WRITE, dry_dump},
+		{"globals", pg_globals, FF_WRITE, dry_globals},
+		{"archive_list", pg_archive_list, FF_READ, NULL},
+		{"archive_read", pg_archive_read, FF_READ, NULL},
+		{"version", pg_version, FF_READ, NULL},
+		{NULL, NULL, 0, NULL}
+	};
+	static const ff_prim conn_prims[] = {
+		{"query", conn_query, FF_READ, NULL},
+		{"facts", conn_facts, FF_READ, NULL},
+		{"export_snapshot", conn_export_snapshot, FF_READ, NULL},
+		{"use_snapshot", conn_use_snapshot, FF_READ, NULL},
+		{"tables", conn_tables, FF_READ, NULL},
+		{"sequences", conn_sequences, FF_READ, NULL},
+		{"fingerprint", conn_fingerprint, FF_READ, NULL},
+		{"close", conn_close, FF_READ, NULL},
+		{NULL, NULL, 0, NULL}
+	};
+	ff_prims_set(L, "pg", prims);
+
+	luaL_newmetatable(L, CONN_MT);
+	lua_newtable(L);
+	ff_prims_set(L, "pg.conn", conn_prims);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, conn_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pushcfunction(L, conn_gc);
+	lua_setfield(L, -2, "__close");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 1);
+
+	luaL_newmetatable(L, DUMP_MT);
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, dump_wait);
+	lua_setfield(L, -2, "wait");
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, dump_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pushcfunction(L, dump_gc);
+	lua_setfield(L, -2, "__close");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 1);
+}

@@ -1,0 +1,214 @@
+-- backup: a consistent dump we can prove (canon §1, §3.1, §5): what was
+-- dumped, from where, by which runbook, with which digests; written as
+-- <STAMP>.partial and renamed only once complete, fsynced and verified.
+local rb = require "rb"
+local backups = require "backups"
+
+local cfg = ff.config
+local root = ff.paths.backups
+local verify_mode = cfg.backup.verify
+
+-- State shared by the steps of one run.
+local db, facts, lock, stamp, partial, snapshot
+local tables, sequences = {}, {}
+local artifacts = {}
+local created_at, dump_result, toc_sha256
+
+local function record(name)
+  local path = partial .. "/" .. name
+  local st = rb.must(ff.fs.stat(path))
+  local sum = rb.must(ff.hash.file(path))
+  artifacts[#artifacts + 1] = { path = name, bytes = st.size, sha256 = sum }
+end
+
+return {
+  name = "backup",
+  version = "1.0",
+  summary = "Consistent dump + globals + fingerprints + snapshots, manifest, DIGEST, atomic commit",
+  params = {
+    { name = "target", type = "string", default = "prod",
+      doc = "the configured database target to back up",
+      check = function(v) return cfg.targets[v] ~= nil, "no such target in the configuration" end },
+  },
+  steps = {
+    {
+      name = "preflight",
+      doc = "Connect, read the server's facts, take the backups lock, check free disk",
+      run = function(p)
+        db = rb.must(ff.pg.connect(p.target))
+        facts = rb.must(db:facts())
+        ff.log.info(string.format("source %s: PostgreSQL %s, database %s, %s",
+          p.target, facts.server_version, facts.dbname, rb.bytes(facts.size_bytes)))
+        lock = ff.fs.lock(root)
+        -- Under the lock, any .partial folder belongs to a run that died.
+        for _, dead in ipairs(backups.partials(root)) do
+          ff.log.warn("removing the unfinished backup left by a killed run: " .. dead)
+          rb.must(ff.fs.remove(dead, true))
+        end
+        if not ff.dry_run then
+          local free = rb.must(ff.fs.free_bytes(root))
+          -- A custom-format dump is compressed: half the database's size
+          -- is the least it can need.
+          rb.check(free > facts.size_bytes // 2,
+            "%s has %s free, the database is %s: not enough room for a dump",
+            root, rb.bytes(free), rb.bytes(facts.size_bytes))
+          if free < facts.size_bytes then
+            ff.log.warn(string.format("only %s free for a %s database", rb.bytes(free), rb.bytes(facts.size_bytes)))
+          end
+        end
+        created_at = ff.time.now()
+        stamp = ff.time.stamp(created_at)
+        partial = root .. "/" .. stamp .. ".partial"
+        rb.check(not ff.fs.exists(root .. "/" .. stamp), "backup %s already exists", stamp)
+        rb.must(ff.fs.mkdir(partial))
+      end,
+    },
+    {
+      name = "snapshot",
+      doc = "Export a snapshot: the dump, row counts and fingerprints all see exactly it",
+      run = function()
+        snapshot = db:export_snapshot()
+        ff.log.info("exported snapshot " .. tostring(snapshot))
+      end,
+    },
+    {
+      name = "dump",
+      doc = "pg_dump -Fc in the snapshot, streamed through sha256 into db.dump, while a second connection fingerprints every table",
+      run = function(p)
+        local job = ff.pg.dump({ target = p.target, out = partial .. "/db.dump", snapshot = snapshot,
+                                 major = facts.server_major, estimate_bytes = facts.size_bytes })
+        -- Fingerprints on a second connection, in the same snapshot, while
+        -- the dump streams: wall time is the longer of the two, not the sum.
+        local fp = rb.must(ff.pg.connect(p.target))
+        rb.must(fp:use_snapshot(snapshot))
+        for _, t in ipairs(rb.must(fp:tables())) do
+          local entry = { name = t.schema .. "." .. t.name }
+          if verify_mode == "content" then
+            entry.rows, entry.content_sha256 = rb.must(fp:fingerprint(t.schema, t.name, "content"))
+          elseif verify_mode == "rows" then
+            entry.rows = rb.must(fp:fingerprint(t.schema, t.name, "rows"))
+          end
+          tables[#tables + 1] = entry
+        end
+        sequences = rb.must(fp:sequences())
+        fp:close()
+        dump_result = job:wait()
+        rb.check(dump_result.ok, "pg_dump failed: %s", tostring(dump_result.error))
+        if not ff.dry_run then
+          artifacts[#artifacts + 1] = { path = "db.dump", bytes = dump_result.bytes, sha256 = dump_result.sha256 }
+        end
+        ff.log.info(string.format("db.dump: %s, %d tables fingerprinted (%s)", rb.bytes(dump_result.bytes),
+          #tables, verify_mode))
+      end,
+    },
+    {
+      name = "globals",
+      doc = "pg_dumpall --globals-only: roles and tablespaces, without password hashes unless configured",
+      run = function(p)
+        if cfg.backup.globals == "none" then return end
+        local r = ff.pg.globals({ target = p.target, out = partial .. "/globals.sql",
+                                  major = facts.server_major, passwords = cfg.backup.globals == "with-passwords" })
+        rb.check(r.ok, "pg_dumpall --globals-only failed: %s", tostring(r.error))
+        if not ff.dry_run then
+          artifacts[#artifacts + 1] = { path = "globals.sql", bytes = r.bytes, sha256 = r.sha256 }
+        end
+      end,
+    },
+    {
+      name = "snapshots",
+      doc = "Redacted copies of the configured files: values under secret-looking keys replaced",
+      run = function()
+        if #cfg.snapshots == 0 then return end
+        rb.must(ff.fs.mkdir(partial .. "/snapshots"))
+        for _, src in ipairs(cfg.snapshots) do
+          local name = src:match("([^/]+)$")
+          local text, err = ff.fs.read(src)
+          if not text then
+            ff.log.warn("snapshot " .. src .. " skipped: " .. tostring(err))
+          else
+            local safe, replaced = rb.must(ff.yaml.redact(text, name))
+            rb.must(ff.fs.write(partial .. "/snapshots/" .. name, safe))
+            ff.log.info(string.format("snapshot %s: %d value(s) redacted", name, replaced))
+            if not ff.dry_run then record("snapshots/" .. name) end
+          end
+        end
+      end,
+    },
+    {
+      name = "archive",
+      doc = "Read the archive back with stock pg_restore: its table of contents, then every byte",
+      run = function()
+        if ff.dry_run then return end
+        local ok, toc = ff.pg.archive_list(partial .. "/db.dump", facts.server_major)
+        rb.check(ok, "pg_restore --list cannot read db.dump: %s", tostring(toc))
+        local entries
+        toc_sha256, entries = backups.toc_sha256(toc)
+        local read_ok, msg = ff.pg.archive_read(partial .. "/db.dump", facts.server_major)
+        rb.check(read_ok, "pg_restore cannot read all of db.dump: %s", tostring(msg))
+        ff.log.info(string.format("archive readable: %d TOC entries", entries))
+      end,
+    },
+    {
+      name = "manifest",
+      doc = "manifest.json: source, tools, runbook, artifacts, fingerprints, sequences",
+      run = function(p)
+        local m = {
+          format = "ffrun.backup/1",
+          stamp = stamp,
+          created_at = ff.time.iso(created_at),
+          completed_at = ff.time.iso(),
+          source = {
+            target = p.target, host = facts.host, port = tonumber(facts.port), dbname = facts.dbname,
+            server_version = facts.server_version, system_identifier = facts.system_identifier,
+            size_bytes = facts.size_bytes,
+          },
+          tools = { ffrun = ff.version, pg_dump = ff.pg.version("pg_dump", facts.server_major) },
+          runbook = { path = ff.paths.runbook, sha256 = (ff.hash.file(ff.paths.runbook)) },
+          artifacts = artifacts,
+          verify = verify_mode,
+          tables = tables,
+          sequences = sequences,
+          schema_sha256 = toc_sha256,
+          evidence_run = ff.run.id,
+        }
+        rb.must(ff.fs.write(partial .. "/manifest.json", ff.json.encode(m)))
+        ff.evidence.set("backup", { stamp = stamp, tables = #tables, bytes = dump_result.bytes })
+      end,
+    },
+    {
+      name = "seal",
+      doc = "backup.log and DIGEST, then verify the DIGEST before anything calls this a backup",
+      run = function()
+        local log = ff.fs.read(ff.run.dir .. "/raw/run.log") or ""
+        rb.must(ff.fs.write(partial .. "/backup.log", log))
+        rb.must(ff.fs.write_digest(partial))
+        if ff.dry_run then return end
+        local ok, problems = ff.verify.digest(partial)
+        rb.check(ok, "DIGEST does not verify: %s", table.concat(problems or {}, "; "))
+      end,
+    },
+    {
+      name = "commit",
+      doc = "fsync, then rename <STAMP>.partial to <STAMP>: only now is it a backup",
+      run = function()
+        rb.must(ff.fs.fsync(partial))
+        rb.must(ff.fs.rename(partial, root .. "/" .. stamp))
+        rb.must(ff.fs.fsync(root))
+        ff.log.info("backup complete: " .. root .. "/" .. stamp)
+      end,
+    },
+    {
+      name = "cleanup",
+      doc = "On failure remove the unfinished .partial folder; always release the lock",
+      cleanup = true,
+      run = function()
+        if partial and ff.fs.exists(partial) then
+          ff.log.warn("removing unfinished " .. partial)
+          ff.fs.remove(partial, true)
+        end
+        if lock then lock:release() end
+        if db then db:close() end
+      end,
+    },
+  },
+}
