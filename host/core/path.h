@@ -36,7 +36,7 @@ int ff_jail_add(ff_jail *j, const char *path, int writable, ff_err *e);
 
 /* Resolve path for an operation. On success *dirfd is an O_PATH descriptor
  * of the parent folder (caller closes it) and name the final component
- * (at most NAME_MAX bytes, "." when path is a root folder itself).
+ * (at most NAME_MAX bytes; "." only for "/" itself).
  * write: 1 for operations that create, change or remove. */
 int ff_jail_resolve(int *dirfd, char name[256], const ff_jail *j,
 		    const char *path, int write, ff_err *e);

@@ -407,7 +407,8 @@ static int take_lock(lua_State *L, int probe_only)
 		return ff_busy(L, "%s is locked by another run (%s)", dir, *holder ? holder : "holder unknown");
 	}
 	if (probe_only) {
-		lock_gc(L);
+		close(*box);
+		*box = -1;
 		return 1;
 	}
 	char host[128] = "";
@@ -487,6 +488,15 @@ static int dry_check_path(lua_State *L)
 	return 1;
 }
 
+static int dry_rename(lua_State *L)
+{
+	const char *to = luaL_checkstring(L, 2);
+	dry_check_path(L);
+	lua_settop(L, 0);
+	lua_pushstring(L, to);
+	return dry_check_path(L);
+}
+
 void ff_open_fs(lua_State *L)
 {
 	static const ff_prim prims[] = {
@@ -498,7 +508,7 @@ void ff_open_fs(lua_State *L)
 		{"append", fs_append, FF_WRITE, dry_check_path},
 		{"mkdir", fs_mkdir, FF_WRITE, dry_check_path},
 		{"remove", fs_remove, FF_WRITE, dry_check_path},
-		{"rename", fs_rename, FF_WRITE, dry_check_path},
+		{"rename", fs_rename, FF_WRITE, dry_rename},
 		{"fsync", fs_fsync, FF_WRITE, NULL},
 		{"lock", fs_lock, FF_WRITE, dry_lock},
 		{"free_bytes", fs_free_bytes, FF_READ, NULL},

@@ -14,10 +14,12 @@ static void arg_json(lua_State *L, int i, ff_jsonw *w, int depth)
 	switch (lua_type(L, i)) {
 	case LUA_TSTRING: {
 		const char *s = lua_tolstring(L, i, &len);
-		if (len > 200) {
-			char cut[240];
-			snprintf(cut, sizeof(cut), "%.200s…(%zu bytes)", s, len);
-			ff_jsonw_str(w, cut);
+		/* Paths, names and SQL are worth recording; a file's text is not,
+		 * and may hold the very secrets a snapshot is redacting. */
+		if (len > 160 || memchr(s, '\n', len)) {
+			char what[64];
+			snprintf(what, sizeof(what), "(text, %zu bytes)", len);
+			ff_jsonw_str(w, what);
 		} else {
 			ff_jsonw_strn(w, s, len);
 		}

@@ -4,6 +4,7 @@
 set -u
 FFRUN=${FFRUN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/ffrun}
 FF_SRC=${FF_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+FF_TEST_SRC=${FF_TEST_SRC:-$FF_SRC/tests}
 export FFRUN_HOME=$FF_SRC
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/fftest-XXXXXX")
 chmod 755 "$WORK"

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# The backup runbook against a real PostgreSQL (issue: backup). Each block
+# is one acceptance check; see the ok/FAIL lines.
+source "$(dirname "$0")/../harness/lib.sh"
+source "$(dirname "$0")/../harness/pg.sh"
+
+pg_start src || { nok "server starts"; finish; exit 1; }
+pg_load_sample src app || { nok "sample loads"; finish; exit 1; }
+pg_load_pgbench src app 3 || { nok "pgbench data loads"; finish; exit 1; }
+
+WS=$WORK/ws
+cat > "$WORK/docker-compose.yml" <<'YAML'
+services:
+  api:
+    image: foxproflow/api
+    environment:
+      DATABASE_URL: postgres://app:UrlSecretPW321@db/app
+      API_TOKEN: TokenValue654
+  db:
+    environment:
+      - POSTGRES_PASSWORD=ComposeSecret789
+    secret: SecretValue987
+YAML
+make_config "$WS" \
+  "targets: { prod: { conninfo: \"$(pg_conninfo src app)\" } }" \
+  "snapshots: [ $WORK/docker-compose.yml ]"
+# A password in pgpass and in the environment: libpq may read both, no file
+# of ours may ever hold them.
+echo "*:*:*:*:PgpassSecret456" > "$WORK/pgpass"; chmod 600 "$WORK/pgpass"
+export PGPASSFILE=$WORK/pgpass PGPASSWORD=EnvSecret123
+SECRETS="PgpassSecret456 EnvSecret123 ComposeSecret789 SecretValue987 TokenValue654 UrlSecretPW321"
+
+ff() { "$FFRUN" -c "$WS/ffrun.yaml" "$@"; }
+complete_backups() { ls -1 "$WS/backups" | grep -E '^[0-9]{8}-[0-9]{6}$'; }
+
+# --- layout, DIGEST, stock pg_restore, manifest against count(*) ----------
+ff -q backup 2> "$WORK/err"; code=$?
+check "backup passes (exit $code: $(tail -n 2 "$WORK/err"))" [ $code = 0 ]
+stamp=$(complete_backups | tail -n 1)
+B=$WS/backups/$stamp
+check "one complete backup named by a UTC stamp" test -n "$stamp" -a -d "$B"
+for f in db.dump globals.sql manifest.json backup.log DIGEST snapshots/docker-compose.yml; do
+  check "layout: $f present" [ -f "$B/$f" ]
+done
+check "files are 0600, folders 0700" bash -c "[ -z \"\$(find '$B' -type f ! -perm 600)\" ] && [ -z \"\$(find '$B' -type d ! -perm 700)\" ]"
+check "sha256sum -c DIGEST passes" bash -c "cd '$B' && sha256sum --quiet -c DIGEST"
+check "DIGEST lists every other file" bash -c "cd '$B' && diff <(find . -type f ! -name DIGEST | sed 's:^\./::' | sort) <(awk '{print \$2}' DIGEST | sort)"
+check "stock pg_restore -l reads db.dump" bash -c "pg_restore -l '$B/db.dump' | grep -q 'TABLE DATA public pgbench_accounts'"
+check "no role password hashes in globals.sql" bash -c "! grep -qi 'PASSWORD' '$B/globals.sql'"
+mkdir -p "$WORK/counts"
+pg_tables src app > /dev/null
+_pg_client src psql -X -qAt -d app -c "
+  select format('%s.%s', n.nspname, c.relname), (xpath('/row/n/text()', query_to_xml(format('select count(*) as n from %I.%I', n.nspname, c.relname), false, true, '')))[1]::text
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+   where c.relkind in ('r','p') and not c.relispartition
+     and n.nspname not in ('pg_catalog','information_schema')" -F ' ' > "$WORK/counts/counts.txt"
+ff -q "$FF_TEST_SRC/integration/check_manifest.lua" path="$B" counts="$WORK/counts" 2> "$WORK/err"; code=$?
+check "manifest has every SPEC key and row counts equal count(*) ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
+ff -q verify path="$B" 2> "$WORK/err"; code=$?
+check "ffrun verify passes on the backup ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
+
+# --- secrets: none in any file under backups/ or evidence/ ----------------
+leaked=""
+for s in $SECRETS; do grep -rqF "$s" "$WS/backups" "$WS/evidence" && leaked+=" $s"; done
+check "no password, secret or token in backups/ or evidence/ (leaked:$leaked)" [ -z "$leaked" ]
+check "the compose snapshot kept its non-secret values" grep -q "foxproflow/api" "$B/snapshots/docker-compose.yml"
+
+# --- a truncated and a flipped db.dump are refused, naming file and reason -
+cp -a "$B" "$WORK/cut"; size=$(stat -c %s "$WORK/cut/db.dump")
+truncate -s $((size * 60 / 100)) "$WORK/cut/db.dump"
+"$FFRUN" -q -c "$WS/ffrun.yaml" verify path="$WORK/cut" 2> "$WORK/err"; code=$?
+check "db.dump cut at 60%: exit 1 naming db.dump and the mismatch" bash -c "[ $code = 1 ] && grep -q 'db.dump: sha256 mismatch' '$WORK/err'"
+# Even with DIGEST and manifest rewritten to match, reading the archive
+# catches the cut: pg_restore --list alone would not.
+check "pg_restore --list alone accepts the cut archive (why verify reads it all)" pg_restore -l "$WORK/cut/db.dump" -f /dev/null
+(cd "$WORK/cut" && sum=$(sha256sum db.dump | cut -d' ' -f1) && newsize=$(stat -c %s db.dump) &&
+  sed -i -E "s/\"bytes\":$size,\"path\":\"db.dump\",\"sha256\":\"[0-9a-f]+\"/\"bytes\":$newsize,\"path\":\"db.dump\",\"sha256\":\"$sum\"/; s/\"path\":\"db.dump\",\"bytes\":$size,\"sha256\":\"[0-9a-f]+\"/\"path\":\"db.dump\",\"bytes\":$newsize,\"sha256\":\"$sum\"/" manifest.json &&
+  find . -type f ! -name DIGEST | sed 's:^\./::' | sort | xargs sha256sum > DIGEST)
+"$FFRUN" -q -c "$WS/ffrun.yaml" verify path="$WORK/cut" 2> "$WORK/err"; code=$?
+check "cut db.dump with matching DIGEST: exit 1, pg_restore cannot read it ($(tail -n 1 "$WORK/err" | head -c 160))" \
+  bash -c "[ $code = 1 ] && grep -q 'db.dump: pg_restore cannot read the whole archive' '$WORK/err'"
+cp -a "$B" "$WORK/flip"
+printf '\x00\xff' | dd of="$WORK/flip/db.dump" bs=1 seek=$((size / 2)) conv=notrunc status=none
+"$FFRUN" -q -c "$WS/ffrun.yaml" verify path="$WORK/flip" 2> "$WORK/err"; code=$?
+check "flipped bytes in db.dump: exit 1 naming db.dump" bash -c "[ $code = 1 ] && grep -q 'db.dump: sha256 mismatch' '$WORK/err'"
+
+# --- snapshot consistency under concurrent writes -------------------------
+pg_sql src app "create table ticks (id bigserial primary key, at timestamptz default clock_timestamp())" >/dev/null
+echo "insert into ticks default values;" > "$WORK/tick.sql"
+_pg_client src pgbench -n -f "$WORK/tick.sql" -T 8 -c 2 app > "$WORK/pgbench.log" 2>&1 &
+writer=$!
+sleep 1
+before=$(pg_sql src app "select count(*) from ticks")
+ff -q backup 2> "$WORK/err"; code=$?
+after=$(pg_sql src app "select count(*) from ticks")
+wait $writer
+stamp2=$(complete_backups | tail -n 1)
+check "backup under write load passes ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
+pg_createdb src restored >/dev/null
+_pg_client src pg_restore -d restored "$WS/backups/$stamp2/db.dump" 2> "$WORK/restore.err"
+in_dump=$(pg_sql src restored "select count(*) from ticks")
+in_manifest=$(grep -o '"name":"public.ticks","rows":[0-9]*\|"rows":[0-9]*,"name":"public.ticks"\|"content_sha256":"[0-9a-f]*","name":"public.ticks","rows":[0-9]*' "$WS/backups/$stamp2/manifest.json" | grep -o '"rows":[0-9]*' | cut -d: -f2)
+check "writes happened during the backup ($before before, $after after)" [ "$after" -gt "$before" ]
+check "ticks: dump holds $in_dump rows, manifest says $in_manifest: the same snapshot" test -n "$in_dump" -a "$in_dump" = "$in_manifest"
+
+# --- a second concurrent backup is refused at once (exit 4) ---------------
+ff -q backup 2> "$WORK/err1" & first=$!
+for _ in $(seq 100); do ls "$WS/backups" | grep -q partial && break; sleep 0.05; done
+start=$(date +%s%N)
+ff -q backup 2> "$WORK/err2"; code=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+wait $first; first_code=$?
+check "concurrent backup exits 4 in ${ms} ms saying who holds the lock" \
+  bash -c "[ $code = 4 ] && grep -q 'locked by another run (pid' '$WORK/err2' && [ $ms -lt 3000 ]"
+check "the first backup still passes" [ $first_code = 0 ]
+
+# --- SIGKILL at random moments: never a complete-looking broken backup ----
+for i in $(seq 10); do
+  ff -q backup 2>/dev/null & pid=$!
+  sleep "0.$((RANDOM % 9 + 1))$((RANDOM % 10))"
+  kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+done
+bad=""
+for s in $(complete_backups); do
+  "$FFRUN" -q -c "$WS/ffrun.yaml" verify path="$WS/backups/$s" 2>/dev/null || bad+=" $s"
+done
+check "after 10 SIGKILLs every folder without .partial verifies (bad:$bad)" [ -z "$bad" ]
+check "no lock left holding after the kills" flock -n "$WS/backups/.ffrun.lock" true
+ff -q backup 2> "$WORK/err"; code=$?
+check "the next backup succeeds ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
+check "and it removed the .partial folders the kills left" bash -c "! ls '$WS/backups' | grep -q partial"
+
+# --- bad inputs: one clear line, FAIL evidence, no complete backup --------
+n_before=$(complete_backups | wc -l)
+fails() { # fails NAME CONFIG-LINES... : the backup must fail cleanly
+  local name=$1; shift
+  make_config "$WORK/bad" "$@"
+  "$FFRUN" -q -c "$WORK/bad/ffrun.yaml" backup > "$WORK/out" 2> "$WORK/err"; local code=$?
+  local ev; ev=$(last_evidence "$WORK/bad")
+  local lines; lines=$(grep -c '^ffrun: ' "$WORK/err")
+  check "$name: exit $code, one line: $(grep '^ffrun: ' "$WORK/err" | head -c 200)" \
+    bash -c "[ $code = 1 ] && [ $lines = 1 ]"
+  check "$name: FAIL evidence that verifies" bash -c "[ -f '$ev/summary.json' ] && grep -q '\"status\":\"FAIL\"' '$ev/summary.json' && cd '$ev' && sha256sum --quiet -c DIGEST"
+  check "$name: no complete-looking backup" bash -c "[ -z \"\$(ls -A '$WORK/bad/backups' | grep -v '^\.ffrun\.lock$')\" ]"
+  rm -rf "$WORK/bad"
+}
+fails "server down" "targets: { prod: { conninfo: \"host=$WORK/nosuchsock port=1 user=postgres dbname=app\" } }"
+fails "unknown database" "targets: { prod: { conninfo: \"$(pg_conninfo src nosuchdb)\" } }"
+mkdir -p "$WORK/emptybin"
+fails "pg_dump missing" "targets: { prod: { conninfo: \"$(pg_conninfo src app)\" } }" "postgres: { bindir: $WORK/emptybin }"
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p "$WORK/small"
+  mount -t tmpfs -o size=2m tmpfs "$WORK/small"
+  make_config "$WORK/bad" "targets: { prod: { conninfo: \"$(pg_conninfo src app)\" } }"
+  sed -i "s|backups: .*|backups: $WORK/small|" "$WORK/bad/ffrun.yaml"
+  "$FFRUN" -q -c "$WORK/bad/ffrun.yaml" backup > /dev/null 2> "$WORK/err"; code=$?
+  check "disk full: exit 1 naming the cause ($(grep '^ffrun: ' "$WORK/err" | head -c 200))" \
+    bash -c "[ $code = 1 ] && grep -qiE 'No space left|not enough room' '$WORK/err'"
+  check "disk full: nothing left but the lock" bash -c "[ -z \"\$(ls -A '$WORK/small' | grep -v '^\.ffrun\.lock$')\" ]"
+  umount "$WORK/small"
+else
+  nok "disk full: needs root to mount a small tmpfs (not run)"
+fi
+check "the failures added no complete backup" [ "$(complete_backups | wc -l)" = "$n_before" ]
+
+# --- dry-run writes nothing ------------------------------------------------
+ls -la "$WS/backups" > "$WORK/ls-before"
+ff --dry-run backup > "$WORK/out" 2> "$WORK/err"; code=$?
+ls -la "$WS/backups" > "$WORK/ls-after"
+check "dry-run backup passes ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
+check "dry-run backup writes nothing to backups/" diff -q "$WORK/ls-before" "$WORK/ls-after"
+check "dry-run plans the dump" grep -q 'pg.dump' "$WORK/out"
+finish
