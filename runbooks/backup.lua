@@ -97,8 +97,8 @@ return {
         if not ff.dry_run then
           artifacts[#artifacts + 1] = { path = "db.dump", bytes = dump_result.bytes, sha256 = dump_result.sha256 }
         end
-        ff.log.info(string.format("db.dump: %s, %d tables fingerprinted (%s)", rb.bytes(dump_result.bytes),
-          #tables, verify_mode))
+        ff.log.info(string.format("db.dump: %s, %d tables fingerprinted (%s)",
+          ff.dry_run and "planned" or rb.bytes(dump_result.bytes), #tables, verify_mode))
       end,
     },
     {
@@ -194,7 +194,11 @@ return {
         rb.must(ff.fs.fsync(partial))
         rb.must(ff.fs.rename(partial, root .. "/" .. stamp))
         rb.must(ff.fs.fsync(root))
-        ff.log.info("backup complete: " .. root .. "/" .. stamp)
+        if ff.dry_run then
+          ff.log.info("dry-run: the backup would be " .. root .. "/" .. stamp)
+        else
+          ff.log.info("backup complete: " .. root .. "/" .. stamp)
+        end
       end,
     },
     {

@@ -384,7 +384,7 @@ static void *dump_main(void *arg)
 		.stdout_sink = dump_sink, .stdout_arg = j, .stdout_errno = &j->sink_errno,
 		.cancel = &j->cancel,
 	};
-	j->t0 = ff_time_mono();
+	j->t0 = j->last_report = ff_time_mono();
 	j->rc = ff_exec_run(&j->res, (const char *const *)j->argv, &o, &j->err);
 	if (j->rc == 0 && fsync(j->out_fd) < 0)
 		j->rc = ff_err_set(&j->err, FF_EFAIL, "fsync: %s", strerror(errno));
