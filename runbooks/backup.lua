@@ -136,15 +136,13 @@ return {
     },
     {
       name = "archive",
-      doc = "Read the archive back with stock pg_restore: its table of contents, then every byte",
+      doc = "Read the archive's table of contents with stock pg_restore (verify reads every byte)",
       run = function()
         if ff.dry_run then return end
         local ok, toc = ff.pg.archive_list(partial .. "/db.dump", facts.server_major)
         rb.check(ok, "pg_restore --list cannot read db.dump: %s", tostring(toc))
         local entries
         toc_sha256, entries = backups.toc_sha256(toc)
-        local read_ok, msg = ff.pg.archive_read(partial .. "/db.dump", facts.server_major)
-        rb.check(read_ok, "pg_restore cannot read all of db.dump: %s", tostring(msg))
         ff.log.info(string.format("archive readable: %d TOC entries", entries))
       end,
     },

@@ -50,7 +50,7 @@ _pg_find_bindir() {
   if [ -n "${PG_BINDIR:-}" ]; then echo "$PG_BINDIR"; return; fi
   # Versions sort numerically so 15 beats 9.6; the newest is the one a
   # dump from any older server restores into.
-  for d in $(ls -1d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4,4 -V -r); do
+  for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -t/ -k4,4 -V -r); do
     if [ -x "$d/initdb" ]; then echo "$d"; return; fi
   done
   if command -v pg_config >/dev/null 2>&1; then pg_config --bindir; return; fi
@@ -140,6 +140,7 @@ _pg_watchdog() {
   local parent=$$
   # Its parameters travel in the environment, not argv: pg_wait_gone
   # looks for $WORK in command lines.
+  # shellcheck disable=SC2016  # expanded by the watchdog's own bash
   (
     trap - EXIT INT TERM
     _WD_PARENT=$parent _WD_WORK=$WORK _WD_BINDIR=$PG_BINDIR _WD_OSUSER=$PG_OS_USER \
@@ -162,7 +163,7 @@ _pg_watchdog() {
 # pg_start NAME: initdb + start a cluster, export PGHOST/PGPORT/PGUSER for
 # it. Returns non-zero (with the log's tail on stderr) when it cannot.
 pg_start() {
-  local name=$1 base data sock port tries uc
+  local name=$1 base data sock port uc
   _pg_check_name "$name" || return 1
   base=$WORK/pg-$name data=$base/data sock=$base/sock
   if [ -e "$base" ]; then
@@ -203,7 +204,7 @@ pg_start() {
   echo "include 'harness.conf'" >> "$data/postgresql.conf"
 
   _pg_watchdog
-  for tries in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5; do
     port=$((20000 + RANDOM % 20000))
     cat > "$data/harness.conf" <<EOF
 # written by tests/harness/pg.sh
@@ -222,7 +223,7 @@ log_min_messages = warning
 log_timezone = 'UTC'
 timezone = 'UTC'
 EOF
-    [ "$(id -u)" = 0 ] && chown "$PG_OS_USER:" "$data/harness.conf"
+    if _pg_is_root; then chown "$PG_OS_USER:" "$data/harness.conf"; fi
     if _pg_as_owner "$PG_BINDIR/pg_ctl" -D "$data" -l "$base/server.log" \
          -w -t 60 start > "$base/pg_ctl.log" 2>&1; then
       echo "$port" > "$base/port"
@@ -411,6 +412,7 @@ pg_table_digest() {
 # Stop the servers before lib.sh's cleanup removes their folders: prepend
 # pg_stop_all to whatever EXIT trap is set. `trap -p` prints the command
 # quoted for re-reading, hence the eval into positional parameters.
+# shellcheck disable=SC2120  # $3 comes from the eval'd `set --`
 _pg_chain_trap() {
   local prev=
   local spec

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# backup.sh - ffrun backup against a bare `pg_dump -Fc -f`, side by side on
+# the same pgbench database (scale $SCALE, default 50), in one run:
+#   verify: rows     target <= 1.05x
+#   verify: content  target <= 1.35x
+#   ffrun's own peak RSS (not pg_dump's)  target <= 32 MiB
+# Not a test: prints the figures and PASS/MISS per target.
+#   FFRUN=build/ffrun SCALE=50 RUNS=2 bench/backup.sh
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/../tests/harness/lib.sh"
+source "$HERE/../tests/harness/pg.sh"
+SCALE=${SCALE:-50}
+RUNS=${RUNS:-2}
+[ -x /usr/bin/time ] || { echo "bench: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
+
+pg_start bench >/dev/null || exit 2
+echo "loading pgbench scale $SCALE ..." >&2
+pg_load_pgbench bench app "$SCALE" || exit 2
+pg_sql bench app "vacuum analyze" >/dev/null
+size=$(pg_sql bench app "select pg_size_pretty(pg_database_size('app'))")
+PGDUMP=$(_pg_find_bindir)/pg_dump
+
+for mode in rows content; do
+  make_config "$WORK/$mode" \
+    "targets: { prod: { conninfo: \"$(pg_conninfo bench app)\" } }" \
+    "backup: { verify: $mode, globals: none }"
+done
+
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
+best() { sort -n | head -n 1; }
+
+bare=() rows=() content=() rss=0
+for i in $(seq "$RUNS"); do
+  rm -f "$WORK/bare.dump"
+  t0=$(date +%s%N)
+  "$PGDUMP" -Fc -f "$WORK/bare.dump" "$(pg_conninfo bench app)"
+  bare+=("$(secs "$t0" "$(date +%s%N)")")
+  for mode in rows content; do
+    rm -rf "$WORK/$mode/backups"/*
+    t0=$(date +%s%N)
+    /usr/bin/time -f "%M" -o "$WORK/rss" "$FFRUN" -q -c "$WORK/$mode/ffrun.yaml" backup || echo "bench: ffrun backup failed" >&2
+    t=$(secs "$t0" "$(date +%s%N)")
+    [ "$mode" = rows ] && rows+=("$t") || content+=("$t")
+    r=$(cat "$WORK/rss"); [ "$r" -gt "$rss" ] && rss=$r
+  done
+done
+b=$(printf '%s\n' "${bare[@]}" | best)
+r=$(printf '%s\n' "${rows[@]}" | best)
+c=$(printf '%s\n' "${content[@]}" | best)
+verdict() { awk -v x="$1" -v t="$2" 'BEGIN { print (x <= t) ? "PASS" : "MISS" }'; }
+rr=$(awk -v a="$r" -v b="$b" 'BEGIN { printf "%.2f", a / b }')
+cr=$(awk -v a="$c" -v b="$b" 'BEGIN { printf "%.2f", a / b }')
+rssm=$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')
+echo
+echo "pgbench scale $SCALE ($size), best of $RUNS, dump $(stat -c %s "$WORK/bare.dump") bytes"
+printf '%-44s %8s s\n' "bare pg_dump -Fc -f" "$b"
+printf '%-44s %8s s  %sx  %s (<= 1.05x)\n' "ffrun backup, verify: rows" "$r" "$rr" "$(verdict "$rr" 1.05)"
+printf '%-44s %8s s  %sx  %s (<= 1.35x)\n' "ffrun backup, verify: content" "$c" "$cr" "$(verdict "$cr" 1.35)"
+printf '%-44s %8s MiB     %s (<= 32 MiB)\n' "ffrun peak RSS" "$rssm" "$(verdict "$rssm" 32)"
