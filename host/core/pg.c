@@ -6,10 +6,15 @@
 #include <string.h>
 #include <unistd.h>
 
-int ff_pg_connect(PGconn **out, const char *target, const char *conninfo, ff_err *e)
+int ff_pg_connect(PGconn **out, const char *target, const char *conninfo,
+		  const char *dbname, ff_err *e)
 {
-	const char *keys[] = { "dbname", "application_name", "connect_timeout", NULL };
-	const char *vals[] = { conninfo && *conninfo ? conninfo : NULL, "ffrun", "10", NULL };
+	/* With expand_dbname only the first dbname is read as a conninfo; a
+	 * second one is a plain database name that overrides it. */
+	const char *keys[] = { "dbname", "application_name", "connect_timeout", "dbname", NULL };
+	const char *vals[] = { conninfo && *conninfo ? conninfo : "", "ffrun", "10", dbname, NULL };
+	if (!dbname)
+		keys[3] = NULL;
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 	if (!c)
 		return ff_err_set(e, FF_EFAIL, "target %s: out of memory", target);
@@ -40,6 +45,51 @@ int ff_pg_command(PGconn *c, const char *sql, ff_err *e)
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		return result_error(r, c, sql, e);
 	PQclear(r);
+	return 0;
+}
+
+static void append_quoted(char **buf, size_t *len, size_t *cap, const char *k, const char *v)
+{
+	size_t need = *len + strlen(k) + 2 * strlen(v) + 8;
+	if (need > *cap) {
+		size_t nc = need * 2;
+		char *nb = realloc(*buf, nc);
+		if (!nb)
+			return;
+		*buf = nb;
+		*cap = nc;
+	}
+	char *p = *buf + *len;
+	p += sprintf(p, "%s%s='", *len ? " " : "", k);
+	for (; *v; v++) {
+		if (*v == '\'' || *v == '\\')
+			*p++ = '\\';
+		*p++ = *v;
+	}
+	*p++ = '\'';
+	*p = '\0';
+	*len = (size_t)(p - *buf);
+}
+
+int ff_pg_conninfo_with_db(char **out, const char *conninfo, const char *dbname, ff_err *e)
+{
+	char *errmsg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", &errmsg);
+	if (!opts) {
+		int rc = ff_err_set(e, FF_EUSAGE, "conninfo: %s", errmsg ? errmsg : "out of memory");
+		PQfreemem(errmsg);
+		return rc;
+	}
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (o->val && *o->val && strcmp(o->keyword, "dbname"))
+			append_quoted(&buf, &len, &cap, o->keyword, o->val);
+	append_quoted(&buf, &len, &cap, "dbname", dbname);
+	PQconninfoFree(opts);
+	if (!buf)
+		return ff_err_set(e, FF_EINTERNAL, "out of memory");
+	*out = buf;
 	return 0;
 }
 

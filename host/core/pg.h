@@ -12,11 +12,19 @@
 
 /* Connect with conninfo (NULL or "" = libpq's environment: PGHOST,
  * PGSERVICE…; passwords only through pgpass, the service file or
- * PGPASSWORD). Errors name the target, never a password. */
-int ff_pg_connect(PGconn **out, const char *target, const char *conninfo, ff_err *e);
+ * PGPASSWORD), to database dbname instead of the conninfo's when dbname is
+ * not NULL (the restored copy, the maintenance database). Errors name the
+ * target, never a password. */
+int ff_pg_connect(PGconn **out, const char *target, const char *conninfo,
+		  const char *dbname, ff_err *e);
 
 /* Run one statement of ffrun's own (no parameters, no rows wanted). */
 int ff_pg_command(PGconn *c, const char *sql, ff_err *e);
+
+/* conninfo (key=value or URI) as a key=value string naming database
+ * dbname instead: for a tool that must reach another database of the same
+ * server. *out is malloc'd. */
+int ff_pg_conninfo_with_db(char **out, const char *conninfo, const char *dbname, ff_err *e);
 
 /* The fixed session settings under which COPY text is the same wherever the
  * same data lives (SPEC §6: content fingerprints). */

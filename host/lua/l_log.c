@@ -75,11 +75,30 @@ static int time_parse_stamp(lua_State *L)
 	return 1;
 }
 
+/* ff.time.sleep(seconds): wait without burning instructions; a signal to
+ * ffrun cuts it short. At most an hour. */
+static int time_sleep(lua_State *L)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	double s = luaL_checknumber(L, 1);
+	luaL_argcheck(L, s >= 0 && s <= 3600, 1, "between 0 and 3600 seconds");
+	double end = ff_time_mono() + s;
+	while (!ctx->cancel) {
+		double left = end - ff_time_mono();
+		if (left <= 0)
+			break;
+		struct timespec ts = { 0, (long)((left < 0.1 ? left : 0.1) * 1e9) };
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
 void ff_open_time(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{"now", time_now}, {"monotonic", time_monotonic}, {"stamp", time_stamp},
-		{"iso", time_iso}, {"parse_stamp", time_parse_stamp}, {NULL, NULL}
+		{"iso", time_iso}, {"parse_stamp", time_parse_stamp}, {"sleep", time_sleep},
+		{NULL, NULL}
 	};
 	luaL_setfuncs(L, fns, 0);
 }

@@ -55,10 +55,12 @@ static const ff_target *target_of(lua_State *L, const char *name)
 	return t;
 }
 
-/* ff.pg.connect(target) -> conn | nil, message */
+/* ff.pg.connect(target [, dbname]) -> conn | nil, message
+ * dbname: another database of the same server (a restored copy). */
 static int pg_connect(lua_State *L)
 {
 	const char *name = luaL_checkstring(L, 1);
+	const char *dbname = luaL_optstring(L, 2, NULL);
 	const ff_target *t = target_of(L, name);
 	ff_err e = {0};
 
@@ -68,7 +70,7 @@ static int pg_connect(lua_State *L)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->target, sizeof(c->target), "%s", name);
 	luaL_setmetatable(L, CONN_MT);
-	if (ff_pg_connect(&c->pg, name, t->conninfo, &e) < 0) {
+	if (ff_pg_connect(&c->pg, name, t->conninfo, dbname, &e) < 0) {
 		luaL_pushfail(L);
 		lua_pushstring(L, e.msg);
 		return 2;
@@ -230,7 +232,10 @@ static int conn_use_snapshot(lua_State *L)
 	char sql[256];
 	if (strspn(id, "0123456789ABCDEFabcdef-") != strlen(id) || strlen(id) > 64)
 		return luaL_argerror(L, 2, "not a snapshot id");
-	snprintf(sql, sizeof(sql), "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+	/* This connection works beside a running pg_dump: no JIT compiling
+	 * and no parallel workers to fight it for the same cores. */
+	snprintf(sql, sizeof(sql), "SET jit = off; SET max_parallel_workers_per_gather = 0;"
+		 "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY;"
 		 "SET TRANSACTION SNAPSHOT '%s'", id);
 	if (c->in_snapshot)
 		return luaL_error(L, "pg: %s already holds a snapshot", c->target);
@@ -310,6 +315,28 @@ static int conn_fingerprint(lua_State *L)
 	lua_pushinteger(L, (lua_Integer)rows);
 	lua_pushstring(L, hex);
 	return 2;
+}
+
+/* conn:readable(schema, table) -> true | nil, message: one row read (the
+ * built-in smoke check). */
+static int conn_readable(lua_State *L)
+{
+	conn *c = check_conn(L);
+	const char *schema = luaL_checkstring(L, 2), *table = luaL_checkstring(L, 3);
+	char *qs = PQescapeIdentifier(c->pg, schema, strlen(schema));
+	char *qt = PQescapeIdentifier(c->pg, table, strlen(table));
+	if (!qs || !qt) {
+		PQfreemem(qs);
+		PQfreemem(qt);
+		return luaL_error(L, "readable: cannot quote %s.%s", schema, table);
+	}
+	lua_pushfstring(L, "SELECT 1 FROM %s.%s LIMIT 1", qs, qt);
+	PQfreemem(qs);
+	PQfreemem(qt);
+	if (run_query(L, c, lua_tostring(L, -1), 0, NULL) != 1)
+		return 2;
+	lua_pushboolean(L, 1);
+	return 1;
 }
 
 static int conn_close(lua_State *L)
@@ -688,6 +715,355 @@ static int pg_version(lua_State *L)
 	return 1;
 }
 
+
+/* --- ff.pg.admin: the only way a runbook changes a server ---------------------
+ *
+ * It is opened with confirm=, which must equal the target's database name
+ * (exit 2 otherwise), and every change it makes is confined to databases
+ * named <live>__ff…: it creates and drops only those, and swaps the live
+ * database with one of them in a single transaction, so the live name
+ * always holds either the old database or the new one. */
+
+#define ADMIN_MT "ff.pg.admin"
+
+typedef struct admin {
+	PGconn *pg;          /* the maintenance database ("postgres") */
+	char target[64];
+	char live[128];      /* the target's database */
+	char conninfo[1024]; /* the target's conninfo, as configured */
+} admin;
+
+static admin *check_admin(lua_State *L)
+{
+	admin *a = luaL_checkudata(L, 1, ADMIN_MT);
+	if (!a->pg)
+		luaL_error(L, "pg.admin: connection to %s is closed", a->target);
+	return a;
+}
+
+static int admin_gc(lua_State *L)
+{
+	admin *a = luaL_checkudata(L, 1, ADMIN_MT);
+	if (a->pg)
+		PQfinish(a->pg);
+	a->pg = NULL;
+	return 0;
+}
+
+/* A name this handle may create, drop or swap in: <live>__ff<something>. */
+static const char *own_name(lua_State *L, admin *a, int idx)
+{
+	const char *n = luaL_checkstring(L, idx);
+	size_t ll = strlen(a->live);
+	if (strncmp(n, a->live, ll) || strncmp(n + ll, "__ff", 4) || strlen(n) > 63)
+		ff_violation(L, "pg.admin: '%s' is not a database of ffrun's (%s__ff…)", n, a->live);
+	return n;
+}
+
+static int admin_sql(lua_State *L, admin *a, const char *sql)
+{
+	ff_err e = {0};
+	if (ff_pg_command(a->pg, sql, &e) < 0) {
+		luaL_pushfail(L);
+		lua_pushstring(L, e.msg);
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* ff.pg.admin(target, confirm) -> admin */
+static int pg_admin(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	const char *confirm = luaL_optstring(L, 2, "");
+	const ff_target *t = target_of(L, name);
+	ff_err e = {0};
+	PGconn *probe = NULL;
+
+	admin *a = lua_newuserdatauv(L, sizeof(*a), 0);
+	memset(a, 0, sizeof(*a));
+	luaL_setmetatable(L, ADMIN_MT);
+	snprintf(a->target, sizeof(a->target), "%s", name);
+	snprintf(a->conninfo, sizeof(a->conninfo), "%s", t->conninfo ? t->conninfo : "");
+	if (ff_pg_connect(&probe, name, t->conninfo, NULL, &e) < 0)
+		return ff_raise(L, &e);
+	snprintf(a->live, sizeof(a->live), "%s", PQdb(probe));
+	PQfinish(probe);
+	if (strcmp(confirm, a->live) != 0)
+		return ff_usage(L, "target %s is database '%s': to let this run write to it, give confirm=%s",
+				name, a->live, a->live);
+	if (ff_pg_connect(&a->pg, name, t->conninfo, "postgres", &e) < 0)
+		return ff_raise(L, &e);
+	return 1;
+}
+
+/* admin:live() -> the live database's name */
+static int admin_live(lua_State *L)
+{
+	admin *a = check_admin(L);
+	lua_pushstring(L, a->live);
+	return 1;
+}
+
+/* admin:databases() -> { name, ... } of the server */
+static int admin_databases(lua_State *L)
+{
+	admin *a = check_admin(L);
+	resbox *b = new_resbox(L);
+	b->r = PQexec(a->pg, "SELECT datname FROM pg_database ORDER BY 1");
+	if (PQresultStatus(b->r) != PGRES_TUPLES_OK) {
+		luaL_pushfail(L);
+		lua_pushstring(L, PQerrorMessage(a->pg));
+		return 2;
+	}
+	lua_createtable(L, PQntuples(b->r), 0);
+	for (int i = 0; i < PQntuples(b->r); i++) {
+		lua_pushstring(L, PQgetvalue(b->r, i, 0));
+		lua_rawseti(L, -2, i + 1);
+	}
+	return 1;
+}
+
+/* admin:create_database(name): empty, from template0, with the live
+ * database's owner, encoding and locale. */
+static int admin_create(lua_State *L)
+{
+	admin *a = check_admin(L);
+	const char *n = own_name(L, a, 2);
+	char *qlive = PQescapeLiteral(a->pg, a->live, strlen(a->live));
+	char *qnew = PQescapeLiteral(a->pg, n, strlen(n));
+	if (!qlive || !qnew) {
+		PQfreemem(qlive);
+		PQfreemem(qnew);
+		return luaL_error(L, "out of memory");
+	}
+	/* The settings come from the live database's own row, quoted by the
+	 * server itself (format's %I and %L). */
+	lua_pushfstring(L,
+		"SELECT format('CREATE DATABASE %%I TEMPLATE template0 OWNER %%I ENCODING %%L"
+		" LC_COLLATE %%L LC_CTYPE %%L', %s::text, pg_get_userbyid(datdba),"
+		" pg_encoding_to_char(encoding), datcollate, datctype)"
+		" FROM pg_database WHERE datname = %s", qnew, qlive);
+	PQfreemem(qlive);
+	PQfreemem(qnew);
+	resbox *rb = new_resbox(L);
+	rb->r = PQexec(a->pg, lua_tostring(L, -2));
+	if (PQresultStatus(rb->r) != PGRES_TUPLES_OK || PQntuples(rb->r) != 1) {
+		luaL_pushfail(L);
+		lua_pushfstring(L, "create database %s: cannot read %s's settings: %s", n, a->live,
+				PQerrorMessage(a->pg));
+		return 2;
+	}
+	return admin_sql(L, a, PQgetvalue(rb->r, 0, 0));
+}
+
+/* admin:drop_database(name): only ffrun's own copies, never the live one. */
+static int admin_drop(lua_State *L)
+{
+	admin *a = check_admin(L);
+	const char *n = own_name(L, a, 2);
+	char *qn = PQescapeIdentifier(a->pg, n, strlen(n));
+	if (!qn)
+		return luaL_error(L, "out of memory");
+	lua_pushfstring(L, "DROP DATABASE IF EXISTS %s WITH (FORCE)", qn);
+	PQfreemem(qn);
+	return admin_sql(L, a, lua_tostring(L, -1));
+}
+
+/* admin:swap(new, old) -> downtime_s | nil, message
+ * In one transaction: stop new connections to the live database, end its
+ * sessions, rename live -> old and new -> live. A kill at any moment leaves
+ * the live name on the old database or on the new one, never neither. */
+static int admin_swap(lua_State *L)
+{
+	admin *a = check_admin(L);
+	const char *nw = own_name(L, a, 2), *old = own_name(L, a, 3);
+	char *ql = PQescapeIdentifier(a->pg, a->live, strlen(a->live));
+	char *qn = PQescapeIdentifier(a->pg, nw, strlen(nw));
+	char *qo = PQescapeIdentifier(a->pg, old, strlen(old));
+	char *lit = PQescapeLiteral(a->pg, a->live, strlen(a->live));
+	if (!ql || !qn || !qo || !lit) {
+		PQfreemem(ql); PQfreemem(qn); PQfreemem(qo); PQfreemem(lit);
+		return luaL_error(L, "out of memory");
+	}
+	lua_pushfstring(L,
+		"BEGIN; ALTER DATABASE %s ALLOW_CONNECTIONS false;"
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+		" WHERE datname = %s AND pid <> pg_backend_pid();", ql, lit);
+	lua_pushfstring(L, "ALTER DATABASE %s RENAME TO %s; ALTER DATABASE %s RENAME TO %s; COMMIT",
+			ql, qo, qn, ql);
+	lua_pushfstring(L, "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", lit);
+	PQfreemem(ql); PQfreemem(qn); PQfreemem(qo); PQfreemem(lit);
+	const char *begin = lua_tostring(L, -3), *rename = lua_tostring(L, -2), *left = lua_tostring(L, -1);
+	ff_err e = {0};
+	double t0 = ff_time_mono();
+	for (int attempt = 1; ; attempt++) {
+		if (ff_pg_command(a->pg, begin, &e) == 0) {
+			/* Terminated sessions take a moment to go; a rename with one
+			 * still there fails. */
+			for (int i = 0; i < 100; i++) {
+				PGresult *r = PQexec(a->pg, left);
+				int n = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
+				PQclear(r);
+				if (n <= 0)
+					break;
+				usleep(50000);
+			}
+			if (ff_pg_command(a->pg, rename, &e) == 0)
+				break;
+		}
+		ff_pg_command(a->pg, "ROLLBACK", NULL);
+		if (attempt == 5) {
+			luaL_pushfail(L);
+			lua_pushfstring(L, "swap %s <-> %s: %s", a->live, nw, e.msg);
+			return 2;
+		}
+		usleep(200000);
+	}
+	lua_pushnumber(L, ff_time_mono() - t0);
+	return 1;
+}
+
+/* admin:allow_connections(name, on): the old copy is kept closed. */
+static int admin_allow(lua_State *L)
+{
+	admin *a = check_admin(L);
+	const char *n = lua_tostring(L, 2);
+	if (!n || strcmp(n, a->live))
+		n = own_name(L, a, 2);
+	char *qn = PQescapeIdentifier(a->pg, n, strlen(n));
+	if (!qn)
+		return luaL_error(L, "out of memory");
+	lua_pushfstring(L, "ALTER DATABASE %s ALLOW_CONNECTIONS %s", qn, lua_toboolean(L, 3) ? "true" : "false");
+	PQfreemem(qn);
+	return admin_sql(L, a, lua_tostring(L, -1));
+}
+
+/* admin:restore(database, archive, jobs) -> { ok, errors = {…}, raw, duration_s }
+ * pg_restore -j into one of ffrun's databases; every "pg_restore: error:"
+ * line is returned for the runbook to judge against restore.allow_errors. */
+static int admin_restore(lua_State *L)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	admin *a = check_admin(L);
+	const char *db = own_name(L, a, 2);
+	const char *archive = luaL_checkstring(L, 3);
+	int jobs = (int)luaL_optinteger(L, 4, 1);
+	int major = (int)luaL_optinteger(L, 5, 0);
+	char tool[PATH_MAX], raw[256], jarg[32];
+	ff_err e = {0};
+	int fd;
+	if (ff_jail_open(&fd, &ctx->jail, archive, O_RDONLY, 0, &e) < 0)
+		return ff_raise(L, &e);
+	close(fd);
+	if (ff_pg_tool(tool, ctx->cfg->pg_bindir, major, "pg_restore", &e) < 0)
+		return ff_raise(L, &e);
+	char *ci = NULL;
+	if (ff_pg_conninfo_with_db(&ci, a->conninfo, db, &e) < 0)
+		return ff_raise(L, &e);
+	lua_pushfstring(L, "--dbname=%s", ci);
+	free(ci);
+	snprintf(jarg, sizeof(jarg), "--jobs=%d", jobs < 1 ? 1 : jobs);
+	const char *argv[] = { tool, "--no-password", jarg, lua_tostring(L, -1), archive, NULL };
+	int log_fd;
+	if (ff_evidence_raw_open(&ctx->ev, &log_fd, raw, "pg_restore.log", &e) < 0)
+		return ff_raise(L, &e);
+	char **env = ff_pg_env();
+	ff_exec_opts o = { .env = (const char *const *)env, .out_fd = log_fd,
+			   .tail_max = 64 * 1024, .cancel = &ctx->cancel };
+	ff_exec_result res = {0};
+	int rc = ff_exec_run(&res, argv, &o, &e);
+	ff_pg_env_free(env);
+	close(log_fd);
+	if (rc < 0) {
+		ff_exec_result_free(&res);
+		luaL_pushfail(L);
+		lua_pushstring(L, e.msg);
+		return 2;
+	}
+	lua_createtable(L, 0, 5);
+	lua_pushboolean(L, res.exited && res.status == 0);
+	lua_setfield(L, -2, "ok");
+	lua_pushstring(L, raw);
+	lua_setfield(L, -2, "raw");
+	lua_pushnumber(L, res.duration_s);
+	lua_setfield(L, -2, "duration_s");
+	lua_pushstring(L, res.tail ? res.tail : "");
+	lua_setfield(L, -2, "output");
+	lua_pushboolean(L, res.timed_out);
+	lua_setfield(L, -2, "stopped");
+	ff_exec_result_free(&res);
+	return 1;
+}
+
+/* admin:apply_globals(database, file) -> { applied, existing = {…}, errors = {…} }
+ * globals.sql statement by statement on the maintenance connection: a role
+ * that already exists is reported, not fatal. */
+static int admin_globals(lua_State *L)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	admin *a = check_admin(L);
+	const char *file = luaL_checkstring(L, 2);
+	ff_err e = {0};
+	int fd;
+	if (ff_jail_open(&fd, &ctx->jail, file, O_RDONLY, 0, &e) < 0)
+		return ff_raise(L, &e);
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_size > (16 << 20)) {
+		close(fd);
+		return luaL_error(L, "%s: unreadable or too large", file);
+	}
+	luaL_Buffer b;
+	char *p = luaL_buffinitsize(L, &b, (size_t)st.st_size);
+	ssize_t got = read(fd, p, (size_t)st.st_size);
+	close(fd);
+	luaL_pushresultsize(&b, got > 0 ? (size_t)got : 0);
+	const char *text = lua_tostring(L, -1);
+	lua_createtable(L, 0, 3);
+	int res = lua_gettop(L);
+	lua_newtable(L);
+	lua_newtable(L);
+	int applied = 0, nex = 0, ner = 0;
+	/* pg_dumpall writes one statement a line; comments and psql's \
+	 * meta-commands (\connect, \restrict) are skipped. */
+	for (const char *line = text; *line; ) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		if (len && line[0] != '-' && line[0] != '\\' && line[len - 1] == ';') {
+			lua_pushlstring(L, line, len);
+			PGresult *r = PQexec(a->pg, lua_tostring(L, -1));
+			lua_pop(L, 1);
+			if (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK) {
+				applied++;
+			} else {
+				const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+				char msg[400];
+				snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
+				msg[strcspn(msg, "\n")] = '\0';
+				lua_pushstring(L, msg);
+				if (state && !strcmp(state, "42710")) /* duplicate_object */
+					lua_rawseti(L, res + 1, ++nex);
+				else
+					lua_rawseti(L, res + 2, ++ner);
+			}
+			PQclear(r);
+		}
+		line += len + (nl ? 1 : 0);
+	}
+	lua_setfield(L, res, "errors");
+	lua_setfield(L, res, "existing");
+	lua_pushinteger(L, applied);
+	lua_setfield(L, res, "applied");
+	return 1;
+}
+
+static int dry_admin(lua_State *L)
+{
+	/* The guard holds in a rehearsal too: a wrong confirm is refused. */
+	return pg_admin(L);
+}
+
 /* In a dry-run, a dump is planned: the stand-in job's wait() says so. */
 static int dry_dump_wait(lua_State *L)
 {
@@ -727,6 +1103,7 @@ void ff_open_pg(lua_State *L)
 		{"archive_list", pg_archive_list, FF_READ, NULL},
 		{"archive_read", pg_archive_read, FF_READ, NULL},
 		{"version", pg_version, FF_READ, NULL},
+		{"admin", pg_admin, FF_READ, dry_admin},
 		{NULL, NULL, 0, NULL}
 	};
 	static const ff_prim conn_prims[] = {
@@ -737,6 +1114,7 @@ void ff_open_pg(lua_State *L)
 		{"tables", conn_tables, FF_READ, NULL},
 		{"sequences", conn_sequences, FF_READ, NULL},
 		{"fingerprint", conn_fingerprint, FF_READ, NULL},
+		{"readable", conn_readable, FF_READ, NULL},
 		{"close", conn_close, FF_READ, NULL},
 		{NULL, NULL, 0, NULL}
 	};
@@ -749,6 +1127,29 @@ void ff_open_pg(lua_State *L)
 	lua_pushcfunction(L, conn_gc);
 	lua_setfield(L, -2, "__gc");
 	lua_pushcfunction(L, conn_gc);
+	lua_setfield(L, -2, "__close");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 1);
+
+	static const ff_prim admin_prims[] = {
+		{"live", admin_live, FF_READ, NULL},
+		{"databases", admin_databases, FF_READ, NULL},
+		{"create_database", admin_create, FF_WRITE, NULL},
+		{"drop_database", admin_drop, FF_WRITE, NULL},
+		{"swap", admin_swap, FF_WRITE, NULL},
+		{"allow_connections", admin_allow, FF_WRITE, NULL},
+		{"restore", admin_restore, FF_WRITE, NULL},
+		{"apply_globals", admin_globals, FF_WRITE, NULL},
+		{NULL, NULL, 0, NULL}
+	};
+	luaL_newmetatable(L, ADMIN_MT);
+	lua_newtable(L);
+	ff_prims_set(L, "pg.admin", admin_prims);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, admin_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pushcfunction(L, admin_gc);
 	lua_setfield(L, -2, "__close");
 	lua_pushboolean(L, 0);
 	lua_setfield(L, -2, "__metatable");

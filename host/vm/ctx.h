@@ -79,6 +79,7 @@ typedef struct ff_ctx {
 	double started_at, started_mono;
 	int status;                  /* FF_OK or a FF_E* code */
 	int busy;                    /* a lock was held by another run: exit 4 */
+	int usage;                   /* the operator's input was refused: exit 2 */
 	char error[1024];
 	char **extra_keys;           /* members added by ff.evidence.set */
 	char **extra_vals;           /* their values, as JSON */
@@ -107,6 +108,11 @@ int ff_violation(lua_State *L, const char *fmt, ...)
 
 /* Fail the step because another run holds a lock: the run exits 4. */
 int ff_busy(lua_State *L, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Fail the step because of the operator's input (a wrong confirm=, an
+ * unknown backup): the run exits 2. */
+int ff_usage(lua_State *L, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Append an event from a binding: step is the current step. */

@@ -65,6 +65,18 @@ int ff_busy(lua_State *L, const char *fmt, ...)
 	return luaL_error(L, "busy: %s", msg);
 }
 
+int ff_usage(lua_State *L, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ff_ctx_of(L)->usage = 1;
+	lua_pushstring(L, msg);
+	return lua_error(L);
+}
+
 /* An error object as text, without running any of its metamethods (an
  * error whose __tostring loops must not hang the host). */
 static const char *error_text(lua_State *L, int idx)
@@ -670,6 +682,9 @@ static void fill_run_table(ff_ctx *ctx)
 	lua_setfield(L, -2, "started_at");
 	lua_pushboolean(L, ctx->dry_run);
 	lua_setfield(L, -2, "dry_run");
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	lua_pushinteger(L, cpus > 0 ? cpus : 1);
+	lua_setfield(L, -2, "cpus");
 	lua_pop(L, 1);
 }
 
@@ -798,6 +813,8 @@ out:
 		ctx->status = FF_ESANDBOX;
 	else if (ctx->busy && ctx->status != FF_OK)
 		ctx->status = FF_EBUSY;
+	else if (ctx->usage && ctx->status != FF_OK)
+		ctx->status = FF_EUSAGE;
 	ff_watchdog_stop(ctx);
 	if (ctx->ev_open)
 		seal(ctx);

@@ -437,6 +437,13 @@ static void open_lib(lua_State *L, lua_CFunction f)
 
 static void build_env(lua_State *L, ff_ctx *ctx);
 
+/* ff.usage(message): fail the run as a usage error (exit 2): for input
+ * only the runbook can judge, such as a backup stamp that does not exist. */
+static int ff_usage_fn(lua_State *L)
+{
+	return ff_usage(L, "%s", luaL_checkstring(L, 1));
+}
+
 static int global_index(lua_State *L)
 {
 	if (lua_type(L, 2) == LUA_TSTRING) {
@@ -549,6 +556,8 @@ static void build_env(lua_State *L, ff_ctx *ctx)
 	luaL_requiref(L, "cjson", luaopen_cjson, 0);
 	lua_setfield(L, ff, "json");
 
+	lua_pushcfunction(L, ff_usage_fn);
+	lua_setfield(L, ff, "usage");
 	lua_pushboolean(L, ctx->dry_run);
 	lua_setfield(L, ff, "dry_run");
 	lua_pushstring(L, FF_VERSION);
@@ -613,8 +622,11 @@ static void *watchdog_main(void *arg)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1); /* ff_watchdog_stop's wake-up call */
 	while (!atomic_load(&ctx->done)) {
 		int sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == SIGUSR1)
+			continue;
 		if (sig > 0) {
 			if (ctx->cancel) /* a second signal: stop waiting for cleanup */
 				ff_run_abort(ctx, 1);
@@ -643,6 +655,7 @@ int ff_watchdog_start(ff_ctx *ctx, ff_err *e)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (ctx->cfg->seconds > 0)
 		ctx->deadline_mono = ctx->started_mono + ctx->cfg->seconds;
@@ -657,6 +670,7 @@ void ff_watchdog_stop(ff_ctx *ctx)
 	if (!ctx->watchdog_on)
 		return;
 	atomic_store(&ctx->done, 1);
+	pthread_kill(ctx->watchdog, SIGUSR1); /* no need to wait for its tick */
 	pthread_join(ctx->watchdog, NULL);
 	ctx->watchdog_on = 0;
 }

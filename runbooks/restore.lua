@@ -1,0 +1,194 @@
+-- restore: the emergency path (canon §0, §2.2). Bring PostgreSQL back with
+-- its data proven whole, then the API/worker/beat, then a smoke test
+-- recorded as PASS. The live database keeps serving until the restored
+-- copy has passed verification; the old one is kept for rollback.
+local rb = require "rb"
+local proof = require "proof"
+
+local cfg = ff.config
+local root = ff.paths.backups
+
+local backup, manifest, admin, live, restored, previous
+local swapped = false
+local verification, downtime_s
+
+local function set_objectives(final_smoke_ok)
+  local rto_s = ff.time.now() - ff.run.started_at
+  local rpo_s, objectives = proof.objectives(backup.stamp, rto_s)
+  ff.evidence.set("rpo_s", rpo_s)
+  ff.evidence.set("rto_s", math.floor(rto_s))
+  ff.evidence.set("objectives", objectives)
+  ff.log.info(string.format("RPO %d s (objective %d s), RTO %d s (objective %d s): %s", rpo_s,
+    objectives.rpo_s, math.floor(rto_s), objectives.rto_s,
+    (objectives.met and final_smoke_ok) and "met" or "NOT met"))
+end
+
+return {
+  name = "restore",
+  version = "1.0",
+  summary = "Verify a backup, restore it beside the live database, prove it, swap, bring services up, smoke",
+  params = {
+    { name = "backup", type = "string", default = "latest", doc = "latest, or the STAMP of a complete backup" },
+    { name = "target", type = "string", default = "prod", doc = "the configured database target to restore",
+      check = function(v) return cfg.targets[v] ~= nil, "no such target in the configuration" end },
+    { name = "confirm", type = "string", default = "",
+      doc = "the target's database name, typed out: nothing is written without it" },
+    { name = "globals", type = "boolean", default = false, doc = "apply globals.sql (roles) first" },
+    { name = "jobs", type = "integer", default = 0, doc = "pg_restore parallel jobs (0: one per core)" },
+    { name = "keep_failed", type = "boolean", default = false, doc = "keep a restored copy that failed verification" },
+    { name = "services_timeout", type = "integer", default = 300, doc = "seconds for services.check to pass" },
+  },
+  steps = {
+    {
+      name = "resolve",
+      doc = "Find the backup (latest or STAMP) and check its DIGEST and manifest before anything is touched",
+      run = function(p)
+        backup = proof.resolve(root, p.backup)
+        manifest = proof.check_backup(backup.path)
+        ff.evidence.set("backup", { stamp = backup.stamp,
+          age_s = math.floor(ff.run.started_at - ff.time.parse_stamp(backup.stamp)) })
+        ff.log.info(string.format("backup %s: %d tables, verify mode %s", backup.stamp, #manifest.tables,
+          manifest.verify))
+      end,
+    },
+    {
+      name = "guard",
+      doc = "confirm= must name the target's database; its server must be at least the source's major version",
+      run = function(p)
+        admin = ff.pg.admin(p.target, p.confirm)
+        live = admin:live()
+        local db = rb.must(ff.pg.connect(p.target))
+        local facts = rb.must(db:facts())
+        db:close()
+        local source_major = tonumber(manifest.source.server_version:match("^(%d+)"))
+        rb.check(facts.server_major >= source_major,
+          "the target runs PostgreSQL %d, the backup comes from %d: restore into %d or newer",
+          facts.server_major, source_major, source_major)
+        local run = ff.time.stamp(ff.run.started_at)
+        restored = live .. "__ffrestore_" .. run
+        previous = live .. "__ffprev_" .. run
+        ff.log.info(string.format("restore %s into %s beside the live %s", backup.stamp, restored, live))
+      end,
+    },
+    {
+      name = "restore",
+      doc = "Create the copy beside the live database and pg_restore -j into it; the live one keeps serving",
+      run = function(p)
+        -- Copies left by a killed restore are ours and unverified: drop them.
+        for _, name in ipairs(rb.must(admin:databases())) do
+          if name:sub(1, #live + 12) == live .. "__ffrestore_" and name ~= restored then
+            ff.log.warn("dropping the unfinished copy of an earlier run: " .. name)
+            rb.must(admin:drop_database(name))
+          end
+        end
+        if p.globals and ff.fs.exists(backup.path .. "/globals.sql") then
+          local g = admin:apply_globals(backup.path .. "/globals.sql")
+          if g and #g.existing > 0 then
+            ff.log.info(string.format("globals: %d applied, %d already existed", g.applied, #g.existing))
+          end
+          rb.check(not g or #g.errors == 0, "globals.sql: %s", g and table.concat(g.errors, "; ") or "")
+        end
+        rb.must(admin:create_database(restored))
+        local jobs = p.jobs > 0 and p.jobs or ff.run.cpus
+        local r = rb.must(admin:restore(restored, backup.path .. "/db.dump", jobs,
+          tonumber(manifest.source.server_version:match("^(%d+)"))))
+        if ff.dry_run then return end
+        -- pg_restore goes on past errors and says "errors ignored on
+        -- restore": each one is a FAIL unless the config allows it.
+        local refused = {}
+        for line in r.output:gmatch("[^\n]+") do
+          if line:match("^pg_restore: error:") then
+            local allowed = false
+            for _, pat in ipairs(cfg.restore.allow_errors) do
+              if line:find(pat, 1, true) then allowed = true end
+            end
+            if not allowed then refused[#refused + 1] = line end
+          end
+        end
+        rb.check(#refused == 0, "pg_restore reported errors (see %s): %s", r.raw, table.concat(refused, "; "))
+        rb.check(r.ok or #refused == 0 and r.output:match("errors ignored on restore"),
+          "pg_restore failed (see %s)", r.raw)
+        ff.log.info(string.format("pg_restore -j%d finished in %.1f s", jobs, r.duration_s))
+      end,
+    },
+    {
+      name = "prove",
+      doc = "The copy's fingerprints equal the manifest's and the smoke checks pass, or the live database stays",
+      run = function(p)
+        if ff.dry_run then return end
+        local db = rb.must(ff.pg.connect(p.target, restored))
+        verification = proof.fingerprints(db, manifest)
+        ff.evidence.set("verification", verification)
+        rb.check(#verification.mismatches == 0, "the restored copy differs from the backup: %s",
+          table.concat(verification.mismatches, "; "))
+        rb.check(verification.tables > 0 or manifest.verify == "none",
+          "no table was compared: a verification of nothing is not a PASS")
+        local smoke = proof.smoke(db, cfg.smoke, manifest)
+        ff.evidence.set("smoke_restored", smoke)
+        db:close()
+        rb.check(proof.smoke_passed(smoke), "smoke checks failed on the restored copy")
+        ff.log.info(string.format("proved: %d tables equal (%s), %d smoke checks%s", verification.tables,
+          manifest.verify, #smoke.checks, smoke.builtin and " (built-in: every table readable)" or ""))
+      end,
+    },
+    {
+      name = "swap",
+      doc = "End the live database's sessions and swap names in one transaction; the old one is kept for rollback",
+      run = function()
+        downtime_s = rb.must(admin:swap(restored, previous))
+        swapped = true
+        ff.evidence.set("downtime_s", downtime_s)
+        ff.evidence.set("previous_database", previous)
+        ff.log.info(string.format("swapped in %.2f s; the old database is %s (runbooks/rollback.lua swaps back)",
+          downtime_s, previous))
+      end,
+    },
+    {
+      name = "services",
+      doc = "Run services.up, then wait until every services.check passes",
+      run = function(p)
+        for _, argv in ipairs(cfg.services.up) do
+          local r = rb.must(ff.exec(argv, { timeout = p.services_timeout, name = "services-up.log" }))
+          rb.check(r.ok, "%s failed (exit %s, see %s)", argv[1], tostring(r.code), tostring(r.raw))
+        end
+        local deadline = ff.time.monotonic() + p.services_timeout
+        for _, argv in ipairs(cfg.services.check) do
+          local r
+          repeat
+            r = rb.must(ff.exec(argv, { timeout = 30, name = "services-check.log" }))
+            if not r.ok and ff.time.monotonic() < deadline then ff.time.sleep(1) end
+          until r.ok or ff.time.monotonic() >= deadline
+          rb.check(r.ok, "%s did not pass within %d s (see %s)", argv[1], p.services_timeout, tostring(r.raw))
+        end
+      end,
+    },
+    {
+      name = "smoke",
+      doc = "Smoke checks on the live database after the swap: the restore is done when this passes",
+      run = function(p)
+        if ff.dry_run then return end
+        local db = rb.must(ff.pg.connect(p.target))
+        local smoke = proof.smoke(db, cfg.smoke, manifest)
+        db:close()
+        ff.evidence.set("smoke", smoke)
+        local ok = proof.smoke_passed(smoke)
+        set_objectives(ok)
+        rb.check(ok, "smoke checks failed on the live database after the swap")
+      end,
+    },
+    {
+      name = "cleanup",
+      doc = "If the copy was never swapped in, drop it (unless keep_failed=true); the live database is untouched",
+      cleanup = true,
+      run = function(p)
+        if admin and restored and not swapped and not ff.dry_run then
+          if p.keep_failed then
+            ff.log.warn("keeping the failed copy " .. restored .. " (keep_failed=true)")
+          else
+            admin:drop_database(restored)
+          end
+        end
+      end,
+    },
+  },
+}

@@ -1,0 +1,119 @@
+-- proof.lua: what restore and drill share: checking a backup before it is
+-- used, and proving a restored database equals what the manifest says.
+local rb = require "rb"
+local backups = require "backups"
+
+local proof = {}
+
+--- Check a backup folder against its DIGEST and manifest; returns the
+--- manifest. Fails naming the file at fault.
+function proof.check_backup(folder)
+  rb.check(ff.fs.exists(folder .. "/manifest.json"), "%s/manifest.json: missing: not a complete backup", folder)
+  rb.check(ff.fs.exists(folder .. "/DIGEST"), "%s/DIGEST: missing: not a complete backup", folder)
+  local ok, problems = ff.verify.digest(folder)
+  if not ok then rb.fail("%s", table.concat(problems, "; ")) end
+  local m = rb.read_json(folder .. "/manifest.json")
+  rb.check(m.format == "ffrun.backup/1", "manifest.json: unknown format %s", tostring(m.format))
+  rb.check(type(m.artifacts) == "table" and #m.artifacts > 0, "manifest.json: no artifacts")
+  local digest = {}
+  for hex, name in rb.must(ff.fs.read(folder .. "/DIGEST")):gmatch("(%x+)  ([^\n]+)") do
+    digest[name] = hex
+  end
+  for _, a in ipairs(m.artifacts) do
+    local st = ff.fs.stat(folder .. "/" .. a.path)
+    rb.check(st, "%s: listed in manifest.json but missing", a.path)
+    rb.check(st.size == a.bytes, "%s: %d bytes, manifest.json says %d", a.path, st.size, a.bytes)
+    -- DIGEST was just checked against the files: agreeing with it proves
+    -- the file without reading a dump twice.
+    rb.check(digest[a.path] == a.sha256, "%s: sha256 in manifest.json differs from DIGEST", a.path)
+  end
+  return m
+end
+
+--- Resolve backup=latest|STAMP (an unknown one is a usage error, exit 2).
+function proof.resolve(root, which)
+  local ok, b = pcall(backups.resolve, root, which)
+  if not ok then ff.usage(tostring(b)) end
+  return b
+end
+
+--- Fingerprints of conn's database against the manifest's.
+--- Returns { tables = n, mismatches = { "schema.table: why", ... } }.
+function proof.fingerprints(conn, m)
+  local mode = m.verify
+  local result = { tables = 0, mismatches = {} }
+  if mode == "none" then return result end
+  local present = {}
+  for _, t in ipairs(rb.must(conn:tables())) do present[t.schema .. "." .. t.name] = t end
+  for _, want in ipairs(m.tables) do
+    local t = present[want.name]
+    if not t then
+      result.mismatches[#result.mismatches + 1] = want.name .. ": missing"
+    else
+      local rows, sum = rb.must(conn:fingerprint(t.schema, t.name, mode))
+      if rows ~= want.rows then
+        result.mismatches[#result.mismatches + 1] =
+          string.format("%s: %d rows, the backup had %d", want.name, rows, want.rows)
+      elseif mode == "content" and sum ~= want.content_sha256 then
+        result.mismatches[#result.mismatches + 1] = want.name .. ": content differs"
+      end
+      result.tables = result.tables + 1
+      present[want.name] = nil
+    end
+  end
+  for name in pairs(present) do
+    result.mismatches[#result.mismatches + 1] = name .. ": not in the backup"
+  end
+  table.sort(result.mismatches)
+  return result
+end
+
+--- Run the configured smoke checks on conn (each SQL's first value must be
+--- true), or the built-in one: every table of the manifest is readable.
+--- Returns { builtin = bool, checks = { {name=, ok=, detail=} } }.
+function proof.smoke(conn, smoke, m)
+  local out = { builtin = #smoke == 0, checks = {} }
+  local function add(name, ok, detail)
+    out.checks[#out.checks + 1] = { name = name, ok = ok, detail = detail }
+    if not ok then ff.log.error("smoke " .. name .. ": " .. tostring(detail)) end
+  end
+  if #smoke == 0 then
+    for _, t in ipairs(m.tables) do
+      local schema, name = t.name:match("^([^.]+)%.(.+)$")
+      local ok, err = conn:readable(schema, name)
+      add("readable " .. t.name, ok == true, err)
+    end
+    return out
+  end
+  for _, s in ipairs(smoke) do
+    local rows, err = conn:query(s.sql)
+    if not rows then
+      add(s.name, false, err)
+    else
+      local first = rows[1] and select(2, next(rows[1]))
+      add(s.name, first == "t" or first == "true" or (tonumber(first) or 0) ~= 0,
+        "first value: " .. tostring(first))
+    end
+  end
+  return out
+end
+
+--- True when every smoke check passed.
+function proof.smoke_passed(s)
+  if #s.checks == 0 then return false end
+  for _, c in ipairs(s.checks) do
+    if not c.ok then return false end
+  end
+  return true
+end
+
+--- RPO and RTO of this run against the configured objectives.
+function proof.objectives(stamp, rto_s)
+  local cfg = ff.config.objectives
+  local rpo_s = ff.run.started_at - rb.must(ff.time.parse_stamp(stamp), "bad stamp " .. stamp)
+  local o = { rpo_s = math.floor(cfg.rpo_hours * 3600), rto_s = math.floor(cfg.rto_minutes * 60) }
+  o.met = rpo_s <= o.rpo_s and rto_s <= o.rto_s
+  return math.floor(rpo_s), o
+end
+
+return proof
