@@ -76,8 +76,8 @@ int main(int argc, char **argv)
 	memset(&ctx, 0, sizeof(ctx));
 	/* A child's closed pipe is an error to report, not a reason to die. */
 	signal(SIGPIPE, SIG_IGN);
-	/* '+': options stop at the runbook, so NAME=VALUE is never an option. */
-	while ((c = getopt_long(argc, argv, "+c:nqvh", opts, NULL)) != -1) {
+	/* Options may follow the runbook; NAME=VALUE never starts with "-". */
+	while ((c = getopt_long(argc, argv, "c:nqvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 'n': ctx.dry_run = 1; break;

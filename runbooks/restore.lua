@@ -76,7 +76,7 @@ return {
       run = function(p)
         -- Copies left by a killed restore are ours and unverified: drop them.
         for _, name in ipairs(rb.must(admin:databases())) do
-          if name:sub(1, #live + 12) == live .. "__ffrestore_" and name ~= restored then
+          if name:sub(1, #live + 12) == live .. "__ffrestore_" then
             ff.log.warn("dropping the unfinished copy of an earlier run: " .. name)
             rb.must(admin:drop_database(name))
           end

@@ -43,6 +43,11 @@ function backups.resolve(root, which)
   for _, b in ipairs(all) do
     if b.stamp == which then return b end
   end
+  -- A folder without its manifest is a damaged backup, not a typo: that is
+  -- a FAIL (exit 1), not a usage error.
+  if ff.fs.exists(root .. "/" .. which) then
+    return { stamp = which, path = root .. "/" .. which }
+  end
   rb.fail("backup %s: no such complete backup in %s", which, root)
 end
 

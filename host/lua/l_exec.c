@@ -26,15 +26,17 @@ static int allowed(const ff_config *c, const char *prog)
 static const char **check_argv(lua_State *L, ff_ctx *ctx)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
-	lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+	/* Not raw: argv may come straight from ff.config (a read-only proxy). */
+	lua_Integer n = luaL_len(L, 1);
 	if (n < 1 || n > 4096)
 		luaL_argerror(L, 1, "argv must be a non-empty array of strings");
 	const char **argv = lua_newuserdatauv(L, sizeof(char *) * ((size_t)n + 1), 0);
+	lua_createtable(L, (int)n, 0); /* keeps the strings alive */
 	for (lua_Integer i = 1; i <= n; i++) {
-		if (lua_rawgeti(L, 1, i) != LUA_TSTRING)
+		if (lua_geti(L, 1, i) != LUA_TSTRING)
 			luaL_argerror(L, 1, "argv must be a non-empty array of strings");
 		argv[i - 1] = lua_tostring(L, -1);
-		lua_pop(L, 1); /* still referenced by the argv table */
+		lua_rawseti(L, -2, i);
 	}
 	argv[n] = NULL;
 	if (argv[0][0] != '/')

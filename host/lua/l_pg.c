@@ -1058,6 +1058,12 @@ static int admin_globals(lua_State *L)
 	return 1;
 }
 
+static int dry_swap(lua_State *L)
+{
+	lua_pushnumber(L, 0); /* no downtime in a rehearsal */
+	return 1;
+}
+
 static int dry_admin(lua_State *L)
 {
 	/* The guard holds in a rehearsal too: a wrong confirm is refused. */
@@ -1137,7 +1143,7 @@ void ff_open_pg(lua_State *L)
 		{"databases", admin_databases, FF_READ, NULL},
 		{"create_database", admin_create, FF_WRITE, NULL},
 		{"drop_database", admin_drop, FF_WRITE, NULL},
-		{"swap", admin_swap, FF_WRITE, NULL},
+		{"swap", admin_swap, FF_WRITE, dry_swap},
 		{"allow_connections", admin_allow, FF_WRITE, NULL},
 		{"restore", admin_restore, FF_WRITE, NULL},
 		{"apply_globals", admin_globals, FF_WRITE, NULL},

@@ -78,7 +78,9 @@ const char *ff_args_json(lua_State *L, char *buf, size_t cap)
 	ff_jsonw w;
 	ff_jsonw_init(&w);
 	ff_jsonw_arr(&w);
-	for (int i = 1; i <= lua_gettop(L) && i <= 8; i++)
+	/* A method's self (a connection, a job) says nothing in a plan. */
+	int first = lua_type(L, 1) == LUA_TUSERDATA ? 2 : 1;
+	for (int i = first; i <= lua_gettop(L) && i <= 8; i++)
 		arg_json(L, i, &w, 0);
 	ff_jsonw_end(&w, ']');
 	snprintf(buf, cap, "%s", w.oom || w.len >= cap ? "[\"(arguments too long)\"]" : w.buf);
