@@ -8,7 +8,7 @@ local proof = require "proof"
 local cfg = ff.config
 local root = ff.paths.backups
 
-local backup, manifest, admin, live, restored, previous
+local lock, backup, manifest, admin, live, restored, previous
 local swapped = false
 local verification, downtime_s
 
@@ -43,6 +43,8 @@ return {
       name = "resolve",
       doc = "Find the backup (latest or STAMP) and check its DIGEST and manifest before anything is touched",
       run = function(p)
+        -- Shared: a prune (exclusive) cannot remove what this run reads.
+        lock = ff.fs.lock(root, "shared")
         backup = proof.resolve(root, p.backup)
         manifest = proof.check_backup(backup.path)
         ff.evidence.set("backup", { stamp = backup.stamp,

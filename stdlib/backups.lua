@@ -61,4 +61,45 @@ function backups.toc_sha256(toc)
   return ff.hash.string(table.concat(entries, "\n")), #entries
 end
 
+--- Every finished run's summary under the evidence root, oldest first
+--- (folders without a summary, such as the current run's, are skipped).
+function backups.runs(evidence_root)
+  local out = {}
+  if not ff.fs.exists(evidence_root) then return out end
+  for _, name in ipairs(rb.must(ff.fs.list(evidence_root))) do
+    local path = evidence_root .. "/" .. name .. "/summary.json"
+    if ff.fs.exists(path) then
+      local text = ff.fs.read(path)
+      local ok, s = pcall(ff.json.decode, text or "")
+      if ok and type(s) == "table" and s.format == "ffrun.evidence/1" then
+        s.dir = evidence_root .. "/" .. name
+        out[#out + 1] = s
+      end
+    end
+  end
+  return out
+end
+
+--- stamp -> the last drill run (a real one, PASS) that proved that backup.
+function backups.proven(runs)
+  local by_stamp = {}
+  for _, r in ipairs(runs) do
+    if r.runbook and r.runbook.name == "drill" and r.mode == "run" and r.status == "PASS"
+       and type(r.backup) == "table" and r.backup.stamp then
+      by_stamp[r.backup.stamp] = r
+    end
+  end
+  return by_stamp
+end
+
+--- Total bytes of a backup's artifacts, from its manifest (nil if unreadable).
+function backups.size(b)
+  local text = ff.fs.read(b.path .. "/manifest.json")
+  local ok, m = pcall(ff.json.decode, text or "")
+  if not ok or type(m) ~= "table" or type(m.artifacts) ~= "table" then return nil end
+  local n = 0
+  for _, a in ipairs(m.artifacts) do n = n + (a.bytes or 0) end
+  return n
+end
+
 return backups

@@ -377,7 +377,10 @@ static int take_lock(lua_State *L, int probe_only)
 {
 	ff_ctx *ctx = ff_ctx_of(L);
 	const char *dir = luaL_checkstring(L, 1);
+	const char *mode = luaL_optstring(L, 2, "exclusive");
+	int shared = !strcmp(mode, "shared");
 	char path[PATH_MAX], holder[512] = "";
+	luaL_argcheck(L, shared || !strcmp(mode, "exclusive"), 2, "exclusive or shared");
 	ff_err e = {0};
 
 	snprintf(path, sizeof(path), "%s/.ffrun.lock", dir);
@@ -400,15 +403,18 @@ static int take_lock(lua_State *L, int probe_only)
 			return 1; /* no lock file yet: nobody holds it */
 		return ff_raise(L, &e);
 	}
-	if (flock(*box, LOCK_EX | LOCK_NB) < 0) {
+	if (flock(*box, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
 		ssize_t n = pread(*box, holder, sizeof(holder) - 1, 0);
 		holder[n > 0 ? n : 0] = '\0';
 		holder[strcspn(holder, "\n")] = '\0';
 		return ff_busy(L, "%s is locked by another run (%s)", dir, *holder ? holder : "holder unknown");
 	}
-	if (probe_only) {
-		close(*box);
-		*box = -1;
+	if (probe_only || shared) {
+		/* A shared holder leaves the note of the last exclusive one. */
+		if (probe_only) {
+			close(*box);
+			*box = -1;
+		}
 		return 1;
 	}
 	char host[128] = "";
@@ -423,8 +429,10 @@ static int take_lock(lua_State *L, int probe_only)
 	return 1;
 }
 
-/* ff.fs.lock(dir) -> lock: exclusive, held until lock:release() or the end
- * of the run; a held lock ends the run with exit 4 (busy). */
+/* ff.fs.lock(dir [, "exclusive"|"shared"]) -> lock: held until
+ * lock:release() or the end of the run. Writers of the folder (backup,
+ * prune) take it exclusive, readers (restore, drill) shared; a conflict
+ * ends the run with exit 4 (busy). */
 static int fs_lock(lua_State *L) { return take_lock(L, 0); }
 static int dry_lock(lua_State *L) { return take_lock(L, 1); }
 

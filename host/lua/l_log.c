@@ -1,4 +1,5 @@
 /* l_log.c - ff.log (to stderr and the run's log) and ff.time. */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -24,10 +25,24 @@ static int log_info(lua_State *L) { return log_at(L, "info"); }
 static int log_warn(lua_State *L) { return log_at(L, "warn"); }
 static int log_error(lua_State *L) { return log_at(L, "error"); }
 
+/* ff.log.out(text): the runbook's product (a report) on stdout, except
+ * with --json, where stdout holds the one JSON object. */
+static int log_out(lua_State *L)
+{
+	size_t len;
+	const char *s = luaL_checklstring(L, 1, &len);
+	if (!ff_ctx_of(L)->json) {
+		fwrite(s, 1, len, stdout);
+		fflush(stdout);
+	}
+	return 0;
+}
+
 void ff_open_log(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{"info", log_info}, {"warn", log_warn}, {"error", log_error}, {NULL, NULL}
+		{"info", log_info}, {"warn", log_warn}, {"error", log_error}, {"out", log_out},
+		{NULL, NULL}
 	};
 	luaL_setfuncs(L, fns, 0);
 }

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/cluster.h"
 #include "core/exec.h"
 #include "core/pg.h"
 #include "lua/prim.h"
@@ -728,6 +729,8 @@ static int pg_version(lua_State *L)
 
 typedef struct admin {
 	PGconn *pg;          /* the maintenance database ("postgres") */
+	int instance;        /* a throwaway instance of ours: every name is ours */
+	int dry;             /* a rehearsal's stand-in: no server behind it */
 	char target[64];
 	char live[128];      /* the target's database */
 	char conninfo[1024]; /* the target's conninfo, as configured */
@@ -736,7 +739,7 @@ typedef struct admin {
 static admin *check_admin(lua_State *L)
 {
 	admin *a = luaL_checkudata(L, 1, ADMIN_MT);
-	if (!a->pg)
+	if (!a->pg && !a->dry)
 		luaL_error(L, "pg.admin: connection to %s is closed", a->target);
 	return a;
 }
@@ -755,6 +758,10 @@ static const char *own_name(lua_State *L, admin *a, int idx)
 {
 	const char *n = luaL_checkstring(L, idx);
 	size_t ll = strlen(a->live);
+	if (strlen(n) > 63 || !*n)
+		ff_violation(L, "pg.admin: '%s' is not a valid database name", n);
+	if (a->instance)
+		return n;
 	if (strncmp(n, a->live, ll) || strncmp(n + ll, "__ff", 4) || strlen(n) > 63)
 		ff_violation(L, "pg.admin: '%s' is not a database of ffrun's (%s__ff…)", n, a->live);
 	return n;
@@ -810,6 +817,10 @@ static int admin_live(lua_State *L)
 static int admin_databases(lua_State *L)
 {
 	admin *a = check_admin(L);
+	if (a->dry) {
+		lua_newtable(L);
+		return 1;
+	}
 	resbox *b = new_resbox(L);
 	b->r = PQexec(a->pg, "SELECT datname FROM pg_database ORDER BY 1");
 	if (PQresultStatus(b->r) != PGRES_TUPLES_OK) {
@@ -831,6 +842,14 @@ static int admin_create(lua_State *L)
 {
 	admin *a = check_admin(L);
 	const char *n = own_name(L, a, 2);
+	if (a->instance) {
+		char *qn = PQescapeIdentifier(a->pg, n, strlen(n));
+		if (!qn)
+			return luaL_error(L, "out of memory");
+		lua_pushfstring(L, "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8'", qn);
+		PQfreemem(qn);
+		return admin_sql(L, a, lua_tostring(L, -1));
+	}
 	char *qlive = PQescapeLiteral(a->pg, a->live, strlen(a->live));
 	char *qnew = PQescapeLiteral(a->pg, n, strlen(n));
 	if (!qlive || !qnew) {
@@ -1070,6 +1089,183 @@ static int dry_admin(lua_State *L)
 	return pg_admin(L);
 }
 
+
+/* --- ff.pg.instance: a throwaway server for drills -------------------------- */
+
+#define INST_MT "ff.pg.instance"
+
+typedef struct instance {
+	ff_cluster c;
+	int slot; /* index in ctx->clusters, -1 when not registered */
+} instance;
+
+static int inst_teardown(lua_State *L, instance *in)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	ff_cluster_destroy(&in->c, ctx->log_fd, NULL);
+	if (in->slot >= 0)
+		ctx->clusters[in->slot] = NULL;
+	in->slot = -1;
+	return 0;
+}
+
+static int inst_gc(lua_State *L)
+{
+	instance *in = luaL_checkudata(L, 1, INST_MT);
+	return inst_teardown(L, in);
+}
+
+/* ff.pg.instance{ major = } -> instance: initdb + start in a private
+ * temporary folder, as postgres.os_user when ffrun is root. */
+static int pg_instance(lua_State *L)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	int major = lua_istable(L, 1) ? opt_int(L, 1, "major", 0) : 0;
+	char initdb[PATH_MAX];
+	ff_err e = {0};
+	if (ff_pg_tool(initdb, ctx->cfg->pg_bindir, major, "initdb", &e) < 0)
+		return ff_raise(L, &e);
+	*strrchr(initdb, '/') = '\0';
+	int slot = -1;
+	for (int i = 0; i < FF_MAX_CLUSTERS; i++)
+		if (!ctx->clusters[i]) {
+			slot = i;
+			break;
+		}
+	if (slot < 0)
+		return luaL_error(L, "pg.instance: at most %d instances at once", FF_MAX_CLUSTERS);
+	/* Leftovers of a crashed ffrun first: only folders whose maker is
+	 * provably dead. */
+	ff_cluster_reap(ctx->log_fd);
+	instance *in = lua_newuserdatauv(L, sizeof(*in), 0);
+	memset(in, 0, sizeof(*in));
+	in->slot = -1;
+	luaL_setmetatable(L, INST_MT);
+	int log_fd;
+	char raw[256];
+	if (ff_evidence_raw_open(&ctx->ev, &log_fd, raw, "instance.log", &e) < 0)
+		return ff_raise(L, &e);
+	/* Registered before it exists: a watchdog abort tears down what is
+	 * half made too. */
+	ctx->clusters[slot] = &in->c;
+	in->slot = slot;
+	int rc = ff_cluster_create(&in->c, initdb, ctx->cfg->pg_os_user, log_fd, &ctx->cancel, &e);
+	close(log_fd);
+	if (rc < 0) {
+		ctx->clusters[slot] = NULL;
+		in->slot = -1;
+		luaL_pushfail(L);
+		lua_pushstring(L, e.msg);
+		return 2;
+	}
+	return 1;
+}
+
+static instance *check_inst(lua_State *L)
+{
+	instance *in = luaL_checkudata(L, 1, INST_MT);
+	if (!in->c.running)
+		luaL_error(L, "pg.instance: not running");
+	return in;
+}
+
+/* instance:admin() -> admin over the whole instance */
+static int inst_admin(lua_State *L)
+{
+	instance *in = check_inst(L);
+	ff_err e = {0};
+	admin *a = lua_newuserdatauv(L, sizeof(*a), 0);
+	memset(a, 0, sizeof(*a));
+	luaL_setmetatable(L, ADMIN_MT);
+	a->instance = 1;
+	snprintf(a->target, sizeof(a->target), "instance");
+	ff_cluster_conninfo(&in->c, "postgres", a->conninfo, sizeof(a->conninfo));
+	if (ff_pg_connect(&a->pg, "instance", a->conninfo, NULL, &e) < 0)
+		return ff_raise(L, &e);
+	return 1;
+}
+
+/* instance:connect(db) -> conn */
+static int inst_connect(lua_State *L)
+{
+	instance *in = check_inst(L);
+	const char *db = luaL_checkstring(L, 2);
+	char ci[1024];
+	ff_err e = {0};
+	ff_cluster_conninfo(&in->c, db, ci, sizeof(ci));
+	conn *c = lua_newuserdatauv(L, sizeof(*c), 0);
+	memset(c, 0, sizeof(*c));
+	snprintf(c->target, sizeof(c->target), "instance");
+	luaL_setmetatable(L, CONN_MT);
+	if (ff_pg_connect(&c->pg, "instance", ci, NULL, &e) < 0) {
+		luaL_pushfail(L);
+		lua_pushstring(L, e.msg);
+		return 2;
+	}
+	return 1;
+}
+
+/* instance:facts() -> { folder, socket, port } */
+static int inst_info(lua_State *L)
+{
+	instance *in = check_inst(L);
+	lua_createtable(L, 0, 3);
+	lua_pushstring(L, in->c.dir);
+	lua_setfield(L, -2, "folder");
+	lua_pushstring(L, in->c.sock);
+	lua_setfield(L, -2, "socket");
+	lua_pushinteger(L, in->c.port);
+	lua_setfield(L, -2, "port");
+	return 1;
+}
+
+/* instance:stop(): stop the server and remove its folder (idempotent). */
+static int inst_stop(lua_State *L)
+{
+	instance *in = luaL_checkudata(L, 1, INST_MT);
+	inst_teardown(L, in);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* In a rehearsal: a stand-in instance whose admin plans every change. */
+static int dry_inst_admin(lua_State *L)
+{
+	admin *a = lua_newuserdatauv(L, sizeof(*a), 0);
+	memset(a, 0, sizeof(*a));
+	luaL_setmetatable(L, ADMIN_MT);
+	a->instance = a->dry = 1;
+	snprintf(a->target, sizeof(a->target), "instance");
+	return 1;
+}
+
+static int dry_nothing(lua_State *L)
+{
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int dry_no_connect(lua_State *L)
+{
+	luaL_pushfail(L);
+	lua_pushliteral(L, "dry-run: the instance is only planned");
+	return 2;
+}
+
+static int dry_instance(lua_State *L)
+{
+	lua_createtable(L, 0, 4);
+	lua_pushcfunction(L, dry_inst_admin);
+	lua_setfield(L, -2, "admin");
+	lua_pushcfunction(L, dry_no_connect);
+	lua_setfield(L, -2, "connect");
+	lua_pushcfunction(L, dry_nothing);
+	lua_setfield(L, -2, "stop");
+	lua_pushcfunction(L, dry_nothing);
+	lua_setfield(L, -2, "info");
+	return 1;
+}
+
 /* In a dry-run, a dump is planned: the stand-in job's wait() says so. */
 static int dry_dump_wait(lua_State *L)
 {
@@ -1110,6 +1306,7 @@ void ff_open_pg(lua_State *L)
 		{"archive_read", pg_archive_read, FF_READ, NULL},
 		{"version", pg_version, FF_READ, NULL},
 		{"admin", pg_admin, FF_READ, dry_admin},
+		{"instance", pg_instance, FF_WRITE, dry_instance},
 		{NULL, NULL, 0, NULL}
 	};
 	static const ff_prim conn_prims[] = {
@@ -1156,6 +1353,25 @@ void ff_open_pg(lua_State *L)
 	lua_pushcfunction(L, admin_gc);
 	lua_setfield(L, -2, "__gc");
 	lua_pushcfunction(L, admin_gc);
+	lua_setfield(L, -2, "__close");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 1);
+
+	static const ff_prim inst_prims[] = {
+		{"admin", inst_admin, FF_READ, NULL},
+		{"connect", inst_connect, FF_READ, NULL},
+		{"info", inst_info, FF_READ, NULL},
+		{"stop", inst_stop, FF_WRITE, NULL},
+		{NULL, NULL, 0, NULL}
+	};
+	luaL_newmetatable(L, INST_MT);
+	lua_newtable(L);
+	ff_prims_set(L, "pg.instance", inst_prims);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, inst_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pushcfunction(L, inst_gc);
 	lua_setfield(L, -2, "__close");
 	lua_pushboolean(L, 0);
 	lua_setfield(L, -2, "__metatable");

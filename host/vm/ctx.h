@@ -87,6 +87,10 @@ typedef struct ff_ctx {
 	char *plan_json;             /* planned writes, JSON array items */
 	size_t nplan;
 
+	/* throwaway instances alive now: a watchdog abort tears them down */
+#define FF_MAX_CLUSTERS 4
+	struct ff_cluster *clusters[FF_MAX_CLUSTERS];
+
 	char **secrets;              /* values to redact from captures */
 	size_t nsecrets;
 } ff_ctx;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/cluster.h"
 #include "core/hash.h"
 #include "core/jsonw.h"
 #include "core/redact.h"
@@ -476,6 +477,9 @@ void ff_run_abort(ff_ctx *ctx, int exit_status)
 		} else if (!strcmp(ctx->steps[i].status, "pending")) {
 			ctx->steps[i].status = "skipped";
 		}
+	for (int i = 0; i < FF_MAX_CLUSTERS; i++)
+		if (ctx->clusters[i])
+			ff_cluster_destroy(ctx->clusters[i], -1, NULL);
 	seal(ctx);
 	if (ctx->tmp_dir)
 		remove_tree(ctx->tmp_dir);

@@ -1,0 +1,264 @@
+#include "cluster.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exec.h"
+
+#define PREFIX "/tmp/ffrun-drill-"
+
+/* Field 22 of /proc/PID/stat: with the pid, it names one process for good
+ * (a pid alone is reused). */
+static unsigned long long start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+	unsigned long long t = 0;
+	for (int field = 2; p && *p; p++)
+		if (*p == ' ' && ++field == 22) {
+			t = strtoull(p + 1, NULL, 10);
+			break;
+		}
+	return t;
+}
+
+static void remove_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			char sub[PATH_MAX];
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+			remove_tree(sub);
+		}
+		if (d)
+			closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+static int tool(const ff_cluster *c, const char *const *argv, int log_fd,
+		const volatile int *cancel, double timeout, ff_err *e)
+{
+	static const char *const env[] = { "PATH=/usr/bin:/bin", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", NULL };
+	ff_exec_opts o = { .env = env, .out_fd = log_fd, .timeout_s = timeout, .tail_max = 1024,
+			   .cancel = cancel, .as_user = c->as_user, .run_as = c->uid,
+			   .run_as_gid = c->gid, .cwd = c->dir };
+	ff_exec_result r = {0};
+	int rc = ff_exec_run(&r, argv, &o, e);
+	if (rc == 0 && !(r.exited && r.status == 0)) {
+		char tail[300];
+		snprintf(tail, sizeof(tail), "%s", r.tail ? r.tail : "");
+		for (char *p = tail; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		rc = ff_err_set(e, FF_EFAIL, "%s %s: %s", argv[0], r.timed_out ? "stopped" : "failed", tail);
+	}
+	ff_exec_result_free(&r);
+	return rc;
+}
+
+void ff_cluster_conninfo(const ff_cluster *c, const char *db, char *out, size_t cap)
+{
+	snprintf(out, cap, "host=%s port=%d user=postgres dbname=%s", c->sock, c->port, db);
+}
+
+int ff_cluster_create(ff_cluster *c, const char *bindir, const char *os_user,
+		      int log_fd, const volatile int *cancel, ff_err *e)
+{
+	char initdb[PATH_MAX], pg_ctl[PATH_MAX], opts[1024], owner[128];
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->bindir, sizeof(c->bindir), "%s", bindir);
+	snprintf(c->dir, sizeof(c->dir), PREFIX "XXXXXX");
+	if (!mkdtemp(c->dir))
+		return ff_err_set(e, FF_EFAIL, "instance folder: %s", strerror(errno));
+	c->exists = 1;
+	/* Who made it, so that only a dead maker's instance is ever reaped. */
+	snprintf(owner, sizeof(owner), "%ld %llu\n", (long)getpid(), start_time(getpid()));
+	char path[320];
+	snprintf(path, sizeof(path), "%s/ffrun.owner", c->dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, owner, strlen(owner)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		rc = ff_err_set(e, FF_EFAIL, "instance folder %s: %s", c->dir, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	snprintf(c->data, sizeof(c->data), "%s/data", c->dir);
+	snprintf(c->sock, sizeof(c->sock), "%s/sock", c->dir);
+	c->port = 5432;
+	if (mkdir(c->sock, 0700) < 0) {
+		rc = ff_err_set(e, FF_EFAIL, "%s: %s", c->sock, strerror(errno));
+		goto fail;
+	}
+	if (geteuid() == 0) {
+		struct passwd *pw = getpwnam(os_user);
+		if (!pw) {
+			rc = ff_err_set(e, FF_EFAIL, "postgres.os_user %s: no such user", os_user);
+			goto fail;
+		}
+		c->as_user = 1;
+		c->uid = pw->pw_uid;
+		c->gid = pw->pw_gid;
+		if (chown(c->dir, c->uid, c->gid) < 0 || chown(c->sock, c->uid, c->gid) < 0) {
+			rc = ff_err_set(e, FF_EFAIL, "chown %s: %s", c->dir, strerror(errno));
+			goto fail;
+		}
+	}
+	snprintf(initdb, sizeof(initdb), "%s/initdb", bindir);
+	snprintf(pg_ctl, sizeof(pg_ctl), "%s/pg_ctl", bindir);
+	const char *init_argv[] = { initdb, "-D", c->data, "-U", "postgres", "-A", "trust",
+		"-E", "UTF8", "--locale=C.UTF-8", "--no-sync", NULL };
+	if ((rc = tool(c, init_argv, log_fd, cancel, 300, e)) < 0)
+		goto fail;
+	/* A disposable restore: nothing here needs to survive a crash. */
+	snprintf(opts, sizeof(opts),
+		 "-c listen_addresses= -c unix_socket_directories=%s -p %d -c fsync=off"
+		 " -c synchronous_commit=off -c full_page_writes=off -c wal_level=minimal"
+		 " -c max_wal_senders=0 -c autovacuum=off -c maintenance_work_mem=256MB"
+		 " -c max_wal_size=4GB -c checkpoint_timeout=30min", c->sock, c->port);
+	char logfile[320];
+	snprintf(logfile, sizeof(logfile), "%s/server.log", c->dir);
+	const char *start_argv[] = { pg_ctl, "start", "-w", "-t", "120", "-D", c->data,
+		"-l", logfile, "-o", opts, NULL };
+	if ((rc = tool(c, start_argv, log_fd, cancel, 180, e)) < 0)
+		goto fail;
+	c->running = 1;
+	return 0;
+fail:
+	ff_cluster_destroy(c, log_fd, NULL);
+	return rc;
+}
+
+/* The postmaster's pid, if it is running from data. */
+static pid_t postmaster(const char *data)
+{
+	char path[400], buf[64];
+	snprintf(path, sizeof(path), "%s/postmaster.pid", data);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return (pid_t)atol(buf);
+}
+
+int ff_cluster_destroy(ff_cluster *c, int log_fd, ff_err *e)
+{
+	if (!c->exists)
+		return 0;
+	if (c->running || postmaster(c->data) > 0) {
+		char pg_ctl[PATH_MAX];
+		snprintf(pg_ctl, sizeof(pg_ctl), "%s/pg_ctl", c->bindir);
+		const char *stop_argv[] = { pg_ctl, "stop", "-w", "-t", "30", "-m", "immediate",
+			"-D", c->data, NULL };
+		ff_err ignored = {0};
+		if (tool(c, stop_argv, log_fd, NULL, 60, &ignored) < 0) {
+			/* pg_ctl could not: end the postmaster ourselves; its
+			 * children notice their parent is gone and exit. */
+			pid_t pm = postmaster(c->data);
+			if (pm > 0)
+				kill(pm, SIGKILL);
+		}
+		c->running = 0;
+	}
+	remove_tree(c->dir);
+	c->exists = 0;
+	(void)e;
+	return 0;
+}
+
+int ff_cluster_reap(int log_fd)
+{
+	DIR *d = opendir("/tmp");
+	struct dirent *de;
+	int reaped = 0;
+	while (d && (de = readdir(d))) {
+		char dir[300], path[320], buf[128];
+		if (strncmp(de->d_name, "ffrun-drill-", 12))
+			continue;
+		snprintf(dir, sizeof(dir), "/tmp/%s", de->d_name);
+		snprintf(path, sizeof(path), "%s/ffrun.owner", dir);
+		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* not provably ours */
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		long pid = 0;
+		unsigned long long t = 0;
+		if (sscanf(buf, "%ld %llu", &pid, &t) != 2)
+			continue;
+		if (pid > 0 && start_time((pid_t)pid) == t)
+			continue; /* its ffrun is alive */
+		ff_cluster c;
+		memset(&c, 0, sizeof(c));
+		snprintf(c.dir, sizeof(c.dir), "%s", dir);
+		snprintf(c.data, sizeof(c.data), "%s/data", dir);
+		c.exists = 1;
+		/* Without pg_ctl at hand: the postmaster, if any, is ended by pid
+		 * after checking it serves this folder. */
+		pid_t pm = postmaster(c.data);
+		if (pm > 0) {
+			char cmd[64], line[PATH_MAX];
+			snprintf(cmd, sizeof(cmd), "/proc/%ld/cmdline", (long)pm);
+			int cf = open(cmd, O_RDONLY | O_CLOEXEC);
+			ssize_t cn = cf >= 0 ? read(cf, line, sizeof(line) - 1) : -1;
+			if (cf >= 0)
+				close(cf);
+			if (cn > 0) {
+				line[cn] = '\0';
+				for (ssize_t i = 0; i < cn; i++)
+					if (!line[i])
+						line[i] = ' ';
+				if (strstr(line, c.data))
+					kill(pm, SIGKILL);
+			}
+		}
+		remove_tree(dir);
+		reaped++;
+		if (log_fd >= 0) {
+			char msg[PATH_MAX + 64];
+			int m = snprintf(msg, sizeof(msg), "reaped the instance %s left by a dead ffrun\n", dir);
+			if (write(log_fd, msg, (size_t)m) < 0) {
+				/* informative only */
+			}
+		}
+	}
+	if (d)
+		closedir(d);
+	return reaped;
+}

@@ -1,0 +1,149 @@
+-- drill: the canon's proof (seed §0, §4.1–4.2). Restore a backup into a
+-- separate, throwaway instance that never touches production, prove it,
+-- and measure whether RPO and RTO hold. Recorded as fact: RAW and DIGEST.
+local rb = require "rb"
+local proof = require "proof"
+
+local cfg = ff.config
+local root = ff.paths.backups
+
+local lock, backup, manifest, inst, admin, dbname, verification
+
+return {
+  name = "drill",
+  version = "1.0",
+  summary = "Restore into a throwaway instance, prove it, smoke, measure RTO/RPO against objectives, tear down",
+  params = {
+    { name = "backup", type = "string", default = "latest", doc = "latest, or the STAMP of a complete backup" },
+    { name = "target", type = "string", default = "drill",
+      doc = "where to restore: an ephemeral target (a throwaway instance) or a configured drill server",
+      check = function(v) return cfg.targets[v] ~= nil, "no such target in the configuration" end },
+    { name = "confirm", type = "string", default = "",
+      doc = "for a configured (non-ephemeral) drill server: its database name, typed out" },
+    { name = "jobs", type = "integer", default = 0, doc = "pg_restore parallel jobs (0: one per core)" },
+  },
+  steps = {
+    {
+      name = "resolve",
+      doc = "Find the backup and check its DIGEST and manifest",
+      run = function(p)
+        -- Shared: a prune (exclusive) cannot remove what this run reads.
+        lock = ff.fs.lock(root, "shared")
+        backup = proof.resolve(root, p.backup)
+        manifest = proof.check_backup(backup.path)
+        ff.evidence.set("backup", { stamp = backup.stamp,
+          age_s = math.floor(ff.run.started_at - ff.time.parse_stamp(backup.stamp)) })
+        dbname = manifest.source.dbname
+      end,
+    },
+    {
+      name = "instance",
+      doc = "Bring up the drill server: a throwaway instance, or a configured one that is provably not production",
+      run = function(p)
+        local major = tonumber(manifest.source.server_version:match("^(%d+)"))
+        if cfg.targets[p.target].ephemeral then
+          inst = rb.must(ff.pg.instance({ major = major }))
+          admin = inst:admin()
+          return
+        end
+        -- A configured drill server: refused when it is production itself.
+        local d = rb.must(ff.pg.connect(p.target))
+        local facts = rb.must(d:facts())
+        d:close()
+        for name, t in pairs(cfg.targets) do
+          if name ~= p.target and not t.ephemeral then
+            local prod = ff.pg.connect(name)
+            if prod then
+              local pf = prod:facts()
+              prod:close()
+              rb.check(not (pf and pf.system_identifier == facts.system_identifier and pf.dbname == facts.dbname),
+                "target %s is the same server and database as %s (system_identifier %s, database %s): a drill never touches production",
+                p.target, name, tostring(facts.system_identifier), facts.dbname)
+            end
+          end
+        end
+        rb.check(not (manifest.source.system_identifier == facts.system_identifier and manifest.source.dbname == facts.dbname),
+          "target %s is the backup's own source database: a drill never touches production", p.target)
+        admin = ff.pg.admin(p.target, p.confirm)
+        dbname = admin:live() .. "__ffdrill_" .. ff.time.stamp(ff.run.started_at)
+      end,
+    },
+    {
+      name = "restore",
+      doc = "Roles from globals.sql, then pg_restore -j into a fresh database",
+      run = function(p)
+        if inst and ff.fs.exists(backup.path .. "/globals.sql") then
+          local g = admin:apply_globals(backup.path .. "/globals.sql")
+          rb.check(not g or g == true or #g.errors == 0, "globals.sql: %s",
+            type(g) == "table" and table.concat(g.errors, "; ") or "")
+        end
+        rb.must(admin:create_database(dbname))
+        local jobs = p.jobs > 0 and p.jobs or ff.run.cpus
+        local r = rb.must(admin:restore(dbname, backup.path .. "/db.dump", jobs,
+          tonumber(manifest.source.server_version:match("^(%d+)"))))
+        if ff.dry_run then return end
+        local refused = {}
+        for line in r.output:gmatch("[^\n]+") do
+          if line:match("^pg_restore: error:") then
+            local allowed = false
+            for _, pat in ipairs(cfg.restore.allow_errors) do
+              if line:find(pat, 1, true) then allowed = true end
+            end
+            if not allowed then refused[#refused + 1] = line end
+          end
+        end
+        rb.check(#refused == 0, "pg_restore reported errors (see %s): %s", r.raw, table.concat(refused, "; "))
+        rb.check(r.ok or r.output:match("errors ignored on restore"), "pg_restore failed (see %s)", r.raw)
+        ff.log.info(string.format("pg_restore -j%d into %s: %.1f s", jobs, dbname, r.duration_s))
+      end,
+    },
+    {
+      name = "prove",
+      doc = "Fingerprints equal the manifest's; smoke checks pass",
+      run = function(p)
+        if ff.dry_run then return end
+        local db = inst and rb.must(inst:connect(dbname)) or rb.must(ff.pg.connect(p.target, dbname))
+        verification = proof.fingerprints(db, manifest)
+        ff.evidence.set("verification", verification)
+        rb.check(#verification.mismatches == 0, "the restored copy differs from the backup: %s",
+          table.concat(verification.mismatches, "; "))
+        rb.check(verification.tables > 0 or manifest.verify == "none",
+          "no table was compared: a verification of nothing is not a PASS")
+        local smoke = proof.smoke(db, cfg.smoke, manifest)
+        db:close()
+        ff.evidence.set("smoke", smoke)
+        rb.check(proof.smoke_passed(smoke), "smoke checks failed")
+        ff.log.info(string.format("proved: %d tables equal (%s), %d smoke checks%s", verification.tables,
+          manifest.verify, #smoke.checks, smoke.builtin and " (built-in: every table readable)" or ""))
+      end,
+    },
+    {
+      name = "objectives",
+      doc = "RTO (run start to smoke PASS) and RPO (backup age) against the objectives: FAIL when missed",
+      run = function()
+        local rto_s = ff.time.now() - ff.run.started_at
+        local rpo_s, o = proof.objectives(backup.stamp, rto_s)
+        ff.evidence.set("rpo_s", rpo_s)
+        ff.evidence.set("rto_s", math.floor(rto_s * 1000) / 1000)
+        ff.evidence.set("objectives", o)
+        local line = string.format("RTO %.1f s (objective %d s), RPO %d s (objective %d s)",
+          rto_s, o.rto_s, rpo_s, o.rpo_s)
+        if ff.dry_run then return end
+        rb.check(o.met, "objectives missed: %s", line)
+        ff.log.info(line .. ": met")
+      end,
+    },
+    {
+      name = "teardown",
+      doc = "Stop the throwaway instance and remove its folder, whatever happened (or drop the drill database)",
+      cleanup = true,
+      run = function()
+        if inst then
+          inst:stop()
+        elseif admin and dbname and not ff.dry_run then
+          admin:drop_database(dbname)
+        end
+      end,
+    },
+  },
+}

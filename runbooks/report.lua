@@ -1,0 +1,52 @@
+-- report: what the folders say, nothing more: every backup (stamp, size,
+-- age, the last drill that proved it) and every run (runbook, status, RPO,
+-- RTO). --json puts the same in the summary object.
+local backups = require "backups"
+local rb = require "rb"
+
+local function age(s)
+  if s < 3600 then return string.format("%dm", s // 60) end
+  if s < 86400 * 2 then return string.format("%.1fh", s / 3600) end
+  return string.format("%.1fd", s / 86400)
+end
+
+return {
+  name = "report",
+  version = "1.0",
+  summary = "Table of backups and runs: stamp, size, status, RPO/RTO",
+  params = {},
+  steps = {
+    {
+      name = "read",
+      doc = "Read the backups and evidence folders and print the tables",
+      run = function()
+        local runs = backups.runs(ff.paths.evidence)
+        local proven = backups.proven(runs)
+        local now = ff.run.started_at
+        local out, rows = {}, { backups = {}, runs = {} }
+        out[#out + 1] = string.format("%-16s %10s %8s  %s", "BACKUP", "SIZE", "AGE", "PROVEN BY DRILL")
+        for _, b in ipairs(backups.list(ff.paths.backups)) do
+          local size = backups.size(b)
+          local a = now - rb.must(ff.time.parse_stamp(b.stamp))
+          local d = proven[b.stamp]
+          out[#out + 1] = string.format("%-16s %10s %8s  %s", b.stamp, size and rb.bytes(size) or "?",
+            age(a), d and d.run_id or "-")
+          rows.backups[#rows.backups + 1] = { stamp = b.stamp, bytes = size, age_s = math.floor(a),
+            proven_by = d and d.run_id or nil }
+        end
+        out[#out + 1] = ""
+        out[#out + 1] = string.format("%-34s %-8s %-7s %-5s %10s %10s", "RUN", "RUNBOOK", "MODE", "STATUS", "RPO", "RTO")
+        for _, r in ipairs(runs) do
+          out[#out + 1] = string.format("%-34s %-8s %-7s %-5s %10s %10s", r.run_id, r.runbook.name, r.mode,
+            r.status, r.rpo_s and age(r.rpo_s) or "-", r.rto_s and string.format("%.0fs", r.rto_s) or "-")
+          rows.runs[#rows.runs + 1] = { run_id = r.run_id, runbook = r.runbook.name, mode = r.mode,
+            status = r.status, rpo_s = r.rpo_s, rto_s = r.rto_s }
+        end
+        local text = table.concat(out, "\n") .. "\n"
+        ff.log.out(text)
+        ff.evidence.raw("report.txt", text)
+        ff.evidence.set("report", rows)
+      end,
+    },
+  },
+}
