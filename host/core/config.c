@@ -538,6 +538,19 @@ static int load_restore(loader *l, const ff_yaml_node *n)
 	return ok < 0 ? ok : err;
 }
 
+static int load_monitoring(loader *l, const ff_yaml_node *n)
+{
+	int ok = want_map(l, n, "monitoring"), err = 0;
+	for (size_t i = 0; ok > 0 && err == 0 && i < n->n; i++) {
+		const ff_yaml_node *k = n->items[2 * i], *v = n->items[2 * i + 1];
+		if (is(k, "textfile"))
+			err = get_path(l, v, "monitoring.textfile", &l->cfg->monitoring_textfile);
+		else
+			err = unknown(l, k, "monitoring");
+	}
+	return ok < 0 ? ok : err;
+}
+
 static int load_limits(loader *l, const ff_yaml_node *n)
 {
 	int ok = want_map(l, n, "limits"), err = 0;
@@ -568,6 +581,7 @@ static const struct section {
 	{ "snapshots", load_snapshots }, { "smoke", load_smoke },
 	{ "services", load_services }, { "exec", load_exec },
 	{ "restore", load_restore },   { "limits", load_limits },
+	{ "monitoring", load_monitoring },
 };
 
 static int load_tree(loader *l, const ff_yaml_node *root)
@@ -757,6 +771,7 @@ void ff_config_free(ff_config *cfg)
 	free(cfg->dir);
 	free(cfg->backups_dir);
 	free(cfg->evidence_dir);
+	free(cfg->monitoring_textfile);
 	free(cfg->pg_bindir);
 	free(cfg->pg_os_user);
 	free(cfg->backup_globals);

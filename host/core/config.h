@@ -51,6 +51,7 @@ typedef struct ff_config {
 	size_t nexec_allow;
 	char **restore_allow_errors; /* patterns of pg_restore errors allowed */
 	size_t nrestore_allow_errors;
+	char *monitoring_textfile; /* Prometheus textfile-collector file, or NULL */
 	size_t memory_mb;
 	double seconds;       /* 0 = no wall-clock cap */
 	long long instructions; /* count-hook cap; 0 = none */

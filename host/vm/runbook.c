@@ -15,6 +15,7 @@
 
 #include "core/cluster.h"
 #include "core/hash.h"
+#include "core/metrics.h"
 #include "core/jsonw.h"
 #include "core/redact.h"
 #include "vm/vm.h"
@@ -441,6 +442,43 @@ static void print_outcome(ff_ctx *ctx, const char *summary)
 		fprintf(stderr, "ffrun: %s\n", ctx->error);
 }
 
+static const char *extra(const ff_ctx *ctx, const char *key)
+{
+	for (size_t i = 0; i < ctx->nextra; i++)
+		if (!strcmp(ctx->extra_keys[i], key))
+			return ctx->extra_vals[i];
+	return NULL;
+}
+
+/* Prometheus textfile metrics for a real run: last success per runbook,
+ * the last backup's size and duration, the last drill's RTO and RPO. */
+static void write_metrics(ff_ctx *ctx, double finished)
+{
+	ff_metric m[4];
+	size_t n = 0;
+	const char *v;
+	ff_err e = {0};
+	int pass = ctx->status == FF_OK;
+	double duration = finished - ctx->started_at;
+
+	if (!ctx->cfg->monitoring_textfile || ctx->dry_run || !ctx->rb_name)
+		return;
+	if (!strcmp(ctx->rb_name, "backup") && pass && (v = extra(ctx, "backup")) &&
+	    (v = strstr(v, "\"bytes\":"))) {
+		m[n++] = (ff_metric){ "ffrun_last_backup_size_bytes", atof(v + 8) };
+		m[n++] = (ff_metric){ "ffrun_last_backup_duration_seconds", duration };
+	}
+	if (!strcmp(ctx->rb_name, "drill")) {
+		if ((v = extra(ctx, "rto_s")))
+			m[n++] = (ff_metric){ "ffrun_last_drill_rto_seconds", atof(v) };
+		if ((v = extra(ctx, "rpo_s")))
+			m[n++] = (ff_metric){ "ffrun_last_drill_rpo_seconds", atof(v) };
+	}
+	if (ff_metrics_write(ctx->cfg->monitoring_textfile, ctx->rb_name, pass, finished,
+			     duration, m, n, &e) < 0)
+		fprintf(stderr, "ffrun: warning: %s\n", e.msg);
+}
+
 static void seal(ff_ctx *ctx)
 {
 	ff_jsonw w;
@@ -456,6 +494,7 @@ static void seal(ff_ctx *ctx)
 			w.oom ? "out of memory" : e.msg);
 	print_outcome(ctx, w.oom ? "{}" : w.buf);
 	ff_jsonw_free(&w);
+	write_metrics(ctx, ff_time_now());
 }
 
 static void remove_tree(const char *path);

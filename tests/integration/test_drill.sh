@@ -91,6 +91,21 @@ check "dry-run drill passes and plans the instance and the restore ($(tail -n 1 
   bash -c "[ $code = 0 ] && grep -q 'pg.instance' '$WORK/out' && grep -q 'pg.admin.restore' '$WORK/out'"
 check "dry-run started no instance" bash -c "[ $(servers) = 0 ] && [ $(instances) = $base_inst ]"
 
+# --- monitoring: Prometheus textfile metrics after each run ---------------
+echo "monitoring: { textfile: $WORK/ffrun.prom }" >> "$WS/ffrun.yaml"
+ff backup 2>/dev/null && ff drill 2>/dev/null
+check "metrics: last success of backup and drill, backup size, drill RTO and RPO" \
+  bash -c "grep -qE '^ffrun_last_success_timestamp_seconds\{runbook=\"backup\"\} [0-9.]+$' '$WORK/ffrun.prom' &&
+           grep -qE '^ffrun_last_success_timestamp_seconds\{runbook=\"drill\"\} [0-9.]+$' '$WORK/ffrun.prom' &&
+           grep -qE '^ffrun_last_backup_size_bytes\{runbook=\"backup\"\} [1-9][0-9.]+$' '$WORK/ffrun.prom' &&
+           grep -qE '^ffrun_last_drill_rto_seconds\{runbook=\"drill\"\} [0-9.]+$' '$WORK/ffrun.prom' &&
+           grep -qE '^ffrun_last_drill_rpo_seconds\{runbook=\"drill\"\} [0-9.]+$' '$WORK/ffrun.prom'"
+success=$(grep 'success_timestamp_seconds{runbook="drill"}' "$WORK/ffrun.prom")
+ff drill backup=20000101-000000 2>/dev/null
+check "metrics: a failed drill sets its status to 0 and keeps the last success time" \
+  bash -c "grep -q '^ffrun_last_run_status{runbook=\"drill\"} 0$' '$WORK/ffrun.prom' && grep -qF '$success' '$WORK/ffrun.prom' && grep -q 'runbook=\"backup\"' '$WORK/ffrun.prom'"
+sed -i '$d' "$WS/ffrun.yaml"
+
 # --- report ---------------------------------------------------------------------
 ff report > "$WORK/report" 2> "$WORK/err"; code=$?
 check "report lists the backup as proven by a drill" \
