@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # demo.sh - the whole idea in one run, on a throwaway PostgreSQL:
 #   install what is missing and build; start a "production" server with the
-#   FoxProFlow sample data; back it up; verify the backup; rehearse a
-#   second backup as a dry-run; show where the evidence is.
+#   FoxProFlow sample data; rehearse a backup as a dry-run, back up, verify;
+#   run a restore drill in a separate throwaway instance; report; show
+#   where the evidence is.
 # Nothing outside ./demo-run (kept, to look at) and a temporary folder
 # (removed, server included) is touched.
 set -euo pipefail
@@ -30,6 +31,8 @@ cat > "$OUT/ffrun.yaml" <<YAML
 targets:
   prod:
     conninfo: "$(pg_conninfo prod foxproflow)"
+  drill:
+    ephemeral: true
 paths:
   backups: $OUT/ops/_backups
   evidence: $OUT/ops/_local/evidence
@@ -52,6 +55,12 @@ latest=$(ls -1d "$OUT"/ops/_backups/*/ | grep -v partial | tail -n 1)
 say "Trust evidence, not words: verify the backup (DIGEST, manifest, the whole archive)"
 "$FFRUN" -c "$OUT/ffrun.yaml" verify path="$latest"
 (cd "$latest" && sha256sum -c DIGEST)
+
+say "Restore drill: a separate throwaway instance, proof, RTO/RPO, teardown"
+"$FFRUN" -c "$OUT/ffrun.yaml" drill
+
+say "Report: backups and runs, from the folders alone"
+"$FFRUN" -q -c "$OUT/ffrun.yaml" report
 
 say "The evidence"
 ls -l "$latest"
