@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# restore.sh - restore and drill against the stock tools, side by side on a
+# pgbench scale-$SCALE backup (default 50), in one run:
+#   ffrun restore (verify: content)  vs  bare pg_restore -j2 into a fresh db   target <= 1.3x
+#   ffrun drill                      vs  initdb + start + bare pg_restore -j2  target <= 1.2x
+# and the drill's absolute RTO. Not a test: prints figures and PASS/MISS.
+#   FFRUN=build/ffrun SCALE=50 bench/restore.sh
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/../tests/harness/lib.sh"
+source "$HERE/../tests/harness/pg.sh"
+SCALE=${SCALE:-50}
+
+pg_start bench >/dev/null || exit 2
+echo "loading pgbench scale $SCALE ..." >&2
+pg_load_pgbench bench app "$SCALE" || exit 2
+BIN=$(_pg_find_bindir)
+make_config "$WORK/ws" \
+  "targets: { prod: { conninfo: \"$(pg_conninfo bench app)\" }, drill: { ephemeral: true } }" \
+  "backup: { verify: content, globals: none }"
+ff() { "$FFRUN" -q -c "$WORK/ws/ffrun.yaml" "$@"; }
+ff backup || { echo "bench: backup failed" >&2; exit 2; }
+dump=$(ls -d "$WORK"/ws/backups/*/ | grep -v partial | tail -n 1)db.dump
+now() { date +%s%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
+
+# Restore: bare pg_restore -j2 into a fresh database of the same server.
+pg_createdb bench fresh >/dev/null
+t0=$(now); _pg_client bench pg_restore -j2 -d fresh "$dump"; bare_restore=$(secs "$t0" "$(now)")
+t0=$(now); ff restore confirm=app jobs=2 || echo "bench: restore failed" >&2; restore=$(secs "$t0" "$(now)")
+
+# Drill: initdb + start + pg_restore -j2 into a throwaway instance, by hand.
+D=$WORK/manual; mkdir -p "$D/sock"; chown -R postgres "$D" 2>/dev/null || true
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+t0=$(now)
+as_pg "$BIN/initdb" -D "$D/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
+as_pg "$BIN/pg_ctl" start -w -D "$D/data" -l "$D/log" \
+  -o "-c listen_addresses= -c unix_socket_directories=$D/sock -c fsync=off -c wal_level=minimal -c max_wal_senders=0" >/dev/null
+"$BIN/createdb" -h "$D/sock" -U postgres app
+"$BIN/pg_restore" -h "$D/sock" -U postgres -j2 -d app "$dump"
+bare_drill=$(secs "$t0" "$(now)")
+as_pg "$BIN/pg_ctl" stop -w -m immediate -D "$D/data" >/dev/null
+t0=$(now); ff drill jobs=2 || echo "bench: drill failed" >&2; drill=$(secs "$t0" "$(now)")
+rto=$(grep -o '"rto_s":[0-9.]*' "$(last_evidence "$WORK/ws")/summary.json" | head -n 1 | cut -d: -f2)
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+verdict() { awk -v x="$1" -v t="$2" 'BEGIN { print (x <= t) ? "PASS" : "MISS" }'; }
+rr=$(ratio "$restore" "$bare_restore"); dr=$(ratio "$drill" "$bare_drill")
+echo
+echo "pgbench scale $SCALE, dump $(stat -c %s "$dump") bytes"
+printf '%-52s %7s s\n' "bare pg_restore -j2 into a fresh database" "$bare_restore"
+printf '%-52s %7s s  %sx  %s (<= 1.3x)\n' "ffrun restore (verify content, prove, swap, smoke)" "$restore" "$rr" "$(verdict "$rr" 1.3)"
+printf '%-52s %7s s\n' "initdb + start + bare pg_restore -j2" "$bare_drill"
+printf '%-52s %7s s  %sx  %s (<= 1.2x)\n' "ffrun drill (instance, restore, prove, teardown)" "$drill" "$dr" "$(verdict "$dr" 1.2)"
+printf '%-52s %7s s\n' "drill RTO (run start to smoke PASS)" "$rto"
