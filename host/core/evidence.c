@@ -324,7 +324,8 @@ int ff_digest_write(int dirfd, ff_err *e)
 	ff_jsonw_init(&out);
 	if ((rc = walk(dirfd, "", &files, NULL, 0, e)) < 0)
 		goto done;
-	qsort(files.v, files.n, sizeof(char *), cmp_str);
+	if (files.n) /* qsort(NULL, 0) is undefined */
+		qsort(files.v, files.n, sizeof(char *), cmp_str);
 	for (size_t i = 0; i < files.n; i++) {
 		char hex[FF_SHA256_HEX], line[4200];
 		if ((rc = hash_at(hex, dirfd, files.v[i], e)) < 0)
@@ -431,9 +432,10 @@ int ff_digest_verify(int dirfd, ff_problem_fn problem, void *arg, ff_err *e)
 		}
 		list_push(&listed, rel);
 	}
-	qsort(listed.v, listed.n, sizeof(char *), cmp_str);
+	if (listed.n)
+		qsort(listed.v, listed.n, sizeof(char *), cmp_str);
 	for (size_t i = 0; i < files.n; i++) {
-		if (!bsearch(&files.v[i], listed.v, listed.n, sizeof(char *), cmp_str) &&
+		if ((!listed.n || !bsearch(&files.v[i], listed.v, listed.n, sizeof(char *), cmp_str)) &&
 		    strcmp(files.v[i], "DIGEST.tmp")) {
 			problemf(problem, arg, "%s: present but not listed in DIGEST", files.v[i]);
 			problems++;

@@ -200,7 +200,8 @@ static int fs_list(lua_State *L)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(char *), cmp_str);
+	if (n) /* qsort(NULL, 0) is undefined */
+		qsort(names, n, sizeof(char *), cmp_str);
 	lua_createtable(L, (int)n, 0);
 	for (size_t i = 0; i < n; i++) {
 		lua_pushstring(L, names[i]);
