@@ -118,10 +118,17 @@ return {
       name = "snapshots",
       doc = "Redacted copies of the configured files: values under secret-looking keys replaced",
       run = function()
+        for _, src in ipairs(cfg.snapshots_missing) do
+          ff.log.warn("snapshot " .. src .. " skipped: the file does not exist or is not readable")
+        end
         if #cfg.snapshots == 0 then return end
         rb.must(ff.fs.mkdir(partial .. "/snapshots"))
-        for _, src in ipairs(cfg.snapshots) do
+        local used = {}
+        for i, src in ipairs(cfg.snapshots) do
           local name = src:match("([^/]+)$")
+          -- Two files of the same name (two compose.yml) keep both.
+          if used[name] then name = i .. "-" .. name end
+          used[name] = true
           local text, err = ff.fs.read(src)
           if not text then
             ff.log.warn("snapshot " .. src .. " skipped: " .. tostring(err))

@@ -78,12 +78,15 @@ return {
             type(g) == "table" and table.concat(g.errors, "; ") or "")
         end
         rb.must(admin:create_database(dbname))
-        local jobs = p.jobs > 0 and p.jobs or ff.run.cpus
+        local jobs = p.jobs > 0 and p.jobs or (cfg.backup.jobs > 0 and cfg.backup.jobs) or ff.run.cpus
         local r = rb.must(admin:restore(dbname, backup.path .. "/db.dump", jobs,
           tonumber(manifest.source.server_version:match("^(%d+)"))))
         if ff.dry_run then return end
         local refused = {}
-        for line in r.output:gmatch("[^\n]+") do
+        -- The whole log, not the tail the call returned: an error must not
+        -- scroll out of sight on a long restore.
+        local output = ff.fs.read(ff.run.dir .. "/" .. r.raw) or r.output
+        for line in output:gmatch("[^\n]+") do
           if line:match("^pg_restore: error:") then
             local allowed = false
             for _, pat in ipairs(cfg.restore.allow_errors) do
@@ -93,7 +96,7 @@ return {
           end
         end
         rb.check(#refused == 0, "pg_restore reported errors (see %s): %s", r.raw, table.concat(refused, "; "))
-        rb.check(r.ok or r.output:match("errors ignored on restore"), "pg_restore failed (see %s)", r.raw)
+        rb.check(r.ok or output:match("errors ignored on restore"), "pg_restore failed (see %s)", r.raw)
         ff.log.info(string.format("pg_restore -j%d into %s: %.1f s", jobs, dbname, r.duration_s))
       end,
     },

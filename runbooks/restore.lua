@@ -91,14 +91,17 @@ return {
           rb.check(not g or #g.errors == 0, "globals.sql: %s", g and table.concat(g.errors, "; ") or "")
         end
         rb.must(admin:create_database(restored))
-        local jobs = p.jobs > 0 and p.jobs or ff.run.cpus
+        local jobs = p.jobs > 0 and p.jobs or (cfg.backup.jobs > 0 and cfg.backup.jobs) or ff.run.cpus
         local r = rb.must(admin:restore(restored, backup.path .. "/db.dump", jobs,
           tonumber(manifest.source.server_version:match("^(%d+)"))))
         if ff.dry_run then return end
         -- pg_restore goes on past errors and says "errors ignored on
         -- restore": each one is a FAIL unless the config allows it.
         local refused = {}
-        for line in r.output:gmatch("[^\n]+") do
+        -- The whole log, not the tail the call returned: an error must not
+        -- scroll out of sight on a long restore.
+        local output = ff.fs.read(ff.run.dir .. "/" .. r.raw) or r.output
+        for line in output:gmatch("[^\n]+") do
           if line:match("^pg_restore: error:") then
             local allowed = false
             for _, pat in ipairs(cfg.restore.allow_errors) do
@@ -108,7 +111,7 @@ return {
           end
         end
         rb.check(#refused == 0, "pg_restore reported errors (see %s): %s", r.raw, table.concat(refused, "; "))
-        rb.check(r.ok or #refused == 0 and r.output:match("errors ignored on restore"),
+        rb.check(r.ok or #refused == 0 and output:match("errors ignored on restore"),
           "pg_restore failed (see %s)", r.raw)
         ff.log.info(string.format("pg_restore -j%d finished in %.1f s", jobs, r.duration_s))
       end,
@@ -141,6 +144,7 @@ return {
         swapped = true
         ff.evidence.set("downtime_s", downtime_s)
         ff.evidence.set("previous_database", previous)
+        if ff.dry_run then return end
         ff.log.info(string.format("swapped in %.2f s; the old database is %s (runbooks/rollback.lua swaps back)",
           downtime_s, previous))
       end,

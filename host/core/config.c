@@ -492,6 +492,33 @@ static int load_argv_list(loader *l, const ff_yaml_node *n, const char *what, ff
 			if ((err = get_str(l, cmd->items[j], item, &out->argv[i][j])) < 0)
 				return err;
 		}
+		/* ffrun runs programs by absolute path only: a bare name (docker,
+		 * curl) is looked up now, in the usual folders, so the runbook
+		 * gets the path and the operator a clear error if it is missing. */
+		char *prog = out->argv[i][0];
+		if (!strchr(prog, '/')) {
+			static const char *const dirs[] = { "/usr/local/sbin", "/usr/local/bin",
+				"/usr/sbin", "/usr/bin", "/sbin", "/bin", NULL };
+			char found[PATH_MAX] = "";
+			for (const char *const *d = dirs; *d && !*found; d++) {
+				char cand[PATH_MAX];
+				snprintf(cand, sizeof(cand), "%s/%s", *d, prog);
+				if (access(cand, X_OK) == 0)
+					snprintf(found, sizeof(found), "%s", cand);
+			}
+			if (!*found)
+				return bad(l, cmd->items[0], "%s[%zu]: program '%s' not found in "
+					   "/usr/local/bin, /usr/bin or /bin (give its absolute path)",
+					   what, i, prog);
+			char *abs = strdup(found);
+			if (!abs)
+				return oom(l);
+			free(prog);
+			out->argv[i][0] = abs;
+		} else if (prog[0] != '/') {
+			return bad(l, cmd->items[0], "%s[%zu]: program '%s' must be a bare name or an "
+				   "absolute path", what, i, prog);
+		}
 	}
 	return 0;
 }

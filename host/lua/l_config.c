@@ -1,5 +1,7 @@
 /* l_config.c - ff.paths and ff.config: what runbooks may know of the
  * configuration, as plain tables the sandbox then protects. */
+#include <unistd.h>
+
 #include "lua/prim.h"
 
 static void set_str(lua_State *L, const char *k, const char *v)
@@ -13,8 +15,8 @@ static void set_str(lua_State *L, const char *k, const char *v)
 void ff_push_paths(lua_State *L, const ff_ctx *ctx)
 {
 	lua_createtable(L, 0, 7);
-	set_str(L, "backups", ctx->cfg->backups_dir);
-	set_str(L, "evidence", ctx->cfg->evidence_dir);
+	set_str(L, "backups", ctx->backups_dir ? ctx->backups_dir : ctx->cfg->backups_dir);
+	set_str(L, "evidence", ctx->evidence_dir ? ctx->evidence_dir : ctx->cfg->evidence_dir);
 	set_str(L, "tmp", ctx->tmp_dir);
 	set_str(L, "config_dir", ctx->cfg->dir);
 	set_str(L, "runbook", ctx->runbook_path);
@@ -85,7 +87,19 @@ void ff_push_config(lua_State *L, const ff_config *c)
 	lua_setfield(L, -2, "rto_minutes");
 	lua_setfield(L, -2, "objectives");
 
-	push_strings(L, c->snapshots, c->nsnapshots);
+	/* Files named in snapshots that do not exist cannot be jail roots;
+	 * the runbook learns of them here and warns, instead of tripping the
+	 * jail by reading them. */
+	lua_newtable(L);
+	lua_newtable(L);
+	for (size_t i = 0, np = 0, nm = 0; i < c->nsnapshots; i++) {
+		lua_pushstring(L, c->snapshots[i]);
+		if (access(c->snapshots[i], R_OK) == 0)
+			lua_rawseti(L, -3, (lua_Integer)++np);
+		else
+			lua_rawseti(L, -2, (lua_Integer)++nm);
+	}
+	lua_setfield(L, -3, "snapshots_missing");
 	lua_setfield(L, -2, "snapshots");
 
 	lua_createtable(L, (int)c->nsmoke, 0);

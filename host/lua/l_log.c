@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "lua/prim.h"
+#include "vm/vm.h"
 
 static int log_at(lua_State *L, const char *level)
 {
@@ -105,6 +106,8 @@ static int time_sleep(lua_State *L)
 		struct timespec ts = { 0, (long)((left < 0.1 ? left : 0.1) * 1e9) };
 		nanosleep(&ts, NULL);
 	}
+	if (ctx->cancel)
+		return luaL_error(L, "interrupted by %s", ff_signal_name(ctx->signal_seen));
 	return 0;
 }
 

@@ -720,10 +720,12 @@ static int pg_version(lua_State *L)
 /* --- ff.pg.admin: the only way a runbook changes a server ---------------------
  *
  * It is opened with confirm=, which must equal the target's database name
- * (exit 2 otherwise), and every change it makes is confined to databases
- * named <live>__ff…: it creates and drops only those, and swaps the live
- * database with one of them in a single transaction, so the live name
- * always holds either the old database or the new one. */
+ * (exit 2 otherwise). It creates, restores into and drops only databases
+ * named <live>__ff…, and swaps the live database with one of them in a
+ * single transaction, so the live name always holds either the old
+ * database or the new one. The one change beyond those databases is
+ * apply_globals (roles are server-wide), which a runbook makes only when
+ * the operator asks for it. */
 
 #define ADMIN_MT "ff.pg.admin"
 
@@ -959,9 +961,10 @@ static int admin_allow(lua_State *L)
 	return admin_sql(L, a, lua_tostring(L, -1));
 }
 
-/* admin:restore(database, archive, jobs) -> { ok, errors = {…}, raw, duration_s }
- * pg_restore -j into one of ffrun's databases; every "pg_restore: error:"
- * line is returned for the runbook to judge against restore.allow_errors. */
+/* admin:restore(database, archive, jobs) -> { ok, output, raw, duration_s, stopped }
+ * pg_restore -j into one of ffrun's databases; its whole log is in raw/
+ * (output holds the last 64 KiB) for the runbook to judge each
+ * "pg_restore: error:" line against restore.allow_errors. */
 static int admin_restore(lua_State *L)
 {
 	ff_ctx *ctx = ff_ctx_of(L);

@@ -41,10 +41,21 @@ static void arg_json(lua_State *L, int i, ff_jsonw *w, int depth)
 			ff_jsonw_str(w, "{…}");
 			break;
 		}
-		if (lua_rawlen(L, i) > 0) {
+		/* ff.config's read-only proxies are read through (their
+		 * __index is ours, in C); other tables raw, so no runbook
+		 * metamethod runs while a call is being recorded. */
+		int mt = luaL_getmetafield(L, i, "__metatable");
+		int proxy = mt == LUA_TBOOLEAN;
+		if (mt != LUA_TNIL)
+			lua_pop(L, 1);
+		lua_Integer len = proxy ? luaL_len(L, i) : (lua_Integer)lua_rawlen(L, i);
+		if (len > 0) {
 			ff_jsonw_arr(w);
-			for (lua_Integer k = 1; k <= (lua_Integer)lua_rawlen(L, i) && k <= 32; k++) {
-				lua_rawgeti(L, i, k);
+			for (lua_Integer k = 1; k <= len && k <= 32; k++) {
+				if (proxy)
+					lua_geti(L, i, k);
+				else
+					lua_rawgeti(L, i, k);
 				arg_json(L, lua_gettop(L), w, depth + 1);
 				lua_pop(L, 1);
 			}

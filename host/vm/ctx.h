@@ -47,6 +47,8 @@ typedef struct ff_ctx {
 	char *runbook_dir;
 	char *stdlib_dir;
 	char *tmp_dir;               /* private temporary folder, removed at exit */
+	char *backups_dir;           /* canonical paths.backups */
+	char *evidence_dir;          /* canonical paths.evidence */
 	char runbook_sha256[FF_SHA256_HEX];
 
 	lua_State *L;
@@ -71,6 +73,7 @@ typedef struct ff_ctx {
 	double deadline_mono;        /* 0 = none */
 	atomic_int interrupt;        /* a signal number, consumed by the hook */
 	volatile int cancel;         /* tells running children to stop */
+	volatile int signal_seen;    /* the last stop signal, for messages */
 	pthread_t watchdog;
 	int watchdog_on;
 	atomic_int done;             /* tells the watchdog to return */

@@ -203,11 +203,21 @@ static void describe(const ff_ctx *ctx)
 		const ff_param *p = &ctx->params[i];
 		lua_rawgeti(L, -1, (lua_Integer)i + 1);
 		lua_getfield(L, -1, "default");
-		const char *def = lua_isnil(L, -1) ? NULL : lua_tostring(L, -1);
+		const char *def = lua_isboolean(L, -1) ? (lua_toboolean(L, -1) ? "true" : "false")
+				  : lua_isnil(L, -1) ? NULL : lua_tostring(L, -1);
 		printf("  %-10s %-8s %s%s%s%s\n", p->name, p->type, p->doc,
 		       def ? " (default: " : p->required ? " (required)" : "",
 		       def ? def : "", def ? ")" : "");
-		lua_pop(L, 2);
+		if (lua_getfield(L, -2, "choices") == LUA_TTABLE) {
+			printf("  %-10s %-8s one of:", "", "");
+			for (lua_Integer k = 1; k <= (lua_Integer)lua_rawlen(L, -1); k++) {
+				lua_rawgeti(L, -1, k);
+				printf(" %s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
+				lua_pop(L, 1);
+			}
+			printf("\n");
+		}
+		lua_pop(L, 3);
 	}
 	lua_pop(L, 1);
 	printf("steps:\n");
@@ -677,13 +687,22 @@ static int build_jail(ff_ctx *ctx, ff_err *e)
 	 * a root); a dry-run creates nothing and goes without it. */
 	if (!ctx->dry_run && !ctx->describe && !ctx->check && (err = ff_mkdir_p(c->backups_dir, e)) < 0)
 		return err;
-	if (stat(c->backups_dir, &st) == 0 &&
-	    (err = ff_jail_add(&ctx->jail, c->backups_dir, 1, e)) < 0)
+	/* Runbooks see the canonical paths: a symlink on the configured path
+	 * would otherwise be refused by the jail at every use. */
+	ctx->backups_dir = realpath(c->backups_dir, NULL);
+	if (!ctx->backups_dir)
+		ctx->backups_dir = strdup(c->backups_dir);
+	if (stat(ctx->backups_dir, &st) == 0 &&
+	    (err = ff_jail_add(&ctx->jail, ctx->backups_dir, 1, e)) < 0)
 		return err;
 	if ((err = ff_jail_add(&ctx->jail, ctx->tmp_dir, 1, e)) < 0 ||
 	    (err = ff_jail_add(&ctx->jail, ctx->runbook_dir, 0, e)) < 0 ||
-	    (err = ff_jail_add(&ctx->jail, ctx->stdlib_dir, 0, e)) < 0 ||
-	    (err = ff_jail_add(&ctx->jail, c->dir, 0, e)) < 0)
+	    (err = ff_jail_add(&ctx->jail, ctx->stdlib_dir, 0, e)) < 0)
+		return err;
+	/* The config's folder is readable only when there is a config: with
+	 * the built-in defaults it is merely the current folder (a home, with
+	 * its ~/.pgpass), which no runbook has any business reading. */
+	if (c->file && (err = ff_jail_add(&ctx->jail, c->dir, 0, e)) < 0)
 		return err;
 	for (size_t i = 0; i < c->nsnapshots; i++)
 		if (stat(c->snapshots[i], &st) == 0)
@@ -702,10 +721,14 @@ static int open_evidence(ff_ctx *ctx, ff_err *e)
 	if (dot)
 		*dot = '\0';
 	ff_time_stamp(stamp, ctx->started_at);
-	if ((err = ff_evidence_open(&ctx->ev, ctx->cfg->evidence_dir, stamp, base, e)) < 0)
+	if ((err = ff_mkdir_p(ctx->cfg->evidence_dir, e)) < 0)
+		return err;
+	if (!(ctx->evidence_dir = realpath(ctx->cfg->evidence_dir, NULL)))
+		return ff_err_set(e, FF_EFAIL, "%s: %s", ctx->cfg->evidence_dir, strerror(errno));
+	if ((err = ff_evidence_open(&ctx->ev, ctx->evidence_dir, stamp, base, e)) < 0)
 		return err;
 	ctx->ev_open = 1;
-	if ((err = ff_jail_add(&ctx->jail, ctx->cfg->evidence_dir, 1, e)) < 0)
+	if ((err = ff_jail_add(&ctx->jail, ctx->evidence_dir, 1, e)) < 0)
 		return err;
 	int fd;
 	if (ff_evidence_raw_open(&ctx->ev, &fd, NULL, "run.log", e) == 0)
@@ -839,7 +862,17 @@ int ff_run(ff_ctx *ctx)
 			ctx->cancel = 0;
 			atomic_store(&ctx->interrupt, 0);
 		}
-		if (!run_step(ctx, s, (int)i, header, params) && !failed) {
+		int passed = run_step(ctx, s, (int)i, header, params);
+		if (passed && ctx->cancel && !failed) {
+			/* A signal that arrived while C code ran (a sleep, a child)
+			 * and that no later instruction raised still stops the run. */
+			s->status = "FAIL";
+			char why[64];
+			snprintf(why, sizeof(why), "interrupted by %s", ff_signal_name(ctx->signal_seen));
+			s->error = strdup(why);
+			passed = 0;
+		}
+		if (!passed && !failed) {
 			failed = 1;
 			ff_err_set(&e, FF_EFAIL, "step %s failed: %s", s->name, s->error);
 			fail(ctx, &e);
@@ -880,6 +913,8 @@ void ff_ctx_free(ff_ctx *ctx)
 	free(ctx->runbook_dir);
 	free(ctx->stdlib_dir);
 	free(ctx->tmp_dir);
+	free(ctx->backups_dir);
+	free(ctx->evidence_dir);
 	ff_jail_free(&ctx->jail);
 	if (ctx->ev_open)
 		ff_evidence_close(&ctx->ev);

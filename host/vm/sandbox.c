@@ -28,6 +28,11 @@ static const char LOADED[] = "ff.loaded";       /* registry: require cache */
 
 /* --- limits ------------------------------------------------------------- */
 
+const char *ff_signal_name(int sig)
+{
+	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
+}
+
 static void set_limit(ff_ctx *ctx, int kind)
 {
 	int none = FF_LIMIT_NONE;
@@ -105,7 +110,7 @@ static void vm_hook(lua_State *L, lua_Debug *ar)
 	}
 	int sig = atomic_exchange(&ctx->interrupt, 0);
 	if (sig)
-		luaL_error(L, "interrupted by %s", sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal");
+		luaL_error(L, "interrupted by %s", ff_signal_name(sig));
 }
 
 int ff_violation(lua_State *L, const char *fmt, ...)
@@ -611,6 +616,19 @@ int ff_vm_new(lua_State **out, ff_ctx *ctx, ff_err *e)
 
 /* --- the watchdog ---------------------------------------------------------- */
 
+/* The one global of the host, and why: our threads block the stop signals
+ * and the watchdog takes them with sigtimedwait, but a thread we did not
+ * create (AddressSanitizer's, for one) may still receive a process-directed
+ * signal. This handler, the only thing that can run there, leaves the
+ * signal number for the watchdog's next tick instead of letting the default
+ * action end ffrun without its cleanup and evidence. */
+static volatile sig_atomic_t stray_signal;
+
+static void stray_handler(int sig)
+{
+	stray_signal = sig;
+}
+
 static void *watchdog_main(void *arg)
 {
 	ff_ctx *ctx = arg;
@@ -627,10 +645,15 @@ static void *watchdog_main(void *arg)
 		int sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGUSR1)
 			continue;
+		if (sig <= 0 && stray_signal) {
+			sig = stray_signal;
+			stray_signal = 0;
+		}
 		if (sig > 0) {
 			if (ctx->cancel) /* a second signal: stop waiting for cleanup */
 				ff_run_abort(ctx, 1);
 			atomic_store(&ctx->interrupt, sig);
+			ctx->signal_seen = sig;
 			ctx->cancel = 1;
 		}
 		if (ctx->deadline_mono && ff_time_mono() > ctx->deadline_mono) {
@@ -656,6 +679,13 @@ int ff_watchdog_start(ff_ctx *ctx, ff_err *e)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = stray_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (ctx->cfg->seconds > 0)
 		ctx->deadline_mono = ctx->started_mono + ctx->cfg->seconds;

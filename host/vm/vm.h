@@ -24,6 +24,9 @@ void ff_vm_limit_text(const ff_ctx *ctx, char *buf, size_t cap);
 int ff_watchdog_start(ff_ctx *ctx, ff_err *e);
 void ff_watchdog_stop(ff_ctx *ctx);
 
+/* "SIGTERM" and the like, for messages. */
+const char *ff_signal_name(int sig);
+
 /* Called by the watchdog when the run is stuck past its cap: seal FAIL
  * evidence and end the process. Defined by the run driver. */
 void ff_run_abort(ff_ctx *ctx, int exit_status);

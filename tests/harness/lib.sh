@@ -35,7 +35,8 @@ make_config() {
 }
 
 # The newest evidence folder under $1/evidence.
-last_evidence() { ls -1d "$1"/evidence/*/ 2>/dev/null | sort | tail -n 1 | sed 's:/$::'; }
+# Same-second runs get -2, -3…: version sort puts X before X-2 before X-10.
+last_evidence() { ls -1d "$1"/evidence/*/ 2>/dev/null | sed 's:/$::' | sort -V | tail -n 1; }
 
 # Field of a JSON file, via the binary itself is overkill: grep is enough
 # for the flat "status" member we check.

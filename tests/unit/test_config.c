@@ -129,8 +129,8 @@ static const char full[] =
 	"  - name: two\n"
 	"    sql: select 2\n"
 	"services:\n"
-	"  up:    [[docker, compose, up, -d, api, worker, beat]]\n"
-	"  check: [[curl, -fsS, http://127.0.0.1:8080/health], [/bin/true]]\n"
+	"  up:    [[env, docker, compose, up, -d, api, worker, beat]]\n"
+	"  check: [[env, curl, -fsS, http://127.0.0.1:8080/health], [/bin/true]]\n"
 	"exec:\n"
 	"  allow: [/usr/bin/rsync]\n"
 	"restore:\n"
@@ -179,12 +179,14 @@ static void test_every_key(void)
 	CHECK(c.services_up.n == 1 && c.services_check.n == 2);
 	if (c.services_up.n == 1) {
 		char **a = c.services_up.argv[0];
-		CHECK_STR(a[0], "docker");
-		CHECK_STR(a[6], "beat");
-		CHECK(a[7] == NULL);
+		/* A bare program name is resolved to its absolute path. */
+		CHECK(a[0][0] == '/' && strstr(a[0], "/env") != NULL);
+		CHECK_STR(a[1], "docker");
+		CHECK_STR(a[7], "beat");
+		CHECK(a[8] == NULL);
 	}
 	if (c.services_check.n == 2) {
-		CHECK_STR(c.services_check.argv[0][2], "http://127.0.0.1:8080/health");
+		CHECK_STR(c.services_check.argv[0][3], "http://127.0.0.1:8080/health");
 		CHECK_STR(c.services_check.argv[1][0], "/bin/true");
 		CHECK(c.services_check.argv[1][1] == NULL);
 	}
