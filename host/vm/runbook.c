@@ -637,6 +637,12 @@ static int run_step(ff_ctx *ctx, ff_step *s, int step_index, int header, int par
 	s->duration_s = ff_time_mono() - t0;
 	if (rc != LUA_OK) {
 		s->status = "FAIL";
+		if (ctx->cancel && ctx->signal_seen && !strstr(error_text(L, -1), "interrupted by")) {
+			/* The step failed because a signal stopped its work (a
+			 * child killed): say so, not only what broke. */
+			lua_pushfstring(L, "%s (interrupted by %s)", error_text(L, -1),
+					ff_signal_name(ctx->signal_seen));
+		}
 		s->error = strdup(error_text(L, -1));
 	} else {
 		s->status = "PASS";
@@ -769,6 +775,8 @@ int ff_run(ff_ctx *ctx)
 	int err;
 
 	ctx->log_fd = -1;
+	if (!ctx->describe && !ctx->check)
+		ff_signals_hold();
 	ctx->started_at = ff_time_now();
 	ctx->started_mono = ff_time_mono();
 	if (!home || !*home)

@@ -671,15 +671,16 @@ static void *watchdog_main(void *arg)
 	return NULL;
 }
 
-int ff_watchdog_start(ff_ctx *ctx, ff_err *e)
+void ff_signals_hold(void)
 {
 	sigset_t set;
+	struct sigaction sa;
+
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
-	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = stray_handler;
 	sigemptyset(&sa.sa_mask);
@@ -687,6 +688,11 @@ int ff_watchdog_start(ff_ctx *ctx, ff_err *e)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+int ff_watchdog_start(ff_ctx *ctx, ff_err *e)
+{
+	ff_signals_hold(); /* idempotent; the driver holds them from its start */
 	if (ctx->cfg->seconds > 0)
 		ctx->deadline_mono = ctx->started_mono + ctx->cfg->seconds;
 	if (pthread_create(&ctx->watchdog, NULL, watchdog_main, ctx) != 0)

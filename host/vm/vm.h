@@ -22,6 +22,9 @@ void ff_vm_limit_text(const ff_ctx *ctx, char *buf, size_t cap);
  * signal handler nor a global is needed: SIGINT/SIGTERM/SIGHUP are blocked
  * in every thread and taken with sigtimedwait. */
 int ff_watchdog_start(ff_ctx *ctx, ff_err *e);
+/* Block the stop signals (kept pending for the watchdog) from the first
+ * moment of a run, so one that arrives early is not lost nor fatal. */
+void ff_signals_hold(void);
 void ff_watchdog_stop(ff_ctx *ctx);
 
 /* "SIGTERM" and the like, for messages. */

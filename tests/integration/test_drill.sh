@@ -66,8 +66,14 @@ check "drill target = production: no database created" \
   [ "$(pg_sql src postgres "select string_agg(datname, ',' order by datname) from pg_database")" = "$before" ]
 
 # --- SIGTERM during the restore: teardown and FAIL evidence ---------------
+runs_before=$(ls "$WS/evidence" | wc -l)
 "$FFRUN" -q -c "$WS/ffrun.yaml" drill 2> "$WORK/err" & pid=$!
-for _ in $(seq 200); do grep -q pg_restore "$(last_evidence "$WS")/events.jsonl" 2>/dev/null && break; sleep 0.05; done
+# This run's own evidence, not the previous one's, must show pg_restore.
+for _ in $(seq 400); do
+  [ "$(ls "$WS/evidence" | wc -l)" -gt "$runs_before" ] &&
+    grep -q pg_restore "$(last_evidence "$WS")/events.jsonl" 2>/dev/null && break
+  sleep 0.05
+done
 kill -TERM $pid; wait $pid; code=$?
 ev=$(last_evidence "$WS")
 check "SIGTERM during the restore: exit 1 ($code)" [ $code = 1 ]
