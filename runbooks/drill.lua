@@ -82,21 +82,7 @@ return {
         local r = rb.must(admin:restore(dbname, backup.path .. "/db.dump", jobs,
           tonumber(manifest.source.server_version:match("^(%d+)"))))
         if ff.dry_run then return end
-        local refused = {}
-        -- The whole log, not the tail the call returned: an error must not
-        -- scroll out of sight on a long restore.
-        local output = ff.fs.read(ff.run.dir .. "/" .. r.raw) or r.output
-        for line in output:gmatch("[^\n]+") do
-          if line:match("^pg_restore: error:") then
-            local allowed = false
-            for _, pat in ipairs(cfg.restore.allow_errors) do
-              if line:find(pat, 1, true) then allowed = true end
-            end
-            if not allowed then refused[#refused + 1] = line end
-          end
-        end
-        rb.check(#refused == 0, "pg_restore reported errors (see %s): %s", r.raw, table.concat(refused, "; "))
-        rb.check(r.ok or output:match("errors ignored on restore"), "pg_restore failed (see %s)", r.raw)
+        proof.check_restore(r)
         ff.log.info(string.format("pg_restore -j%d into %s: %.1f s", jobs, dbname, r.duration_s))
       end,
     },
@@ -106,18 +92,8 @@ return {
       run = function(p)
         if ff.dry_run then return end
         local db = inst and rb.must(inst:connect(dbname)) or rb.must(ff.pg.connect(p.target, dbname))
-        verification = proof.fingerprints(db, manifest)
-        ff.evidence.set("verification", verification)
-        rb.check(#verification.mismatches == 0, "the restored copy differs from the backup: %s",
-          table.concat(verification.mismatches, "; "))
-        rb.check(verification.tables > 0 or manifest.verify == "none",
-          "no table was compared: a verification of nothing is not a PASS")
-        local smoke = proof.smoke(db, cfg.smoke, manifest)
+        verification = proof.prove(db, manifest, "smoke")
         db:close()
-        ff.evidence.set("smoke", smoke)
-        rb.check(proof.smoke_passed(smoke), "smoke checks failed")
-        ff.log.info(string.format("proved: %d tables equal (%s), %d smoke checks%s", verification.tables,
-          manifest.verify, #smoke.checks, smoke.builtin and " (built-in: every table readable)" or ""))
       end,
     },
     {

@@ -95,24 +95,7 @@ return {
         local r = rb.must(admin:restore(restored, backup.path .. "/db.dump", jobs,
           tonumber(manifest.source.server_version:match("^(%d+)"))))
         if ff.dry_run then return end
-        -- pg_restore goes on past errors and says "errors ignored on
-        -- restore": each one is a FAIL unless the config allows it.
-        local refused = {}
-        -- The whole log, not the tail the call returned: an error must not
-        -- scroll out of sight on a long restore.
-        local output = ff.fs.read(ff.run.dir .. "/" .. r.raw) or r.output
-        for line in output:gmatch("[^\n]+") do
-          if line:match("^pg_restore: error:") then
-            local allowed = false
-            for _, pat in ipairs(cfg.restore.allow_errors) do
-              if line:find(pat, 1, true) then allowed = true end
-            end
-            if not allowed then refused[#refused + 1] = line end
-          end
-        end
-        rb.check(#refused == 0, "pg_restore reported errors (see %s): %s", r.raw, table.concat(refused, "; "))
-        rb.check(r.ok or #refused == 0 and output:match("errors ignored on restore"),
-          "pg_restore failed (see %s)", r.raw)
+        proof.check_restore(r)
         ff.log.info(string.format("pg_restore -j%d finished in %.1f s", jobs, r.duration_s))
       end,
     },
@@ -122,18 +105,8 @@ return {
       run = function(p)
         if ff.dry_run then return end
         local db = rb.must(ff.pg.connect(p.target, restored))
-        verification = proof.fingerprints(db, manifest)
-        ff.evidence.set("verification", verification)
-        rb.check(#verification.mismatches == 0, "the restored copy differs from the backup: %s",
-          table.concat(verification.mismatches, "; "))
-        rb.check(verification.tables > 0 or manifest.verify == "none",
-          "no table was compared: a verification of nothing is not a PASS")
-        local smoke = proof.smoke(db, cfg.smoke, manifest)
-        ff.evidence.set("smoke_restored", smoke)
+        verification = proof.prove(db, manifest, "smoke_restored")
         db:close()
-        rb.check(proof.smoke_passed(smoke), "smoke checks failed on the restored copy")
-        ff.log.info(string.format("proved: %d tables equal (%s), %d smoke checks%s", verification.tables,
-          manifest.verify, #smoke.checks, smoke.builtin and " (built-in: every table readable)" or ""))
       end,
     },
     {

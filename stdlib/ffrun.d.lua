@@ -5,40 +5,65 @@
 -- `workspace.library`, and set `runtime.version = "Lua 5.4"` and
 -- `runtime.builtin = { io = "disable", package = "disable", debug = "disable" }`
 -- so the libraries the sandbox withholds are flagged there too.
+-- Taken from host/vm/sandbox.c, host/vm/runbook.c and host/lua/*.c.
 --
--- Globals a runbook has (everything else is absent):
+-- Globals a runbook has (everything else is absent; host/vm/sandbox.c):
 --   assert error ipairs next pairs pcall select tonumber tostring type
---   xpcall rawequal rawlen rawget rawset setmetatable getmetatable
---   print require _G _VERSION, and with sandbox rules:
---     collectgarbage  "count" only
---     load(text, name, mode, env)  source text only; env is required
---     setmetatable    no __gc, and a protected metatable cannot change
---     rawset          refused on protected tables
---     print           goes to the run's log
---     require "a.b"   a/b.lua from the runbook's folder, then stdlib/
+--   xpcall rawequal rawlen rawget getmetatable _G _VERSION, and with
+--   sandbox rules:
+--     collectgarbage  "count" only (no argument means "collect": a violation)
+--     load(text, name, mode, env)  source text only (a reader function or a
+--                     binary chunk is a violation); env must be a table (a
+--                     violation otherwise); mode is ignored ("t"); a syntax
+--                     error returns nil, message
+--     setmetatable    tables only; a metatable with __gc is a violation, a
+--                     protected metatable cannot change (an error)
+--     rawset          on a protected table: a violation
+--     print(...)      tostring'ed, tab-joined, logged at level info (stderr
+--                     unless --quiet, the run's log, a "log" event)
+--     require "a.b"   a/b.lua from the runbook's folder, then stdlib/, as
+--                     text, cached; names [A-Za-z0-9_.] without a leading
+--                     "." or "..", else a violation; a module returning nil
+--                     gives true
 --   string (without dump), table, math, utf8, coroutine,
 --   os.time os.clock os.date (no other os function), and ff.
--- Reading a withheld name (io, package, debug, dofile, loadfile, os.getenv,
--- string.dump, ...) is a sandbox violation, not a nil.
+-- Reading a withheld name is a sandbox violation, not a nil: io, package,
+-- debug, dofile, loadfile, loadstring, module, warn, jit, ffi, unpack,
+-- setfenv, getfenv; os.execute, os.exit, os.getenv, os.remove, os.rename,
+-- os.tmpname, os.setlocale, os.difftime; string.dump.
 --
 -- `ff` and every table inside it cannot be modified: an assignment or a
 -- rawset on them is a sandbox violation, a setmetatable an error. The same
 -- holds for string, table, math, utf8, coroutine and os, and the strings'
--- metatable is hidden (getmetatable("") is false).
+-- metatable is hidden (getmetatable("") is false), and so are those of
+-- connections, admin handles, instances and dump jobs (not of locks).
 --
--- A sandbox violation (a path outside the jail, '..', a symlink, a program
--- not in exec.allow, a modified `ff`) ends the run with exit 3; pcall cannot
--- swallow it. Operational failures a runbook may branch on return
--- `nil, message` where noted; other errors raise and fail the step.
+-- Exit status of a run: 0 PASS, 1 a step failed, 2 usage (bad header,
+-- params or CLI; ff.usage; ff.pg.admin with a wrong confirm), 3 sandbox
+-- violation or limit, 4 busy (ff.fs.lock held by another run), 70 internal.
+-- A violation (a path outside the jail, '..', a symlink, a write to a
+-- read-only folder, a program not in exec.allow, a modified `ff`, a
+-- database name not ffrun's) or a limit (limits.memory_mb,
+-- limits.instructions, limits.seconds) ends the run with exit 3: pcall
+-- cannot swallow it, every following instruction raises, and not even
+-- cleanup steps run. Busy and usage errors are ordinary errors that also
+-- mark the run: pcall may catch them, but if the run then fails it exits
+-- 4 or 2 (a violation or limit wins over busy, busy over usage).
+-- Operational failures a runbook may branch on return `nil, message` where
+-- noted; other errors raise and fail the step (exit 1).
 --
--- Read: runs in every mode. Write: in --dry-run it is planned (printed, and
--- kept in the evidence's "plan"), not done, and returns a stand-in (true
--- unless said otherwise); paths and programs are still checked.
+-- Read: runs in every mode. Write: in --dry-run it is planned (printed as
+-- "plan N [step] call args", kept in the evidence's "plan" and as a
+-- "planned" event), not done, and returns a stand-in: true unless said
+-- otherwise. Only the checks each entry names are made in a dry-run.
+-- Read and Write calls are recorded as events; functions marked "Not a
+-- primitive" (ff.log, ff.time, ff.json, ff.usage, job:wait) are not.
 --
 -- A runbook returns its header; annotate it with `---@type FfRunbook`.
 
 ------------------------------------------------------------------------------
--- The runbook contract (host/vm/runbook.c)
+-- The runbook contract (host/vm/runbook.c). Every header or params error
+-- below, and an error raised by the runbook's top level, is exit 2.
 ------------------------------------------------------------------------------
 
 ---@alias FfParamType "string"|"integer"|"number"|"boolean"|"dir"
@@ -48,70 +73,74 @@
 ---@field name string lower-case letters, digits, `-` and `_`
 ---@field version string
 ---@field summary string one line, shown by --describe
----@field params? FfParam[] given on the command line as NAME=VALUE
----@field steps FfStep[] run in order; the first failure skips the rest but cleanup steps
+---@field params? FfParam[] given on the command line as NAME=VALUE (an unknown NAME is exit 2)
+---@field steps FfStep[] run in order; after a failure the rest are skipped, except cleanup steps
 
 ---One parameter of a runbook.
 ---@class FfParam
 ---@field name string the NAME of NAME=VALUE and the key in the params table
 ---@field doc string shown by --describe and in "required" errors
----@field type? FfParamType default "string"; "dir" is the real path of an existing folder, which becomes readable (read-only)
----@field default? string|integer|number|boolean used when not given
----@field required? boolean an error when neither given nor defaulted
----@field choices? any[] the (typed) value must equal one of these
----@field check? fun(value: any): any, string? return true, or nil and why the value is refused
+---@field type? FfParamType default "string". A given value is converted: "integer" (base 10), "number", "boolean" (exactly true or false), "dir" (the real path of an existing folder); otherwise exit 2. A "dir" value (given or default) becomes a read-only folder of the jail
+---@field default? string|integer|number|boolean used as is (not converted) when not given; choices and check still apply
+---@field required? boolean truthy: exit 2 when neither given nor defaulted
+---@field choices? any[] the value must be rawequal to one of these (exit 2 otherwise)
+---@field check? fun(value: any): any, string? return a true value, or false/nil and why the value is refused (exit 2; raising is exit 2 too)
 
----Params as the steps get them: each given or defaulted param by name, typed.
+---Params as the steps get them: each given or defaulted param by name (an
+---optional one without a default is absent); given values typed, defaults as written.
 ---@alias FfParams table<string, string|integer|number|boolean>
 
 ---One step of a runbook.
 ---@class FfStep
 ---@field name string unique within the runbook
----@field doc string one line, required: what the step does
+---@field doc string one non-empty line, required: what the step does
 ---@field run fun(params: FfParams) fails the step by raising (error(msg, 0), rb.fail); its return value is ignored
----@field cleanup? boolean runs even after an earlier step failed (teardown)
+---@field cleanup? boolean truthy: runs even after an earlier step failed (teardown), but not after a violation or limit
 
 ------------------------------------------------------------------------------
--- ff: plain data (host/lua/l_config.c, host/vm/sandbox.c, runbook.c)
+-- ff: plain data (host/lua/l_config.c, host/vm/sandbox.c, host/vm/runbook.c)
 ------------------------------------------------------------------------------
 
 ---Folders of this run, all absolute.
 ---@class (exact) FfPaths
----@field backups string writable; the host creates it for a real run (a dry-run goes without it when missing)
----@field evidence string writable
+---@field backups string writable when it exists (canonical then); the host creates it for a real run, a dry-run (and --describe/--check) goes without it when missing, and then it is no folder of the jail
+---@field evidence string writable (the canonical evidence root; under --describe/--check the configured path, not in the jail)
 ---@field tmp string writable; private to the run, removed at exit
----@field config_dir string read-only: the config file's folder
----@field runbook string read-only: this runbook's file
+---@field config_dir string the config file's folder, read-only; with the built-in defaults (no config file) the current folder, which is not readable
+---@field runbook string this runbook's file (read-only)
 ---@field runbook_dir string read-only
 ---@field stdlib string read-only
 
----This run; filled once the evidence folder exists (empty under --describe and --check).
+---This run; filled before the runbook's top level runs (empty under --describe and --check).
 ---@class (exact) FfRun
 ---@field id string RUN_ID, the evidence folder's name
 ---@field dir string the evidence folder (exec and ff.evidence.raw files go to its raw/)
 ---@field started_at number epoch seconds
 ---@field dry_run boolean
+---@field cpus integer online processors (at least 1)
 
 ---@class (exact) FfTarget
 ---@field name string
 ---@field conninfo? string nil: libpq's environment
----@field ephemeral boolean a throwaway cluster made by ffrun
+---@field ephemeral boolean a throwaway cluster made by ffrun (not connectable by name)
 
 ---@class (exact) FfSmoke
 ---@field name string
 ---@field sql string
 
----The configuration runbooks may see (ffrun.yaml, SPEC §3).
+---The configuration runbooks may see (ffrun.yaml, SPEC §3). Not shown:
+---exec.allow, monitoring, limits.instructions (paths are in ff.paths).
 ---@class (exact) FfConfig
 ---@field file? string the config file read; nil for the built-in defaults
----@field targets table<string, FfTarget> by name
----@field postgres { bindir: string, os_user: string? } bindir is "auto" or a folder
+---@field targets table<string, FfTarget> by name; "prod" (conninfo nil) and "drill" (ephemeral) are added when not defined
+---@field postgres { bindir: string, os_user: string } bindir "auto" (default) or a folder; os_user default "postgres"
 ---@field backup { globals: "roles"|"with-passwords"|"none", verify: "none"|"rows"|"content", jobs: integer } jobs 0 = auto
 ---@field retention { keep_last: integer, keep_days: integer }
 ---@field objectives { rpo_hours: number, rto_minutes: number }
----@field snapshots string[] absolute paths of files readable as snapshots
+---@field snapshots string[] absolute paths of the configured snapshot files ffrun can read (read-only in the jail)
+---@field snapshots_missing string[] absolute paths of the configured snapshot files that are missing or unreadable (not in the jail)
 ---@field smoke FfSmoke[]
----@field services { up: string[][], check: string[][] } argv arrays
+---@field services { up: string[][], check: string[][] } argv arrays (their programs may be run by ff.exec)
 ---@field restore { allow_errors: string[] } patterns of pg_restore errors allowed
 ---@field limits { memory_mb: integer, seconds: number } seconds 0 = no wall-clock cap
 
@@ -132,9 +161,20 @@
 ---@field pg FfPg
 ff = {}
 
+---Not a primitive. Fail the run as a usage error (exit 2), for input only
+---the runbook can judge (a backup stamp that does not exist): raises
+---`message` and marks the run, so a later failure still exits 2 even if
+---a pcall caught it.
+---@param message string
+function ff.usage(message) end
+
 ------------------------------------------------------------------------------
--- ff.fs: the jailed filesystem (host/lua/l_fs.c). Every path is checked by
--- the jail: writes only below paths.backups, paths.evidence and paths.tmp.
+-- ff.fs: the jailed filesystem (host/lua/l_fs.c). Every path is walked from
+-- `/` one component at a time: '..', a symlink anywhere, a path outside the
+-- allowed folders or a write to a read-only one is a violation (exit 3).
+-- Writable: paths.backups, paths.evidence, paths.tmp; read-only: the
+-- runbook's folder, stdlib/, the config's folder, snapshots, "dir" params.
+-- "Raises" below means a plain error (the step fails, exit 1).
 ------------------------------------------------------------------------------
 
 ---@class (exact) FfFs
@@ -142,23 +182,23 @@ ff.fs = {}
 
 ---Read. The whole content of a regular file.
 ---@param path string
----@return string? data nil when it cannot be read
+---@return string? data nil when it cannot be read (missing, a folder on the way missing, not a regular file)
 ---@return string? err
 function ff.fs.read(path) end
 
 ---Read. Names in a folder, sorted, without "." and "..".
 ---@param path string
----@return string[]? names nil when it cannot be listed
+---@return string[]? names nil when it cannot be listed (missing, not a folder)
 ---@return string? err
 function ff.fs.list(path) end
 
 ---@class (exact) FfStat
----@field type "file"|"dir"|"symlink"|"other"
+---@field type "file"|"dir"|"symlink"|"other" (a symlink is a violation before it is looked at)
 ---@field size integer bytes
 ---@field mtime integer epoch seconds
 ---@field mode integer permission bits (mode & 0x0FFF)
 
----Read. Metadata of a path (symlinks are refused, not followed). Raises when a folder on the way is missing.
+---Read. Metadata of a path, not following symlinks. Raises when a folder on the way is missing.
 ---@param path string
 ---@return FfStat? stat nil when it does not exist
 ---@return string? err
@@ -169,34 +209,41 @@ function ff.fs.stat(path) end
 ---@return boolean
 function ff.fs.exists(path) end
 
----Write. Replace the file atomically (temporary name, fsync, rename), mode 0600. Raises when its folder is missing.
+---Write. Replace the file atomically (temporary name, fsync, rename), mode
+---0600. Raises when its folder is missing. Dry-run: the path is checked
+---against the jail (a missing folder is not an error there).
 ---@param path string
 ---@param data string
 ---@return true? ok
 ---@return string? err
 function ff.fs.write(path, data) end
 
----Write. Append to a file, creating it (0600). Raises when it cannot be opened.
+---Write. Append to a file, creating it (0600). Raises when it cannot be
+---opened. Dry-run: the path is checked against the jail.
 ---@param path string
 ---@param data string
 ---@return true? ok
----@return string? err
+---@return string? err when writing fails
 function ff.fs.append(path, data) end
 
----Write. Create one folder (0700); an existing one is fine. Raises when its parent is missing.
+---Write. Create one folder (0700); an existing name is fine. Raises when
+---a folder on the way is missing. Dry-run: the path is checked against the jail.
 ---@param path string
 ---@return true? ok
 ---@return string? err
 function ff.fs.mkdir(path) end
 
----Write. Remove a file or an empty folder, or a whole tree when recursive. A root folder is a violation.
+---Write. Remove a file or an empty folder, or a whole tree when recursive
+---(a missing path is then fine). A root folder of the jail is a violation
+---(in a real run). Dry-run: the path is checked against the jail.
 ---@param path string
 ---@param recursive? boolean
 ---@return true? ok
 ---@return string? err
 function ff.fs.remove(path, recursive) end
 
----Write. Rename, never replacing an existing `to` (that is an error). A root folder is a violation.
+---Write. Rename, never replacing an existing `to` (that is `nil, err`).
+---A root folder is a violation. Dry-run: both paths are checked against the jail.
 ---@param from string
 ---@param to string
 ---@return true? ok
@@ -204,23 +251,29 @@ function ff.fs.remove(path, recursive) end
 function ff.fs.rename(from, to) end
 
 ---Write. fsync a file or folder. Raises when it cannot be opened.
+---Dry-run: true, the path is not checked.
 ---@param path string
 ---@return true? ok
 ---@return string? err
 function ff.fs.fsync(path) end
 
----Write. Take the exclusive lock of a folder (flock on <dir>/.ffrun.lock),
----held until lock:release() or the end of the run. When another run holds
----it, the step fails and the run exits 4 (busy). In --dry-run it only checks
----that nobody holds it, and returns a released lock.
+---Write. Take the lock of a folder: flock on <dir>/.ffrun.lock (created,
+---so the folder must be writable), exclusive (default; it notes "pid, host,
+---run, since" in the file) or shared. Held until lock:release(), `<close>`,
+---the lock being garbage-collected (keep a reference) or the end of the
+---run. When another run holds it, it raises "busy: <dir> is locked by
+---another run (<holder>)" and the run exits 4. A mode other than
+---"exclusive" or "shared" raises. Dry-run: only checks that nobody holds
+---it (busy is still exit 4) and returns a released lock.
 ---@param dir string
+---@param mode? "exclusive"|"shared"
 ---@return FfLock
-function ff.fs.lock(dir) end
+function ff.fs.lock(dir, mode) end
 
 ---@class (exact) FfLock
 local FfLock = {}
 
----Release the lock (again is harmless); also done by `<close>` and at the end of the run.
+---Not a primitive. Release the lock (again is harmless).
 function FfLock:release() end
 
 ---Read. Bytes available to ffrun on the filesystem of a folder. Raises when it cannot be opened.
@@ -229,7 +282,9 @@ function FfLock:release() end
 ---@return string? err
 function ff.fs.free_bytes(dir) end
 
----Write. Write DIGEST (sha256sum -c format) over every file below a folder, fsynced.
+---Write. Write DIGEST (sha256sum -c format) over every file below a
+---writable folder, fsynced. Raises when the folder cannot be opened.
+---Dry-run: the path is checked against the jail.
 ---@param dir string
 ---@return true? ok
 ---@return string? err
@@ -258,23 +313,25 @@ function ff.hash.string(s) end
 ------------------------------------------------------------------------------
 
 ---@class FfExecOpts
----@field timeout? number seconds before the whole process group is killed; default 300, 0 = none
----@field name? string file name of the captured output in the evidence raw/ folder; default "exec-<program>.log"
+---@field timeout? number seconds before the whole process group is killed; default 300, 0 (or less) = none
+---@field name? string file name of the captured output in the evidence raw/ folder ("/" becomes "_", a taken name gets ".2"...); default "exec-<program>.log"
 
 ---@class (exact) FfExecResult
 ---@field ok boolean exited with status 0, not timed out
 ---@field code integer exit status; -1 when killed by a signal
 ---@field signal? integer the signal that killed it
----@field timed_out? boolean killed by the timeout (or a stop of the run)
+---@field timed_out? boolean killed by the timeout or a stop of the run (absent in the dry stand-in)
 ---@field output string last 4 KiB of stdout+stderr, secrets redacted; "" in --dry-run
----@field raw? string "raw/<name>" in ff.run.dir: the whole captured output
----@field duration_s? number
+---@field raw? string "raw/<name>" in ff.run.dir: the whole captured output (absent in the dry stand-in)
+---@field duration_s? number (absent in the dry stand-in)
 ---@field dry_run? boolean true for the stand-in returned by --dry-run
 
 ---Write. Run a program: argv only (no shell), argv[1] an absolute path in
----exec.allow (or a services program), a scrubbed environment. A program not
----allowed is a violation; a failing program is `ok = false`, not an error.
----In --dry-run: `{ ok = true, code = 0, dry_run = true, output = "" }`.
+---exec.allow or a services program, a scrubbed environment. A relative or
+---not allowed program is a violation; a non-string item raises; a failing
+---program is `ok = false`, not an error. Raises when the raw/ file cannot
+---be created. Dry-run: argv is checked the same way, and the result is
+---`{ ok = true, code = 0, dry_run = true, output = "" }`.
 ---@param argv string[]
 ---@param opts? FfExecOpts
 ---@return FfExecResult? result nil when it could not be started
@@ -282,49 +339,62 @@ function ff.hash.string(s) end
 function ff.exec(argv, opts) end
 
 ------------------------------------------------------------------------------
--- ff.log and ff.time (host/lua/l_log.c)
+-- ff.log and ff.time (host/lua/l_log.c): not primitives (no event; the log
+-- lines are "log" events), they run in every mode.
 ------------------------------------------------------------------------------
 
 ---@class (exact) FfLog
 ff.log = {}
 
----Read. Log the arguments (tostring, joined by spaces) to stderr and the run's log.
+---Not a primitive. Log the arguments (tostring, joined by spaces) to stderr (not with --quiet) and the run's log.
 ---@param ... any
 function ff.log.info(...) end
 
----Read. Like info, at level warn (shown even with --quiet).
+---Not a primitive. Like info, at level warn (shown even with --quiet).
 ---@param ... any
 function ff.log.warn(...) end
 
----Read. Like info, at level error (shown even with --quiet).
+---Not a primitive. Like info, at level error (shown even with --quiet).
 ---@param ... any
 function ff.log.error(...) end
+
+---Not a primitive. The runbook's product (a report) written as is (no
+---newline added) to stdout; nothing with --json, where stdout holds the
+---one JSON object.
+---@param text string
+function ff.log.out(text) end
 
 ---@class (exact) FfTime
 ff.time = {}
 
----Read. Wall-clock time, epoch seconds with a fraction.
+---Not a primitive. Wall-clock time, epoch seconds with a fraction.
 ---@return number
 function ff.time.now() end
 
----Read. Monotonic seconds, for measuring durations.
+---Not a primitive. Monotonic seconds, for measuring durations.
 ---@return number
 function ff.time.monotonic() end
 
----Read. "YYYYMMDD-HHMMSS" in UTC (a backup's STAMP).
+---Not a primitive. "YYYYMMDD-HHMMSS" in UTC (a backup's STAMP).
 ---@param t? number epoch seconds; default now
 ---@return string
 function ff.time.stamp(t) end
 
----Read. ISO 8601 in UTC with milliseconds: "YYYY-MM-DDTHH:MM:SS.mmmZ".
+---Not a primitive. ISO 8601 in UTC with milliseconds: "YYYY-MM-DDTHH:MM:SS.mmmZ".
 ---@param t? number epoch seconds; default now
 ---@return string
 function ff.time.iso(t) end
 
----Read. A "YYYYMMDD-HHMMSS" STAMP (UTC) to epoch seconds.
+---Not a primitive. A "YYYYMMDD-HHMMSS" STAMP (UTC) to epoch seconds.
 ---@param s string
 ---@return integer? t nil when s is not a STAMP
 function ff.time.parse_stamp(s) end
+
+---Not a primitive. Wait without burning instructions. Raises when seconds
+---is not between 0 and 3600, and raises "interrupted by <signal>" when
+---the run is being stopped (a signal, the wall-clock limit).
+---@param seconds number
+function ff.time.sleep(seconds) end
 
 ------------------------------------------------------------------------------
 -- ff.yaml (host/lua/l_yaml.c)
@@ -333,9 +403,10 @@ function ff.time.parse_stamp(s) end
 ---@class (exact) FfYaml
 ff.yaml = {}
 
----Read. Parse one YAML document into tables. Plain true/false/null/~ and
----numbers become Lua values, quoted scalars stay strings; anchors, aliases
----and duplicate keys are refused. An empty document gives nil alone.
+---Read. Parse one YAML document into tables. Plain true/false/null/~ (and
+---empty) and numbers become Lua values, quoted scalars stay strings;
+---anchors, aliases and duplicate keys are refused (nil, err). Nesting
+---deeper than 64 raises. An empty document gives nil alone.
 ---@param text string
 ---@param name? string for error messages; default "(yaml)"
 ---@return any value nil on failure (or for an empty document)
@@ -347,12 +418,13 @@ function ff.yaml.load(text, name) end
 ---.env, else line by line.
 ---@param text string
 ---@param name string the file's name
----@return string? redacted nil only when out of memory
+---@return string? redacted nil on failure
 ---@return integer|string count_or_err how many values were redacted, or why it failed
 function ff.yaml.redact(text, name) end
 
 ------------------------------------------------------------------------------
--- ff.json: lua-cjson 2.1, linked in (its settings are this run's own)
+-- ff.json: lua-cjson 2.1, linked in (its settings are this run's own, and
+-- ff.evidence.set encodes with them). Not primitives: no events.
 ------------------------------------------------------------------------------
 
 ---@class (exact) FfJson
@@ -361,17 +433,17 @@ function ff.yaml.redact(text, name) end
 ---@field _VERSION string
 ff.json = {}
 
----Read. Encode a value as JSON; raises on what JSON cannot hold (functions, sparse arrays, NaN).
+---Not a primitive. Encode a value as JSON; raises on what JSON cannot hold (functions, sparse arrays, NaN).
 ---@param value any
 ---@return string
 function ff.json.encode(value) end
 
----Read. Decode JSON text; raises on invalid JSON (use pcall to branch).
+---Not a primitive. Decode JSON text; raises on invalid JSON (use pcall to branch).
 ---@param text string
 ---@return any
 function ff.json.decode(text) end
 
----Read. Setting (also used by ff.evidence.set): how sparse arrays are encoded.
+---Not a primitive. Setting: how sparse arrays are encoded.
 ---@param convert? boolean|"on"|"off" encode excessively sparse arrays as objects
 ---@param ratio? integer
 ---@param safe? integer
@@ -380,37 +452,37 @@ function ff.json.decode(text) end
 ---@return integer safe
 function ff.json.encode_sparse_array(convert, ratio, safe) end
 
----Read. Setting: the deepest nesting encode accepts.
+---Not a primitive. Setting: the deepest nesting encode accepts.
 ---@param depth? integer
 ---@return integer depth
 function ff.json.encode_max_depth(depth) end
 
----Read. Setting: the deepest nesting decode accepts.
+---Not a primitive. Setting: the deepest nesting decode accepts.
 ---@param depth? integer
 ---@return integer depth
 function ff.json.decode_max_depth(depth) end
 
----Read. Setting: significant digits of encoded numbers (1 to 14).
+---Not a primitive. Setting: significant digits of encoded numbers (1 to 14).
 ---@param precision? integer
 ---@return integer precision
 function ff.json.encode_number_precision(precision) end
 
----Read. Setting: keep the encode buffer between calls.
+---Not a primitive. Setting: keep the encode buffer between calls.
 ---@param keep? boolean|"on"|"off"
 ---@return boolean keep
 function ff.json.encode_keep_buffer(keep) end
 
----Read. Setting: whether NaN and infinity encode (true, false or "null").
+---Not a primitive. Setting: whether NaN and infinity encode (true, false or "null").
 ---@param setting? boolean|"on"|"off"|"null"
 ---@return boolean|"null" setting
 function ff.json.encode_invalid_numbers(setting) end
 
----Read. Setting: whether NaN, Infinity and hex numbers decode.
+---Not a primitive. Setting: whether NaN, Infinity and hex numbers decode.
 ---@param setting? boolean|"on"|"off"
 ---@return boolean setting
 function ff.json.decode_invalid_numbers(setting) end
 
----Read. A fresh cjson module with its own settings.
+---Not a primitive. A fresh cjson module with its own settings.
 ---@return FfJson
 function ff.json.new() end
 
@@ -423,16 +495,19 @@ ff.evidence = {}
 
 ---Read (writes only this run's evidence, so it runs in --dry-run too).
 ---Set a top-level member of summary.json (JSON-encoded; the last value set
----wins). key is lower_case and not one the host writes (status, steps, ...);
----a bad key raises.
+---wins). key is lower_case ([a-z0-9_]) and not one the host writes
+---(format run_id runbook mode status started_at finished_at duration_s
+---params steps ffrun_version host error limit plan events); a bad key, or
+---a value JSON cannot hold, raises.
 ---@param key string
 ---@param value any
 function ff.evidence.set(key, value) end
 
 ---Read (writes only this run's evidence, so it runs in --dry-run too).
----Save data as a new file in the evidence raw/ folder; a taken name gets
----".2", ".3", ... Raises when it cannot be written.
----@param name string one file name ("/" becomes "_")
+---Save data as a new file in the evidence raw/ folder; "/", "\" and
+---control characters in name become "_" (a leading "." too), a taken
+---name gets ".2", ".3", ... Raises when it cannot be written.
+---@param name string one file name
 ---@param data string
 ---@return string relpath "raw/<name>" as saved, relative to ff.run.dir
 function ff.evidence.raw(name, data) end
@@ -460,26 +535,34 @@ function ff.verify.events(dir) end
 
 ------------------------------------------------------------------------------
 -- ff.pg: PostgreSQL through typed primitives only (host/lua/l_pg.c). Targets
--- are named as in ff.config.targets; the tools come from postgres.bindir
--- (major selects a version there; 0 or nil: the default).
+-- are named as in ff.config.targets (an unknown target raises, and so does
+-- an ephemeral one where a server is needed). The tools come from
+-- postgres.bindir; with bindir "auto", major selects
+-- /usr/lib/postgresql/<major>/bin (0 or nil: the newest installed); a
+-- tool not found raises unless said otherwise.
 ------------------------------------------------------------------------------
 
 ---@class (exact) FfPg
 ff.pg = {}
 
----Read. Connect to a configured target (an unknown or ephemeral target raises).
+---Read. Connect to a configured server target.
 ---@param target string
+---@param dbname? string another database of the same server (a restored copy) instead of the target's
 ---@return FfPgConn? conn nil when the connection failed
 ---@return string? err
-function ff.pg.connect(target) end
+function ff.pg.connect(target, dbname) end
 
 ---A connection; every query runs in a READ ONLY transaction. Closed by
----conn:close(), `<close>`, or the end of the run.
+---conn:close(), `<close>`, garbage collection, or the end of the run; a
+---method of a closed connection raises.
 ---@class (exact) FfPgConn
 local FfPgConn = {}
 
----Read. Run sql with $1, $2... bound to the text of the extra arguments (nil
----is NULL; at most 64). Rows are tables of column = text; NULLs are absent.
+---Read. Run one statement with $1, $2... bound to the text of the extra
+---arguments (strings or numbers; nil is NULL; more than 64 raises), in a
+---REPEATABLE READ READ ONLY transaction of its own (or in the snapshot's,
+---after export_snapshot/use_snapshot). Rows are tables of column = text;
+---NULLs are absent.
 ---@param sql string
 ---@param ... string|number|nil
 ---@return table<string, string>[]? rows nil on failure
@@ -508,14 +591,16 @@ function FfPgConn:facts() end
 ---@return string? err
 function FfPgConn:export_snapshot() end
 
----Read. See exactly what the exporting session sees. Raises if this
----connection already holds a snapshot or id is not a snapshot id.
+---Read. See exactly what the exporting session sees (this session also
+---gets jit = off and no parallel workers). Raises if this connection
+---already holds a snapshot or id is not a snapshot id.
 ---@param id string
 ---@return true? ok
 ---@return string? err
 function FfPgConn:use_snapshot(id) end
 
----Read. Ordinary and partitioned tables outside the system schemas (partitions excluded), sorted.
+---Read. Ordinary and partitioned tables outside pg_catalog,
+---information_schema and pg_* schemas (partitions excluded), sorted.
 ---@return { schema: string, name: string }[]? tables
 ---@return string? err
 function FfPgConn:tables() end
@@ -525,9 +610,10 @@ function FfPgConn:tables() end
 ---@return string? err
 function FfPgConn:sequences() end
 
----Read. A table's fingerprint. mode "rows" (default): its exact count(*).
----mode "content": the row count and an order-independent sha256 of its
----COPY text under fixed settings.
+---Read. A table's fingerprint. mode "rows" (default; any mode but
+---"content"): its exact count(*), one value. mode "content": the row count
+---and an order-independent sha256 of its COPY text under fixed settings.
+---Raises when the names cannot be quoted.
 ---@param schema string
 ---@param table string
 ---@param mode? "rows"|"content"
@@ -535,12 +621,20 @@ function FfPgConn:sequences() end
 ---@return string? sha256_or_err the content digest ("content" mode), or why it failed
 function FfPgConn:fingerprint(schema, table, mode) end
 
+---Read. Read one row of a table (the built-in smoke check).
+---Raises when the names cannot be quoted.
+---@param schema string
+---@param table string
+---@return true? ok
+---@return string? err
+function FfPgConn:readable(schema, table) end
+
 ---Read. Close the connection (again is harmless).
 function FfPgConn:close() end
 
 ---@class FfPgDumpOpts
----@field target string
----@field out string the archive to create; it must not exist yet
+---@field target string a server target (required)
+---@field out string the archive to create (required); it must not exist yet
 ---@field snapshot? string an exported snapshot id to dump in
 ---@field major? integer
 ---@field estimate_bytes? integer for the progress line's ETA
@@ -548,61 +642,201 @@ function FfPgConn:close() end
 ---@class (exact) FfPgDumpResult
 ---@field ok boolean
 ---@field bytes integer written to out
----@field sha256? string of the bytes written, computed while streaming
----@field duration_s? number
----@field raw? string "raw/<tool>.log" in ff.run.dir: the tool's stderr
+---@field sha256? string of the bytes written, computed while streaming (absent in the dry stand-in)
+---@field duration_s? number (absent in the dry stand-in)
+---@field raw? string "raw/pg_dump.log" or "raw/pg_dumpall.log" (".2"...) in ff.run.dir: the tool's stderr (absent in the dry stand-in)
 ---@field error? string why, when not ok
 ---@field dry_run? boolean true for the stand-in returned by --dry-run
 
----A pg_dump running in the background.
+---A pg_dump running in the background; garbage collection or `<close>`
+---stops it (keep a reference until wait()).
 ---@class (exact) FfPgDumpJob
 local FfPgDumpJob = {}
 
----Wait for the dump to finish (once).
+---Not a primitive. Wait for the dump to finish; a second call raises.
 ---@return FfPgDumpResult
 function FfPgDumpJob:wait() end
 
 ---Write. Start pg_dump --format=custom of the target's database into out,
----streamed through sha256 in one pass, in the background. In --dry-run:
----a stand-in whose wait() gives `{ ok = true, dry_run = true, bytes = 0 }`.
----Raises when it cannot start (no pg_dump, out exists or is not writable).
+---streamed through sha256 in one pass, in the background. Raises when it
+---cannot start (a missing option, no pg_dump, out exists or cannot be
+---created; out outside the writable folders is a violation). Dry-run:
+---checks target and that out is given (not out's path), and returns a
+---stand-in table whose wait() gives `{ ok = true, dry_run = true, bytes = 0 }`.
 ---@param opts FfPgDumpOpts
 ---@return FfPgDumpJob
 function ff.pg.dump(opts) end
 
 ---@class FfPgGlobalsOpts
----@field target string
----@field out string the file to create; it must not exist yet
----@field passwords? boolean include role password hashes (secrets); default false
+---@field target string a server target (required)
+---@field out string the file to create (required); it must not exist yet
+---@field passwords? boolean include role password hashes (secrets); default false (--no-role-passwords)
 ---@field major? integer
 
 ---Write. pg_dumpall --globals-only (roles, tablespaces) into out, and wait
----for it. In --dry-run: `{ ok = true, dry_run = true, bytes = 0 }`.
----Raises when it cannot start (no pg_dumpall, out exists or is not writable).
+---for it. Raises like ff.pg.dump. Dry-run: checks target and that out is
+---given, and returns `{ ok = true, dry_run = true, bytes = 0 }`.
 ---@param opts FfPgGlobalsOpts
 ---@return FfPgDumpResult
 function ff.pg.globals(opts) end
 
----Read. pg_restore --list of an archive (output saved in the evidence raw/).
+---Read. pg_restore --list of an archive (the whole output in the evidence
+---raw/). Raises when the archive cannot be opened (outside the jail: a
+---violation) or pg_restore is not found.
 ---@param path string
 ---@param major? integer
----@return boolean? ok nil when pg_restore could not be started
----@return string toc_or_err the table of contents (or pg_restore's complaint), or why it failed
----@return string? raw "raw/pg_restore-list.txt..." in ff.run.dir
+---@return boolean? ok pg_restore exited 0; nil when it could not be started
+---@return string toc_or_err the table of contents (last 1 MiB of its output, or pg_restore's complaint), or why it failed
+---@return string? raw "raw/pg_restore-list.txt" (".2"...) in ff.run.dir
 function ff.pg.archive_list(path, major) end
 
 ---Read. Read the whole archive with pg_restore (to /dev/null): a truncated
----archive still lists its TOC, but fails here.
+---archive still lists its TOC, but fails here. Raises like archive_list.
 ---@param path string
 ---@param major? integer
----@return boolean? ok nil when pg_restore could not be started
----@return string message_or_err the tail of pg_restore's output, or why it failed
----@return string? raw "raw/pg_restore-read.log..." in ff.run.dir
+---@return boolean? ok pg_restore exited 0; nil when it could not be started
+---@return string message_or_err the last 2 KiB of pg_restore's output, or why it failed
+---@return string? raw "raw/pg_restore-read.log" (".2"...) in ff.run.dir
 function ff.pg.archive_read(path, major) end
 
 ---Read. First line of `<tool> --version`, e.g. "pg_dump (PostgreSQL) 15.8".
+---Another tool name raises.
 ---@param tool "pg_dump"|"pg_restore"|"pg_dumpall"|"initdb"|"postgres"
 ---@param major? integer
----@return string? version
+---@return string? version nil when the tool is not found or fails
 ---@return string? err
 function ff.pg.version(tool, major) end
+
+---Read: it runs in --dry-run too (a rehearsal proves confirm=). Open the
+---only handle that changes a server. confirm must equal the target's
+---database name, else a usage error (exit 2). Raises when the target is
+---unknown or ephemeral, or when the server cannot be reached (first the
+---target's database, then "postgres", the maintenance database the
+---handle uses).
+---@param target string
+---@param confirm string the target's database name
+---@return FfPgAdmin
+function ff.pg.admin(target, confirm) end
+
+---An admin handle (ff.pg.admin, or instance:admin() where every name is
+---allowed). On a server target it creates, restores into, drops and swaps
+---in only databases named `<live>__ff…`; another name, an empty one or one
+---longer than 63 bytes is a violation (exit 3, checked in a real run
+---only). Closed by `<close>`, garbage collection or the end of the run.
+---@class (exact) FfPgAdmin
+local FfPgAdmin = {}
+
+---Read. The live (target's) database name; "" for an instance's handle.
+---@return string
+function FfPgAdmin:live() end
+
+---Read. Every database of the server, sorted ({} for a dry instance's handle).
+---@return string[]? names
+---@return string? err
+function FfPgAdmin:databases() end
+
+---Write. Create an empty database from template0 with the live database's
+---owner, encoding and locale (on an instance: UTF8).
+---@param name string `<live>__ff…`
+---@return true? ok
+---@return string? err
+function FfPgAdmin:create_database(name) end
+
+---Write. DROP DATABASE IF EXISTS … WITH (FORCE): only ffrun's own copies, never the live one.
+---@param name string `<live>__ff…`
+---@return true? ok
+---@return string? err
+function FfPgAdmin:drop_database(name) end
+
+---Write. In one transaction (tried up to 5 times): stop new connections to
+---the live database, end its sessions, rename live -> old and new -> live.
+---Dry-run: 0.
+---@param new string `<live>__ff…`, the database that becomes live
+---@param old string `<live>__ff…`, the name the live database gets
+---@return number? downtime_s nil on failure
+---@return string? err
+function FfPgAdmin:swap(new, old) end
+
+---Write. ALTER DATABASE … ALLOW_CONNECTIONS (the live one or `<live>__ff…`).
+---@param name string
+---@param on boolean
+---@return true? ok
+---@return string? err
+function FfPgAdmin:allow_connections(name, on) end
+
+---@class (exact) FfPgRestoreResult
+---@field ok boolean pg_restore exited 0
+---@field output string the last 64 KiB of its output
+---@field raw string "raw/pg_restore.log" (".2"...) in ff.run.dir: the whole log, to judge each "pg_restore: error:" against restore.allow_errors
+---@field duration_s number
+---@field stopped boolean killed because the run was being stopped
+
+---Write. pg_restore --jobs into one of ffrun's databases. Raises when the
+---archive cannot be opened (outside the jail: a violation) or pg_restore
+---is not found. Dry-run: true (not a result table).
+---@param database string `<live>__ff…`
+---@param archive string
+---@param jobs? integer default 1
+---@param major? integer
+---@return FfPgRestoreResult|true|nil result nil when pg_restore could not be started; true in --dry-run
+---@return string? err
+function FfPgAdmin:restore(database, archive, jobs, major) end
+
+---@class (exact) FfPgGlobalsApplied
+---@field applied integer statements that succeeded
+---@field existing string[] errors for objects that already exist (a role): reported, not fatal
+---@field errors string[] every other error
+
+---Write. Apply a globals.sql (pg_dumpall output) statement by statement on
+---the maintenance connection: one statement a line, comments and psql
+---meta-commands skipped. Raises when the file cannot be opened (outside
+---the jail: a violation) or is over 16 MiB. Dry-run: true (not a result table).
+---@param file string
+---@return FfPgGlobalsApplied|true
+function FfPgAdmin:apply_globals(file) end
+
+---@class FfPgInstanceOpts
+---@field major? integer
+
+---@class (exact) FfPgInstanceInfo
+---@field folder string its data folder
+---@field socket string its socket folder
+---@field port integer
+
+---A throwaway server (at most 4 at once). Stopped and removed by stop(),
+---`<close>`, garbage collection (keep a reference) or the end of the run.
+---In --dry-run the stand-in is a plain table with the same methods, which
+---are not primitives (no event, nothing planned; its admin handle's
+---methods are).
+---@class (exact) FfPgInstance
+local FfPgInstance = {}
+
+---Read. An admin handle over the whole instance (every name allowed).
+---Raises when the instance is not running or cannot be reached. Dry-run
+---stand-in: an admin handle with no server, whose writes are planned.
+---@return FfPgAdmin
+function FfPgInstance:admin() end
+
+---Read. Connect to one of its databases. Raises when the instance is not
+---running. Dry-run stand-in: `nil, "dry-run: the instance is only planned"`.
+---@param dbname string
+---@return FfPgConn? conn
+---@return string? err
+function FfPgInstance:connect(dbname) end
+
+---Read. Where it runs. Raises when the instance is not running. Dry-run stand-in: true.
+---@return FfPgInstanceInfo|true
+function FfPgInstance:info() end
+
+---Write. Stop the server and remove its folder (again is harmless).
+---@return true
+function FfPgInstance:stop() end
+
+---Write. initdb and start a private server in a temporary folder, as
+---postgres.os_user when ffrun runs as root (leftovers of a crashed ffrun
+---are reaped first). Raises when initdb is not found or 4 instances
+---already exist. Dry-run: a stand-in (see FfPgInstance).
+---@param opts? FfPgInstanceOpts
+---@return FfPgInstance? instance nil when it could not be made
+---@return string? err
+function ff.pg.instance(opts) end

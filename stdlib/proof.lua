@@ -37,6 +37,28 @@ function proof.resolve(root, which)
   return b
 end
 
+--- Judge a pg_restore run (admin:restore's result): every "pg_restore:
+--- error:" line of its whole log must match a pattern the config allows.
+--- Fails naming the refused lines.
+function proof.check_restore(r)
+  -- The whole log, not the tail the call returned: an error must not
+  -- scroll out of sight on a long restore.
+  local output = ff.fs.read(ff.run.dir .. "/" .. r.raw) or r.output
+  local refused = {}
+  for line in output:gmatch("[^\n]+") do
+    if line:match("^pg_restore: error:") then
+      local allowed = false
+      for _, pat in ipairs(ff.config.restore.allow_errors) do
+        if line:find(pat, 1, true) then allowed = true end
+      end
+      if not allowed then refused[#refused + 1] = line end
+    end
+  end
+  rb.check(#refused == 0, "pg_restore reported errors (see %s): %s", r.raw, table.concat(refused, "; "))
+  -- With only allowed errors pg_restore still exits 1, saying so.
+  rb.check(r.ok or output:match("errors ignored on restore"), "pg_restore failed (see %s)", r.raw)
+end
+
 --- Fingerprints of conn's database against the manifest's.
 --- Returns { tables = n, mismatches = { "schema.table: why", ... } }.
 function proof.fingerprints(conn, m)
@@ -105,6 +127,22 @@ function proof.smoke_passed(s)
     if not c.ok then return false end
   end
   return true
+end
+
+--- Prove a restored database: fingerprints equal the manifest's (and
+--- something was compared), smoke checks pass. Records both in the
+--- evidence (smoke under smoke_key); fails naming what differs.
+function proof.prove(db, m, smoke_key)
+  local v = proof.fingerprints(db, m)
+  ff.evidence.set("verification", v)
+  rb.check(#v.mismatches == 0, "the restored copy differs from the backup: %s", table.concat(v.mismatches, "; "))
+  rb.check(v.tables > 0 or m.verify == "none", "no table was compared: a verification of nothing is not a PASS")
+  local smoke = proof.smoke(db, ff.config.smoke, m)
+  ff.evidence.set(smoke_key, smoke)
+  rb.check(proof.smoke_passed(smoke), "smoke checks failed")
+  ff.log.info(string.format("proved: %d tables equal (%s), %d smoke checks%s", v.tables, m.verify,
+    #smoke.checks, smoke.builtin and " (built-in: every table readable)" or ""))
+  return v
 end
 
 --- RPO and RTO of this run against the configured objectives.

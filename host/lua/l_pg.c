@@ -1019,7 +1019,7 @@ static int admin_restore(lua_State *L)
 	return 1;
 }
 
-/* admin:apply_globals(database, file) -> { applied, existing = {…}, errors = {…} }
+/* admin:apply_globals(file) -> { applied, existing = {…}, errors = {…} }
  * globals.sql statement by statement on the maintenance connection: a role
  * that already exists is reported, not fatal. */
 static int admin_globals(lua_State *L)
