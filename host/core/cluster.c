@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "fsutil.h"
 
 #define PREFIX "/tmp/ffrun-drill-"
 
@@ -39,28 +40,6 @@ static unsigned long long start_time(pid_t pid)
 	return t;
 }
 
-static void remove_tree(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			char sub[PATH_MAX];
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-			remove_tree(sub);
-		}
-		if (d)
-			closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
 
 static int tool(const ff_cluster *c, const char *const *argv, int log_fd,
 		const volatile int *cancel, double timeout, ff_err *e)
@@ -193,7 +172,7 @@ int ff_cluster_destroy(ff_cluster *c, int log_fd, ff_err *e)
 		}
 		c->running = 0;
 	}
-	remove_tree(c->dir);
+	ff_remove_tree(c->dir);
 	c->exists = 0;
 	(void)e;
 	return 0;
@@ -248,7 +227,7 @@ int ff_cluster_reap(int log_fd)
 					kill(pm, SIGKILL);
 			}
 		}
-		remove_tree(dir);
+		ff_remove_tree(dir);
 		reaped++;
 		if (log_fd >= 0) {
 			char msg[PATH_MAX + 64];

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "jsonw.h"
 
 double ff_time_now(void)
@@ -43,26 +44,6 @@ void ff_time_iso(char out[32], double t)
 	gmtime_r(&s, &tm);
 	strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(out, 32, "%s.%03dZ", b, (int)((t - (double)s) * 1000) % 1000);
-}
-
-int ff_mkdir_p(const char *path, ff_err *e)
-{
-	char buf[4096];
-	if (strlen(path) >= sizeof(buf))
-		return ff_err_set(e, FF_EFAIL, "path too long: %s", path);
-	strcpy(buf, path);
-	for (char *p = buf + 1; ; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-			*p = '\0';
-			if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-				return ff_err_set(e, FF_EFAIL, "create %s: %s", buf, strerror(errno));
-			*p = c;
-			if (!c)
-				break;
-		}
-	}
-	return 0;
 }
 
 int ff_evidence_open(ff_evidence *ev, const char *root, const char *stamp,

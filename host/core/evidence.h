@@ -67,9 +67,6 @@ int ff_events_verify(int dirfd, char last_hex[FF_SHA256_HEX],
 		     unsigned long long *count, ff_problem_fn problem, void *arg,
 		     ff_err *e);
 
-/* mkdir -p with mode 0700 for every folder it creates. */
-int ff_mkdir_p(const char *path, ff_err *e);
-
 /* UTC timestamps: "YYYYMMDD-HHMMSS" and ISO 8601 with milliseconds. */
 void ff_time_stamp(char out[16], double t);
 void ff_time_iso(char out[32], double t);

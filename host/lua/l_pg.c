@@ -1299,6 +1299,25 @@ static int dry_globals(lua_State *L)
 	return dry_dump_wait(L);
 }
 
+/* A handle's metatable: its methods dispatched as primitives (module names
+ * them in events), one function as both __gc and __close, and hidden from
+ * getmetatable. */
+static void handle_mt(lua_State *L, const char *name, const char *module,
+		      const ff_prim *methods, lua_CFunction gc)
+{
+	luaL_newmetatable(L, name);
+	lua_newtable(L);
+	ff_prims_set(L, module, methods);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pushcfunction(L, gc);
+	lua_setfield(L, -2, "__close");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 1);
+}
+
 void ff_open_pg(lua_State *L)
 {
 	static const ff_prim prims[] = {
@@ -1324,20 +1343,6 @@ void ff_open_pg(lua_State *L)
 		{"close", conn_close, FF_READ, NULL},
 		{NULL, NULL, 0, NULL}
 	};
-	ff_prims_set(L, "pg", prims);
-
-	luaL_newmetatable(L, CONN_MT);
-	lua_newtable(L);
-	ff_prims_set(L, "pg.conn", conn_prims);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, conn_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_pushcfunction(L, conn_gc);
-	lua_setfield(L, -2, "__close");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
-	lua_pop(L, 1);
-
 	static const ff_prim admin_prims[] = {
 		{"live", admin_live, FF_READ, NULL},
 		{"databases", admin_databases, FF_READ, NULL},
@@ -1349,18 +1354,6 @@ void ff_open_pg(lua_State *L)
 		{"apply_globals", admin_globals, FF_WRITE, NULL},
 		{NULL, NULL, 0, NULL}
 	};
-	luaL_newmetatable(L, ADMIN_MT);
-	lua_newtable(L);
-	ff_prims_set(L, "pg.admin", admin_prims);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, admin_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_pushcfunction(L, admin_gc);
-	lua_setfield(L, -2, "__close");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
-	lua_pop(L, 1);
-
 	static const ff_prim inst_prims[] = {
 		{"admin", inst_admin, FF_READ, NULL},
 		{"connect", inst_connect, FF_READ, NULL},
@@ -1368,28 +1361,14 @@ void ff_open_pg(lua_State *L)
 		{"stop", inst_stop, FF_WRITE, NULL},
 		{NULL, NULL, 0, NULL}
 	};
-	luaL_newmetatable(L, INST_MT);
-	lua_newtable(L);
-	ff_prims_set(L, "pg.instance", inst_prims);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, inst_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_pushcfunction(L, inst_gc);
-	lua_setfield(L, -2, "__close");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
-	lua_pop(L, 1);
-
-	luaL_newmetatable(L, DUMP_MT);
-	lua_createtable(L, 0, 1);
-	lua_pushcfunction(L, dump_wait);
-	lua_setfield(L, -2, "wait");
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, dump_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_pushcfunction(L, dump_gc);
-	lua_setfield(L, -2, "__close");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
-	lua_pop(L, 1);
+	/* A dump job's wait() only collects what the dispatched dump started. */
+	static const ff_prim job_prims[] = {
+		{"wait", dump_wait, FF_READ, NULL},
+		{NULL, NULL, 0, NULL}
+	};
+	ff_prims_set(L, "pg", prims);
+	handle_mt(L, CONN_MT, "pg.conn", conn_prims, conn_gc);
+	handle_mt(L, ADMIN_MT, "pg.admin", admin_prims, admin_gc);
+	handle_mt(L, INST_MT, "pg.instance", inst_prims, inst_gc);
+	handle_mt(L, DUMP_MT, "pg.job", job_prims, dump_gc);
 }

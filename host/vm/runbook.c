@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/cluster.h"
+#include "core/fsutil.h"
 #include "core/hash.h"
 #include "core/metrics.h"
 #include "core/jsonw.h"
@@ -507,7 +508,6 @@ static void seal(ff_ctx *ctx)
 	write_metrics(ctx, ff_time_now());
 }
 
-static void remove_tree(const char *path);
 
 void ff_run_abort(ff_ctx *ctx, int exit_status)
 {
@@ -531,35 +531,12 @@ void ff_run_abort(ff_ctx *ctx, int exit_status)
 			ff_cluster_destroy(ctx->clusters[i], -1, NULL);
 	seal(ctx);
 	if (ctx->tmp_dir)
-		remove_tree(ctx->tmp_dir);
+		ff_remove_tree(ctx->tmp_dir);
 	_exit(exit_status);
 }
 
 /* --- helpers ------------------------------------------------------------------ */
 
-static void remove_tree(const char *path)
-{
-	/* Our own private temporary folder: plain recursion is enough. */
-	char sub[PATH_MAX];
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *de;
-		while (d && (de = readdir(d))) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-			remove_tree(sub);
-		}
-		if (d)
-			closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
 
 static int hash_path(char hex[FF_SHA256_HEX], const char *path, ff_err *e)
 {
@@ -911,7 +888,7 @@ out:
 	if (ctx->log_fd >= 0)
 		close(ctx->log_fd);
 	if (ctx->tmp_dir)
-		remove_tree(ctx->tmp_dir);
+		ff_remove_tree(ctx->tmp_dir);
 	return ff_err_exit_status(ctx->status);
 }
 

@@ -41,14 +41,16 @@ trial() { # trial KIND RUNBOOK: one fault, then every check
   local kind=$1 rb=$2 args=() code ev before latest problems=""
   [ "$rb" = restore ] && args=(confirm=app)
   before=$(live); latest=$(complete | tail -n 1)
-  local backups_before; backups_before=$(complete | tr '\n' ' ')
+  local runs_before; runs_before=$(ls "$WS/evidence" 2>/dev/null | wc -l)
   case $kind in
     corrupt)
       cp -a "$B/$latest" "$WORK/saved"
       printf '\x5a' | dd of="$B/$latest/db.dump" bs=1 seek=$((RANDOM * 7 % $(stat -c %s "$B/$latest/db.dump"))) conv=notrunc status=none ;;
     readonly) mount -o remount,ro "$WORK/disk" ;;
   esac
-  run "$rb" "${args[@]}" > /dev/null 2> "$WORK/err" & local pid=$!
+  # ffrun itself in the background (a `timeout` wrapper would take the
+  # signals meant for it); a run that outlives 120 s counts as a hang.
+  "$FFRUN" -q -c "$WS/ffrun.yaml" "$rb" "${args[@]}" > /dev/null 2> "$WORK/err" & local pid=$!
   local delay; delay=$((RANDOM % 15)); sleep "$((delay / 10)).$((delay % 10))"
   case $kind in
     kill) kill -9 $pid 2>/dev/null ;;
@@ -57,7 +59,9 @@ trial() { # trial KIND RUNBOOK: one fault, then every check
     pgstop) _pg_as_owner "$PG_BINDIR/pg_ctl" stop -w -m fast -D "$(pg_data src)" >/dev/null 2>&1 ;;
     diskfull) fallocate -l 60m "$WORK/disk/filler" 2>/dev/null || true ;;
   esac
-  wait $pid; code=$?
+  local waited=0
+  while kill -0 $pid 2>/dev/null && [ $waited -lt 1200 ]; do sleep 0.1; waited=$((waited + 1)); done
+  if kill -0 $pid 2>/dev/null; then kill -9 $pid; wait $pid 2>/dev/null; code=124; else wait $pid; code=$?; fi
   # Undo the fault, so the checks and the next run see a healthy system.
   case $kind in
     pgstop) _pg_as_owner "$PG_BINDIR/pg_ctl" start -w -D "$(pg_data src)" -l "$(pg_log src)" >/dev/null 2>&1 ;;
@@ -67,6 +71,9 @@ trial() { # trial KIND RUNBOOK: one fault, then every check
   esac
   [ $code = 124 ] && problems+=" hang;"
   ev=$(last_evidence "$WS")
+  # A signal in the first milliseconds, before the run began, ends ffrun
+  # with no evidence at all: honest too (nothing was started).
+  [ "$(ls "$WS/evidence" 2>/dev/null | wc -l)" -gt "$runs_before" ] || ev=/nonexistent
   if [ $code = 0 ]; then
     grep -q '"status":"PASS"' "$ev/summary.json" 2>/dev/null || problems+=" exit 0 without a PASS summary;"
     case $kind in corrupt|readonly) problems+=" exit 0 despite $kind;" ;; esac
