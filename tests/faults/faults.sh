@@ -45,7 +45,10 @@ trial() { # trial KIND RUNBOOK: one fault, then every check
   case $kind in
     corrupt)
       cp -a "$B/$latest" "$WORK/saved"
-      printf '\x5a' | dd of="$B/$latest/db.dump" bs=1 seek=$((RANDOM * 7 % $(stat -c %s "$B/$latest/db.dump"))) conv=notrunc status=none ;;
+      # One byte inverted (a fixed value would sometimes equal the old one).
+      local off; off=$((RANDOM * 7 % $(stat -c %s "$B/$latest/db.dump")))
+      local old; old=$(od -An -tu1 -j "$off" -N1 "$B/$latest/db.dump" | tr -d ' ')
+      printf "$(printf '\\%03o' $((old ^ 255)))" | dd of="$B/$latest/db.dump" bs=1 seek="$off" conv=notrunc status=none ;;
     readonly) mount -o remount,ro "$WORK/disk" ;;
   esac
   # ffrun itself in the background (a `timeout` wrapper would take the
