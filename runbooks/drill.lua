@@ -27,12 +27,7 @@ return {
       name = "resolve",
       doc = "Find the backup and check its DIGEST and manifest",
       run = function(p)
-        -- Shared: a prune (exclusive) cannot remove what this run reads.
-        lock = ff.fs.lock(root, "shared")
-        backup = proof.resolve(root, p.backup)
-        manifest = proof.check_backup(backup.path)
-        ff.evidence.set("backup", { stamp = backup.stamp,
-          age_s = math.floor(ff.run.started_at - ff.time.parse_stamp(backup.stamp)) })
+        lock, backup, manifest = proof.open_backup(root, p.backup)
         dbname = manifest.source.dbname
       end,
     },
@@ -40,7 +35,7 @@ return {
       name = "instance",
       doc = "Bring up the drill server: a throwaway instance, or a configured one that is provably not production",
       run = function(p)
-        local major = tonumber(manifest.source.server_version:match("^(%d+)"))
+        local major = proof.source_major(manifest)
         if cfg.targets[p.target].ephemeral then
           inst = rb.must(ff.pg.instance({ major = major }))
           admin = inst:admin()
@@ -80,7 +75,7 @@ return {
         rb.must(admin:create_database(dbname))
         local jobs = p.jobs > 0 and p.jobs or (cfg.backup.jobs > 0 and cfg.backup.jobs) or ff.run.cpus
         local r = rb.must(admin:restore(dbname, backup.path .. "/db.dump", jobs,
-          tonumber(manifest.source.server_version:match("^(%d+)"))))
+          proof.source_major(manifest)))
         if ff.dry_run then return end
         proof.check_restore(r)
         ff.log.info(string.format("pg_restore -j%d into %s: %.1f s", jobs, dbname, r.duration_s))

@@ -43,12 +43,7 @@ return {
       name = "resolve",
       doc = "Find the backup (latest or STAMP) and check its DIGEST and manifest before anything is touched",
       run = function(p)
-        -- Shared: a prune (exclusive) cannot remove what this run reads.
-        lock = ff.fs.lock(root, "shared")
-        backup = proof.resolve(root, p.backup)
-        manifest = proof.check_backup(backup.path)
-        ff.evidence.set("backup", { stamp = backup.stamp,
-          age_s = math.floor(ff.run.started_at - ff.time.parse_stamp(backup.stamp)) })
+        lock, backup, manifest = proof.open_backup(root, p.backup)
         ff.log.info(string.format("backup %s: %d tables, verify mode %s", backup.stamp, #manifest.tables,
           manifest.verify))
       end,
@@ -62,7 +57,7 @@ return {
         local db = rb.must(ff.pg.connect(p.target))
         local facts = rb.must(db:facts())
         db:close()
-        local source_major = tonumber(manifest.source.server_version:match("^(%d+)"))
+        local source_major = proof.source_major(manifest)
         rb.check(facts.server_major >= source_major,
           "the target runs PostgreSQL %d, the backup comes from %d: restore into %d or newer",
           facts.server_major, source_major, source_major)
@@ -93,7 +88,7 @@ return {
         rb.must(admin:create_database(restored))
         local jobs = p.jobs > 0 and p.jobs or (cfg.backup.jobs > 0 and cfg.backup.jobs) or ff.run.cpus
         local r = rb.must(admin:restore(restored, backup.path .. "/db.dump", jobs,
-          tonumber(manifest.source.server_version:match("^(%d+)"))))
+          proof.source_major(manifest)))
         if ff.dry_run then return end
         proof.check_restore(r)
         ff.log.info(string.format("pg_restore -j%d finished in %.1f s", jobs, r.duration_s))

@@ -59,6 +59,23 @@ function proof.check_restore(r)
   rb.check(r.ok or output:match("errors ignored on restore"), "pg_restore failed (see %s)", r.raw)
 end
 
+--- What restore and drill do first: hold the backups folder shared (a
+--- prune cannot remove what this run reads), resolve the backup, check it,
+--- and record it in the evidence. Returns lock, backup, manifest.
+function proof.open_backup(root, which)
+  local lock = ff.fs.lock(root, "shared")
+  local backup = proof.resolve(root, which)
+  local manifest = proof.check_backup(backup.path)
+  ff.evidence.set("backup", { stamp = backup.stamp,
+    age_s = math.floor(ff.run.started_at - ff.time.parse_stamp(backup.stamp)) })
+  return lock, backup, manifest
+end
+
+--- The PostgreSQL major version the backup was taken from.
+function proof.source_major(m)
+  return tonumber(m.source.server_version:match("^(%d+)"))
+end
+
 --- Fingerprints of conn's database against the manifest's.
 --- Returns { tables = n, mismatches = { "schema.table: why", ... } }.
 function proof.fingerprints(conn, m)

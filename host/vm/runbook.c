@@ -847,7 +847,16 @@ int ff_run(ff_ctx *ctx)
 			ctx->cancel = 0;
 			atomic_store(&ctx->interrupt, 0);
 		}
+		/* Exit 4 (busy) and 2 (usage) belong to the error that failed
+		 * the run, not to one a runbook caught earlier. */
+		int busy = ctx->busy, usage = ctx->usage;
+		if (!failed)
+			ctx->busy = ctx->usage = 0;
 		int passed = run_step(ctx, s, (int)i, header, params);
+		if (failed) {
+			ctx->busy = busy; /* a cleanup step's own error changes nothing */
+			ctx->usage = usage;
+		}
 		if (passed && ctx->cancel && !failed) {
 			/* A signal that arrived while C code ran (a sleep, a child)
 			 * and that no later instruction raised still stops the run. */
