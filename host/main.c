@@ -4,11 +4,11 @@
 #include <signal.h>
 #include <lua.h>
 #include <openssl/crypto.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "core/libpq.h"
 #include "core/yaml.h"
 
 #include "core/config.h"
@@ -46,10 +46,15 @@ static void usage(FILE *out)
 
 static void version(void)
 {
-	int pq = PQlibVersion();
-	printf("ffrun %s\n%s\nlibpq %d.%d\n%s\nlibyaml %s\n", FF_VERSION, LUA_RELEASE,
-	       pq / 10000, pq % 100, OpenSSL_version(OPENSSL_VERSION),
-	       ff_yaml_libyaml_version());
+	ff_err e = {0};
+	printf("ffrun %s\n%s\n", FF_VERSION, LUA_RELEASE);
+	if (ff_libpq_load(&e) == 0) {
+		int pq = ff_pq()->PQlibVersion();
+		printf("libpq %d.%d\n", pq / 10000, pq % 100);
+	} else {
+		printf("libpq: %s\n", e.msg);
+	}
+	printf("%s\nlibyaml %s\n", OpenSSL_version(OPENSSL_VERSION), ff_yaml_libyaml_version());
 }
 
 int main(int argc, char **argv)

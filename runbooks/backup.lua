@@ -77,18 +77,17 @@ return {
       run = function(p)
         local job = ff.pg.dump({ target = p.target, out = partial .. "/db.dump", snapshot = snapshot,
                                  major = facts.server_major, estimate_bytes = facts.size_bytes })
-        -- Fingerprints on a second connection, in the same snapshot, while
+        -- Fingerprints on other connections, in the same snapshot, while
         -- the dump streams: wall time is the longer of the two, not the sum.
         local fp = rb.must(ff.pg.connect(p.target))
         rb.must(fp:use_snapshot(snapshot))
-        for _, t in ipairs(rb.must(fp:tables())) do
-          local entry = { name = t.schema .. "." .. t.name }
-          if verify_mode == "content" then
-            entry.rows, entry.content_sha256 = rb.must(fp:fingerprint(t.schema, t.name, "content"))
-          elseif verify_mode == "rows" then
-            entry.rows = rb.must(fp:fingerprint(t.schema, t.name, "rows"))
-          end
-          tables[#tables + 1] = entry
+        local list = rb.must(fp:tables())
+        local got = {}
+        if verify_mode ~= "none" then got = rb.must(fp:fingerprints(list, verify_mode)) end
+        for i, t in ipairs(list) do
+          local fpi = got[i] or {}
+          tables[#tables + 1] = { name = t.schema .. "." .. t.name, rows = fpi.rows,
+                                  content_sha256 = fpi.content_sha256 }
         end
         sequences = rb.must(fp:sequences())
         fp:close()

@@ -621,6 +621,19 @@ function FfPgConn:sequences() end
 ---@return string? sha256_or_err the content digest ("content" mode), or why it failed
 function FfPgConn:fingerprint(schema, table, mode) end
 
+---Read. conn:fingerprint for every table of `tables` (as conn:tables()
+---lists them) at once, over `jobs` connections opened like this one
+---(default: the number of CPUs, at most 8) that all see its snapshot when
+---it holds one. Tables over 32 MiB are cut into page ranges (PostgreSQL
+---14+) shared between the connections; the content digests add up to the
+---same values conn:fingerprint gives. Results are in the order of `tables`.
+---@param tables { schema: string, name: string }[]
+---@param mode? "rows"|"content"
+---@param jobs? integer 1 to 64
+---@return { rows: integer, content_sha256: string? }[]? fingerprints
+---@return string? err
+function FfPgConn:fingerprints(tables, mode, jobs) end
+
 ---Read. Read one row of a table (the built-in smoke check).
 ---Raises when the names cannot be quoted.
 ---@param schema string

@@ -1,4 +1,4 @@
-/* hash.h - streaming SHA-256 through OpenSSL EVP, constant memory. */
+/* hash.h - streaming SHA-256 through OpenSSL's libcrypto, constant memory. */
 #ifndef FF_HASH_H
 #define FF_HASH_H
 
@@ -9,10 +9,10 @@
 
 #define FF_SHA256_HEX 65 /* 64 hex digits and a NUL */
 
-typedef struct ff_sha256 ff_sha256; /* opaque: wraps an EVP_MD_CTX */
+typedef struct ff_sha256 ff_sha256; /* opaque: wraps OpenSSL's SHA256_CTX */
 
 /* Incremental hashing, for streams the caller pumps (a dump on its way to
- * disk). ff_sha256_new returns NULL only when OpenSSL cannot allocate. */
+ * disk). ff_sha256_new returns NULL only when it cannot allocate. */
 ff_sha256 *ff_sha256_new(void);
 void ff_sha256_update(ff_sha256 *h, const void *data, size_t len);
 /* Writes the lower-case hex digest into hex (FF_SHA256_HEX bytes) and
@@ -21,6 +21,8 @@ void ff_sha256_final(ff_sha256 *h, char hex[FF_SHA256_HEX]);
 void ff_sha256_free(ff_sha256 *h);
 /* The raw 32-byte digest, then reset (per-row hashing). */
 void ff_sha256_final_raw(ff_sha256 *h, unsigned char out[32]);
+/* The raw 32-byte digest of one buffer, no context (per-row hashing). */
+void ff_sha256_raw(unsigned char out[32], const void *data, size_t len);
 
 /* One-shot digest of a memory buffer. */
 void ff_sha256_hex(char hex[FF_SHA256_HEX], const void *data, size_t len);

@@ -15,14 +15,17 @@ int ff_pg_connect(PGconn **out, const char *target, const char *conninfo,
 	const char *vals[] = { conninfo && *conninfo ? conninfo : "", "ffrun", "10", dbname, NULL };
 	if (!dbname)
 		keys[3] = NULL;
-	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	int rc = ff_libpq_load(e);
+	if (rc < 0)
+		return rc;
+	PGconn *c = ff_pq()->PQconnectdbParams(keys, vals, 1);
 	if (!c)
 		return ff_err_set(e, FF_EFAIL, "target %s: out of memory", target);
-	if (PQstatus(c) != CONNECTION_OK) {
+	if (ff_pq()->PQstatus(c) != CONNECTION_OK) {
 		char msg[600];
-		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(c));
+		snprintf(msg, sizeof(msg), "%s", ff_pq()->PQerrorMessage(c));
 		msg[strcspn(msg, "\n")] = '\0';
-		PQfinish(c);
+		ff_pq()->PQfinish(c);
 		return ff_err_set(e, FF_EFAIL, "target %s: cannot connect: %s", target, msg);
 	}
 	*out = c;
@@ -32,19 +35,19 @@ int ff_pg_connect(PGconn **out, const char *target, const char *conninfo,
 static int result_error(PGresult *r, PGconn *c, const char *what, ff_err *e)
 {
 	char msg[600];
-	snprintf(msg, sizeof(msg), "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+	snprintf(msg, sizeof(msg), "%s", r ? ff_pq()->PQresultErrorMessage(r) : ff_pq()->PQerrorMessage(c));
 	msg[strcspn(msg, "\n")] = '\0';
-	PQclear(r);
+	ff_pq()->PQclear(r);
 	return ff_err_set(e, FF_EFAIL, "%s: %s", what, msg);
 }
 
 int ff_pg_command(PGconn *c, const char *sql, ff_err *e)
 {
-	PGresult *r = PQexec(c, sql);
-	ExecStatusType st = PQresultStatus(r);
+	PGresult *r = ff_pq()->PQexec(c, sql);
+	ExecStatusType st = ff_pq()->PQresultStatus(r);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		return result_error(r, c, sql, e);
-	PQclear(r);
+	ff_pq()->PQclear(r);
 	return 0;
 }
 
@@ -73,11 +76,14 @@ static void append_quoted(char **buf, size_t *len, size_t *cap, const char *k, c
 
 int ff_pg_conninfo_with_db(char **out, const char *conninfo, const char *dbname, ff_err *e)
 {
+	int loaded = ff_libpq_load(e);
+	if (loaded < 0)
+		return loaded;
 	char *errmsg = NULL;
-	PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", &errmsg);
+	PQconninfoOption *opts = ff_pq()->PQconninfoParse(conninfo ? conninfo : "", &errmsg);
 	if (!opts) {
 		int rc = ff_err_set(e, FF_EUSAGE, "conninfo: %s", errmsg ? errmsg : "out of memory");
-		PQfreemem(errmsg);
+		ff_pq()->PQfreemem(errmsg);
 		return rc;
 	}
 	char *buf = NULL;
@@ -86,7 +92,7 @@ int ff_pg_conninfo_with_db(char **out, const char *conninfo, const char *dbname,
 		if (o->val && *o->val && strcmp(o->keyword, "dbname"))
 			append_quoted(&buf, &len, &cap, o->keyword, o->val);
 	append_quoted(&buf, &len, &cap, "dbname", dbname);
-	PQconninfoFree(opts);
+	ff_pq()->PQconninfoFree(opts);
 	if (!buf)
 		return ff_err_set(e, FF_EINTERNAL, "out of memory");
 	*out = buf;
@@ -102,63 +108,69 @@ int ff_pg_fingerprint_settings(PGconn *c, ff_err *e)
 		"SET standard_conforming_strings = on", e);
 }
 
-/* acc += h, both big-endian 256-bit numbers; the carry out of the top
- * byte is dropped (modulo 2^256). */
-static void add256(unsigned char acc[32], const unsigned char h[32])
+void ff_pg_sum_add(unsigned char acc[32], const unsigned char h[32])
 {
+	/* Four big-endian 64-bit limbs, least significant last. */
 	unsigned carry = 0;
-	for (int i = 31; i >= 0; i--) {
-		unsigned s = (unsigned)acc[i] + h[i] + carry;
-		acc[i] = (unsigned char)s;
-		carry = s >> 8;
+	for (int i = 24; i >= 0; i -= 8) {
+		uint64_t x = 0, y = 0;
+		for (int k = 0; k < 8; k++) {
+			x = x << 8 | acc[i + k];
+			y = y << 8 | h[i + k];
+		}
+		uint64_t s = x + y;
+		unsigned c1 = s < x;
+		uint64_t t = s + carry;
+		carry = c1 | (t < s);
+		for (int k = 7; k >= 0; k--, t >>= 8)
+			acc[i + k] = (unsigned char)t;
 	}
 }
 
-int ff_pg_copy_digest(char hex[FF_SHA256_HEX], uint64_t *rows, uint64_t *bytes,
-		      PGconn *c, const char *copy_sql, ff_err *e)
+void ff_pg_sum_hex(char hex[FF_SHA256_HEX], const unsigned char acc[32])
 {
-	unsigned char acc[32] = {0}, h[32];
-	uint64_t n = 0, b = 0;
-	char *row = NULL;
-	int len, err = 0;
-
-	PGresult *r = PQexec(c, copy_sql);
-	if (PQresultStatus(r) != PGRES_COPY_OUT)
-		return result_error(r, c, copy_sql, e);
-	PQclear(r);
-	ff_sha256 *sha = ff_sha256_new();
-	if (!sha)
-		return ff_err_set(e, FF_EINTERNAL, "out of memory");
-	/* One row per PQgetCopyData in text format: hash each on its own. */
-	while ((len = PQgetCopyData(c, &row, 0)) > 0) {
-		ff_sha256_update(sha, row, (size_t)len);
-		ff_sha256_final_raw(sha, h);
-		add256(acc, h);
-		n++;
-		b += (uint64_t)len;
-		PQfreemem(row);
-	}
-	ff_sha256_free(sha);
-	if (len == -2)
-		err = ff_err_set(e, FF_EFAIL, "%s: %s", copy_sql, PQerrorMessage(c));
-	while ((r = PQgetResult(c))) {
-		if (!err && PQresultStatus(r) != PGRES_COMMAND_OK)
-			err = result_error(r, c, copy_sql, e);
-		else
-			PQclear(r);
-	}
-	if (err)
-		return err;
 	static const char digits[] = "0123456789abcdef";
 	for (int i = 0; i < 32; i++) {
 		hex[2 * i] = digits[acc[i] >> 4];
 		hex[2 * i + 1] = digits[acc[i] & 15];
 	}
 	hex[64] = '\0';
-	*rows = n;
-	if (bytes)
-		*bytes = b;
-	return 0;
+}
+
+int ff_pg_copy_sum(unsigned char acc[32], uint64_t *rows, PGconn *c, const char *copy_sql,
+		   const volatile int *cancel, ff_err *e)
+{
+	unsigned char h[32];
+	uint64_t n = 0;
+	char *row = NULL;
+	int len, err = 0;
+
+	PGresult *r = ff_pq()->PQexec(c, copy_sql);
+	if (ff_pq()->PQresultStatus(r) != PGRES_COPY_OUT)
+		return result_error(r, c, copy_sql, e);
+	ff_pq()->PQclear(r);
+	/* One row per PQgetCopyData in text format: hash each on its own. */
+	while ((len = ff_pq()->PQgetCopyData(c, &row, 0)) > 0) {
+		ff_sha256_raw(h, row, (size_t)len);
+		ff_pg_sum_add(acc, h);
+		n++;
+		ff_pq()->PQfreemem(row);
+		if ((n & 4095) == 0 && cancel && *cancel) {
+			/* The caller closes the connection, which ends the COPY. */
+			*rows += n;
+			return ff_err_set(e, FF_EFAIL, "%s: cancelled", copy_sql);
+		}
+	}
+	if (len == -2)
+		err = ff_err_set(e, FF_EFAIL, "%s: %s", copy_sql, ff_pq()->PQerrorMessage(c));
+	while ((r = ff_pq()->PQgetResult(c))) {
+		if (!err && ff_pq()->PQresultStatus(r) != PGRES_COMMAND_OK)
+			err = result_error(r, c, copy_sql, e);
+		else
+			ff_pq()->PQclear(r);
+	}
+	*rows += n;
+	return err;
 }
 
 int ff_pg_tool(char out[PATH_MAX], const char *bindir, int major, const char *tool,

@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "hash.h"
+#include "libpq.h"
 
 /* Connect with conninfo (NULL or "" = libpq's environment: PGHOST,
  * PGSERVICE…; passwords only through pgpass, the service file or
@@ -31,10 +32,15 @@ int ff_pg_conninfo_with_db(char **out, const char *conninfo, const char *dbname,
 int ff_pg_fingerprint_settings(PGconn *c, ff_err *e);
 
 /* Order-independent digest of the rows `copy_sql` (a COPY … TO STDOUT)
- * streams: every row's sha256, summed modulo 2^256, so any order of the
- * same rows (duplicates included) gives the same value. */
-int ff_pg_copy_digest(char hex[FF_SHA256_HEX], uint64_t *rows, uint64_t *bytes,
-		      PGconn *c, const char *copy_sql, ff_err *e);
+ * streams: every row's sha256 is added to acc modulo 2^256, so any order
+ * of the same rows (duplicates included) gives the same value, and the
+ * sums of disjoint parts of a table add up to the whole table's. Adds the
+ * number of rows to *rows. Stops with an error when *cancel turns true. */
+int ff_pg_copy_sum(unsigned char acc[32], uint64_t *rows, PGconn *c, const char *copy_sql,
+		   const volatile int *cancel, ff_err *e);
+/* acc += h modulo 2^256 (both big-endian), and acc as 64 hex digits. */
+void ff_pg_sum_add(unsigned char acc[32], const unsigned char h[32]);
+void ff_pg_sum_hex(char hex[FF_SHA256_HEX], const unsigned char acc[32]);
 
 /* A PostgreSQL tool: bindir "auto" picks /usr/lib/postgresql/<major>/bin
  * (major 0: the newest installed). */

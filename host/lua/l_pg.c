@@ -17,6 +17,7 @@
 
 #include "core/cluster.h"
 #include "core/exec.h"
+#include "core/fingerprint.h"
 #include "core/pg.h"
 #include "lua/prim.h"
 
@@ -26,7 +27,10 @@
 typedef struct conn {
 	PGconn *pg;
 	char target[64];
-	int in_snapshot; /* a REPEATABLE READ transaction is open */
+	int in_snapshot;   /* a REPEATABLE READ transaction is open */
+	char snapshot[72]; /* the id it exported or imported, "" if none */
+	char *conninfo;    /* how it connected, for conn:fingerprints' helpers */
+	char *dbname;      /* NULL: the conninfo's own */
 } conn;
 
 static conn *check_conn(lua_State *L)
@@ -41,9 +45,23 @@ static int conn_gc(lua_State *L)
 {
 	conn *c = luaL_checkudata(L, 1, CONN_MT);
 	if (c->pg)
-		PQfinish(c->pg);
+		ff_pq()->PQfinish(c->pg);
 	c->pg = NULL;
+	free(c->conninfo);
+	free(c->dbname);
+	c->conninfo = c->dbname = NULL;
 	return 0;
+}
+
+/* Connect c (a new, closed userdata with its metatable) and remember how,
+ * so conn:fingerprints can open more connections just like it. */
+static int conn_open(conn *c, const char *target, const char *conninfo, const char *dbname,
+		     ff_err *e)
+{
+	if (!(c->conninfo = strdup(conninfo ? conninfo : "")) ||
+	    (dbname && !(c->dbname = strdup(dbname))))
+		return ff_err_set(e, FF_EINTERNAL, "out of memory");
+	return ff_pg_connect(&c->pg, target, conninfo, dbname, e);
 }
 
 static const ff_target *target_of(lua_State *L, const char *name)
@@ -71,7 +89,7 @@ static int pg_connect(lua_State *L)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->target, sizeof(c->target), "%s", name);
 	luaL_setmetatable(L, CONN_MT);
-	if (ff_pg_connect(&c->pg, name, t->conninfo, dbname, &e) < 0) {
+	if (conn_open(c, name, t->conninfo, dbname, &e) < 0) {
 		luaL_pushfail(L);
 		lua_pushstring(L, e.msg);
 		return 2;
@@ -90,7 +108,7 @@ static int resbox_gc(lua_State *L)
 {
 	resbox *b = lua_touserdata(L, 1);
 	if (b->r)
-		PQclear(b->r);
+		ff_pq()->PQclear(b->r);
 	b->r = NULL;
 	return 0;
 }
@@ -109,15 +127,15 @@ static resbox *new_resbox(lua_State *L)
 
 static void push_rows(lua_State *L, PGresult *r)
 {
-	int nr = PQntuples(r), nf = PQnfields(r);
+	int nr = ff_pq()->PQntuples(r), nf = ff_pq()->PQnfields(r);
 	lua_createtable(L, nr, 0);
 	for (int i = 0; i < nr; i++) {
 		lua_createtable(L, 0, nf);
 		for (int j = 0; j < nf; j++) {
-			if (PQgetisnull(r, i, j))
+			if (ff_pq()->PQgetisnull(r, i, j))
 				continue;
-			lua_pushlstring(L, PQgetvalue(r, i, j), (size_t)PQgetlength(r, i, j));
-			lua_setfield(L, -2, PQfname(r, j));
+			lua_pushlstring(L, ff_pq()->PQgetvalue(r, i, j), (size_t)ff_pq()->PQgetlength(r, i, j));
+			lua_setfield(L, -2, ff_pq()->PQfname(r, j));
 		}
 		lua_rawseti(L, -2, i + 1);
 	}
@@ -137,21 +155,21 @@ static int run_query(lua_State *L, conn *c, const char *sql, int nparams,
 		lua_pushstring(L, e.msg);
 		return 2;
 	}
-	b->r = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(b->r);
+	b->r = ff_pq()->PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = ff_pq()->PQresultStatus(b->r);
 	if (!c->in_snapshot)
 		ff_pg_command(c->pg, "ROLLBACK", NULL);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		char msg[700];
 		snprintf(msg, sizeof(msg), "query on %s: %s", c->target,
-			 b->r ? PQresultErrorMessage(b->r) : PQerrorMessage(c->pg));
+			 b->r ? ff_pq()->PQresultErrorMessage(b->r) : ff_pq()->PQerrorMessage(c->pg));
 		msg[strcspn(msg, "\n")] = '\0';
 		luaL_pushfail(L);
 		lua_pushstring(L, msg);
 		return 2;
 	}
 	push_rows(L, b->r);
-	PQclear(b->r);
+	ff_pq()->PQclear(b->r);
 	b->r = NULL;
 	return 1;
 }
@@ -190,9 +208,9 @@ static int conn_facts(lua_State *L)
 		     " pg_database_size(current_database()) AS size_bytes,"
 		     " (SELECT system_identifier FROM pg_control_system()) AS system_identifier"))
 		return 2;
-	lua_pushstring(L, PQhost(c->pg));
+	lua_pushstring(L, ff_pq()->PQhost(c->pg));
 	lua_setfield(L, -2, "host");
-	lua_pushstring(L, PQport(c->pg));
+	lua_pushstring(L, ff_pq()->PQport(c->pg));
 	lua_setfield(L, -2, "port");
 	lua_getfield(L, -1, "server_major");
 	lua_Integer major = lua_tointeger(L, -1);
@@ -221,6 +239,7 @@ static int conn_export_snapshot(lua_State *L)
 	if (!one_row(L, c, "SELECT pg_export_snapshot() AS id"))
 		return 2;
 	lua_getfield(L, -1, "id");
+	snprintf(c->snapshot, sizeof(c->snapshot), "%s", lua_tostring(L, -1));
 	return 1;
 }
 
@@ -246,6 +265,7 @@ static int conn_use_snapshot(lua_State *L)
 		return 2;
 	}
 	c->in_snapshot = 1;
+	snprintf(c->snapshot, sizeof(c->snapshot), "%s", id);
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -282,22 +302,22 @@ static int conn_fingerprint(lua_State *L)
 	const char *schema = luaL_checkstring(L, 2), *table = luaL_checkstring(L, 3);
 	const char *mode = luaL_optstring(L, 4, "rows");
 	ff_err e = {0};
-	char *qs = PQescapeIdentifier(c->pg, schema, strlen(schema));
-	char *qt = PQescapeIdentifier(c->pg, table, strlen(table));
+	char *qs = ff_pq()->PQescapeIdentifier(c->pg, schema, strlen(schema));
+	char *qt = ff_pq()->PQescapeIdentifier(c->pg, table, strlen(table));
 	char sql[1200];
 	int content = !strcmp(mode, "content");
 
 	if (!qs || !qt) {
-		PQfreemem(qs);
-		PQfreemem(qt);
+		ff_pq()->PQfreemem(qs);
+		ff_pq()->PQfreemem(qt);
 		return luaL_error(L, "fingerprint: cannot quote %s.%s", schema, table);
 	}
 	if (content)
 		snprintf(sql, sizeof(sql), "COPY (SELECT * FROM %s.%s) TO STDOUT", qs, qt);
 	else
 		snprintf(sql, sizeof(sql), "SELECT count(*) AS n FROM %s.%s", qs, qt);
-	PQfreemem(qs);
-	PQfreemem(qt);
+	ff_pq()->PQfreemem(qs);
+	ff_pq()->PQfreemem(qt);
 	if (!content) {
 		if (!one_row(L, c, sql))
 			return 2;
@@ -306,16 +326,89 @@ static int conn_fingerprint(lua_State *L)
 		return 1;
 	}
 	char hex[FF_SHA256_HEX];
+	unsigned char sum[32] = {0};
 	uint64_t rows = 0;
 	if (ff_pg_fingerprint_settings(c->pg, &e) < 0 ||
-	    ff_pg_copy_digest(hex, &rows, NULL, c->pg, sql, &e) < 0) {
+	    ff_pg_copy_sum(sum, &rows, c->pg, sql, &ff_ctx_of(L)->cancel, &e) < 0) {
 		luaL_pushfail(L);
 		lua_pushstring(L, e.msg);
 		return 2;
 	}
+	ff_pg_sum_hex(hex, sum);
 	lua_pushinteger(L, (lua_Integer)rows);
 	lua_pushstring(L, hex);
 	return 2;
+}
+
+/* Helpers are threads of the host, not of the machine: a handful is the
+ * most that ever helps one database. */
+static int default_jobs(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
+/* conn:fingerprints(tables, mode [, jobs]) -> { {rows=, content_sha256=}… }
+ *   The same as conn:fingerprint for every table of `tables` (as
+ *   conn:tables() lists them), over `jobs` connections at once (default:
+ *   the number of CPUs, at most 8) opened like this one and seeing its
+ *   snapshot if it holds one; big tables are split between them. */
+static int conn_fingerprints(lua_State *L)
+{
+	conn *c = check_conn(L);
+	luaL_checktype(L, 2, LUA_TTABLE);
+	const char *mode = luaL_optstring(L, 3, "rows");
+	int jobs = (int)luaL_optinteger(L, 4, default_jobs());
+	ff_err e = {0};
+	lua_Integer n = luaL_len(L, 2);
+	if (n < 0 || n > 1000000)
+		return luaL_argerror(L, 2, "too many tables");
+	if (jobs < 1 || jobs > 64)
+		return luaL_argerror(L, 4, "jobs must be 1 to 64");
+
+	/* The array lives in a userdata, so a raise below frees it. */
+	ff_fp_table *t = lua_newuserdatauv(L, sizeof(*t) * (size_t)(n ? n : 1), 0);
+	int tabs = lua_gettop(L);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_geti(L, 2, i);
+		if (!lua_istable(L, -1))
+			return luaL_argerror(L, 2, "each table is {schema=, name=}");
+		lua_getfield(L, -1, "schema");
+		lua_getfield(L, -2, "name");
+		if (!lua_isstring(L, -2) || !lua_isstring(L, -1))
+			return luaL_argerror(L, 2, "each table is {schema=, name=}");
+		memset(&t[i - 1], 0, sizeof(t[i - 1]));
+		/* The strings stay referenced by `tables` while we run. */
+		t[i - 1].schema = lua_tostring(L, -2);
+		t[i - 1].name = lua_tostring(L, -1);
+		lua_pop(L, 3);
+	}
+	ff_fp_opts o = {
+		.target = c->target, .conninfo = c->conninfo, .dbname = c->dbname,
+		.snapshot = c->snapshot[0] ? c->snapshot : NULL,
+		.content = !strcmp(mode, "content"), .jobs = jobs,
+		.cancel = &ff_ctx_of(L)->cancel,
+	};
+	if (ff_fp_tables(t, (size_t)n, &o, &e) < 0) {
+		luaL_pushfail(L);
+		lua_pushstring(L, e.msg);
+		return 2;
+	}
+	lua_createtable(L, (int)n, 0);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_createtable(L, 0, 2);
+		lua_pushinteger(L, (lua_Integer)t[i - 1].rows);
+		lua_setfield(L, -2, "rows");
+		if (o.content) {
+			char hex[FF_SHA256_HEX];
+			ff_pg_sum_hex(hex, t[i - 1].sum);
+			lua_pushstring(L, hex);
+			lua_setfield(L, -2, "content_sha256");
+		}
+		lua_rawseti(L, -2, i);
+	}
+	lua_remove(L, tabs);
+	return 1;
 }
 
 /* conn:readable(schema, table) -> true | nil, message: one row read (the
@@ -324,16 +417,16 @@ static int conn_readable(lua_State *L)
 {
 	conn *c = check_conn(L);
 	const char *schema = luaL_checkstring(L, 2), *table = luaL_checkstring(L, 3);
-	char *qs = PQescapeIdentifier(c->pg, schema, strlen(schema));
-	char *qt = PQescapeIdentifier(c->pg, table, strlen(table));
+	char *qs = ff_pq()->PQescapeIdentifier(c->pg, schema, strlen(schema));
+	char *qt = ff_pq()->PQescapeIdentifier(c->pg, table, strlen(table));
 	if (!qs || !qt) {
-		PQfreemem(qs);
-		PQfreemem(qt);
+		ff_pq()->PQfreemem(qs);
+		ff_pq()->PQfreemem(qt);
 		return luaL_error(L, "readable: cannot quote %s.%s", schema, table);
 	}
 	lua_pushfstring(L, "SELECT 1 FROM %s.%s LIMIT 1", qs, qt);
-	PQfreemem(qs);
-	PQfreemem(qt);
+	ff_pq()->PQfreemem(qs);
+	ff_pq()->PQfreemem(qt);
 	if (run_query(L, c, lua_tostring(L, -1), 0, NULL) != 1)
 		return 2;
 	lua_pushboolean(L, 1);
@@ -750,7 +843,7 @@ static int admin_gc(lua_State *L)
 {
 	admin *a = luaL_checkudata(L, 1, ADMIN_MT);
 	if (a->pg)
-		PQfinish(a->pg);
+		ff_pq()->PQfinish(a->pg);
 	a->pg = NULL;
 	return 0;
 }
@@ -797,8 +890,8 @@ static int pg_admin(lua_State *L)
 	snprintf(a->conninfo, sizeof(a->conninfo), "%s", t->conninfo ? t->conninfo : "");
 	if (ff_pg_connect(&probe, name, t->conninfo, NULL, &e) < 0)
 		return ff_raise(L, &e);
-	snprintf(a->live, sizeof(a->live), "%s", PQdb(probe));
-	PQfinish(probe);
+	snprintf(a->live, sizeof(a->live), "%s", ff_pq()->PQdb(probe));
+	ff_pq()->PQfinish(probe);
 	if (strcmp(confirm, a->live) != 0)
 		return ff_usage(L, "target %s is database '%s': to let this run write to it, give confirm=%s",
 				name, a->live, a->live);
@@ -824,15 +917,15 @@ static int admin_databases(lua_State *L)
 		return 1;
 	}
 	resbox *b = new_resbox(L);
-	b->r = PQexec(a->pg, "SELECT datname FROM pg_database ORDER BY 1");
-	if (PQresultStatus(b->r) != PGRES_TUPLES_OK) {
+	b->r = ff_pq()->PQexec(a->pg, "SELECT datname FROM pg_database ORDER BY 1");
+	if (ff_pq()->PQresultStatus(b->r) != PGRES_TUPLES_OK) {
 		luaL_pushfail(L);
-		lua_pushstring(L, PQerrorMessage(a->pg));
+		lua_pushstring(L, ff_pq()->PQerrorMessage(a->pg));
 		return 2;
 	}
-	lua_createtable(L, PQntuples(b->r), 0);
-	for (int i = 0; i < PQntuples(b->r); i++) {
-		lua_pushstring(L, PQgetvalue(b->r, i, 0));
+	lua_createtable(L, ff_pq()->PQntuples(b->r), 0);
+	for (int i = 0; i < ff_pq()->PQntuples(b->r); i++) {
+		lua_pushstring(L, ff_pq()->PQgetvalue(b->r, i, 0));
 		lua_rawseti(L, -2, i + 1);
 	}
 	return 1;
@@ -845,18 +938,18 @@ static int admin_create(lua_State *L)
 	admin *a = check_admin(L);
 	const char *n = own_name(L, a, 2);
 	if (a->instance) {
-		char *qn = PQescapeIdentifier(a->pg, n, strlen(n));
+		char *qn = ff_pq()->PQescapeIdentifier(a->pg, n, strlen(n));
 		if (!qn)
 			return luaL_error(L, "out of memory");
 		lua_pushfstring(L, "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8'", qn);
-		PQfreemem(qn);
+		ff_pq()->PQfreemem(qn);
 		return admin_sql(L, a, lua_tostring(L, -1));
 	}
-	char *qlive = PQescapeLiteral(a->pg, a->live, strlen(a->live));
-	char *qnew = PQescapeLiteral(a->pg, n, strlen(n));
+	char *qlive = ff_pq()->PQescapeLiteral(a->pg, a->live, strlen(a->live));
+	char *qnew = ff_pq()->PQescapeLiteral(a->pg, n, strlen(n));
 	if (!qlive || !qnew) {
-		PQfreemem(qlive);
-		PQfreemem(qnew);
+		ff_pq()->PQfreemem(qlive);
+		ff_pq()->PQfreemem(qnew);
 		return luaL_error(L, "out of memory");
 	}
 	/* The settings come from the live database's own row, quoted by the
@@ -866,17 +959,17 @@ static int admin_create(lua_State *L)
 		" LC_COLLATE %%L LC_CTYPE %%L', %s::text, pg_get_userbyid(datdba),"
 		" pg_encoding_to_char(encoding), datcollate, datctype)"
 		" FROM pg_database WHERE datname = %s", qnew, qlive);
-	PQfreemem(qlive);
-	PQfreemem(qnew);
+	ff_pq()->PQfreemem(qlive);
+	ff_pq()->PQfreemem(qnew);
 	resbox *rb = new_resbox(L);
-	rb->r = PQexec(a->pg, lua_tostring(L, -2));
-	if (PQresultStatus(rb->r) != PGRES_TUPLES_OK || PQntuples(rb->r) != 1) {
+	rb->r = ff_pq()->PQexec(a->pg, lua_tostring(L, -2));
+	if (ff_pq()->PQresultStatus(rb->r) != PGRES_TUPLES_OK || ff_pq()->PQntuples(rb->r) != 1) {
 		luaL_pushfail(L);
 		lua_pushfstring(L, "create database %s: cannot read %s's settings: %s", n, a->live,
-				PQerrorMessage(a->pg));
+				ff_pq()->PQerrorMessage(a->pg));
 		return 2;
 	}
-	return admin_sql(L, a, PQgetvalue(rb->r, 0, 0));
+	return admin_sql(L, a, ff_pq()->PQgetvalue(rb->r, 0, 0));
 }
 
 /* admin:drop_database(name): only ffrun's own copies, never the live one. */
@@ -884,11 +977,11 @@ static int admin_drop(lua_State *L)
 {
 	admin *a = check_admin(L);
 	const char *n = own_name(L, a, 2);
-	char *qn = PQescapeIdentifier(a->pg, n, strlen(n));
+	char *qn = ff_pq()->PQescapeIdentifier(a->pg, n, strlen(n));
 	if (!qn)
 		return luaL_error(L, "out of memory");
 	lua_pushfstring(L, "DROP DATABASE IF EXISTS %s WITH (FORCE)", qn);
-	PQfreemem(qn);
+	ff_pq()->PQfreemem(qn);
 	return admin_sql(L, a, lua_tostring(L, -1));
 }
 
@@ -900,12 +993,12 @@ static int admin_swap(lua_State *L)
 {
 	admin *a = check_admin(L);
 	const char *nw = own_name(L, a, 2), *old = own_name(L, a, 3);
-	char *ql = PQescapeIdentifier(a->pg, a->live, strlen(a->live));
-	char *qn = PQescapeIdentifier(a->pg, nw, strlen(nw));
-	char *qo = PQescapeIdentifier(a->pg, old, strlen(old));
-	char *lit = PQescapeLiteral(a->pg, a->live, strlen(a->live));
+	char *ql = ff_pq()->PQescapeIdentifier(a->pg, a->live, strlen(a->live));
+	char *qn = ff_pq()->PQescapeIdentifier(a->pg, nw, strlen(nw));
+	char *qo = ff_pq()->PQescapeIdentifier(a->pg, old, strlen(old));
+	char *lit = ff_pq()->PQescapeLiteral(a->pg, a->live, strlen(a->live));
 	if (!ql || !qn || !qo || !lit) {
-		PQfreemem(ql); PQfreemem(qn); PQfreemem(qo); PQfreemem(lit);
+		ff_pq()->PQfreemem(ql); ff_pq()->PQfreemem(qn); ff_pq()->PQfreemem(qo); ff_pq()->PQfreemem(lit);
 		return luaL_error(L, "out of memory");
 	}
 	lua_pushfstring(L,
@@ -915,7 +1008,7 @@ static int admin_swap(lua_State *L)
 	lua_pushfstring(L, "ALTER DATABASE %s RENAME TO %s; ALTER DATABASE %s RENAME TO %s; COMMIT",
 			ql, qo, qn, ql);
 	lua_pushfstring(L, "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", lit);
-	PQfreemem(ql); PQfreemem(qn); PQfreemem(qo); PQfreemem(lit);
+	ff_pq()->PQfreemem(ql); ff_pq()->PQfreemem(qn); ff_pq()->PQfreemem(qo); ff_pq()->PQfreemem(lit);
 	const char *begin = lua_tostring(L, -3), *rename = lua_tostring(L, -2), *left = lua_tostring(L, -1);
 	ff_err e = {0};
 	double t0 = ff_time_mono();
@@ -924,9 +1017,9 @@ static int admin_swap(lua_State *L)
 			/* Terminated sessions take a moment to go; a rename with one
 			 * still there fails. */
 			for (int i = 0; i < 100; i++) {
-				PGresult *r = PQexec(a->pg, left);
-				int n = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
-				PQclear(r);
+				PGresult *r = ff_pq()->PQexec(a->pg, left);
+				int n = ff_pq()->PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(ff_pq()->PQgetvalue(r, 0, 0)) : -1;
+				ff_pq()->PQclear(r);
 				if (n <= 0)
 					break;
 				usleep(50000);
@@ -953,11 +1046,11 @@ static int admin_allow(lua_State *L)
 	const char *n = lua_tostring(L, 2);
 	if (!n || strcmp(n, a->live))
 		n = own_name(L, a, 2);
-	char *qn = PQescapeIdentifier(a->pg, n, strlen(n));
+	char *qn = ff_pq()->PQescapeIdentifier(a->pg, n, strlen(n));
 	if (!qn)
 		return luaL_error(L, "out of memory");
 	lua_pushfstring(L, "ALTER DATABASE %s ALLOW_CONNECTIONS %s", qn, lua_toboolean(L, 3) ? "true" : "false");
-	PQfreemem(qn);
+	ff_pq()->PQfreemem(qn);
 	return admin_sql(L, a, lua_tostring(L, -1));
 }
 
@@ -1054,14 +1147,14 @@ static int admin_globals(lua_State *L)
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
 		if (len && line[0] != '-' && line[0] != '\\' && line[len - 1] == ';') {
 			lua_pushlstring(L, line, len);
-			PGresult *r = PQexec(a->pg, lua_tostring(L, -1));
+			PGresult *r = ff_pq()->PQexec(a->pg, lua_tostring(L, -1));
 			lua_pop(L, 1);
-			if (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK) {
+			if (ff_pq()->PQresultStatus(r) == PGRES_COMMAND_OK || ff_pq()->PQresultStatus(r) == PGRES_TUPLES_OK) {
 				applied++;
 			} else {
-				const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+				const char *state = ff_pq()->PQresultErrorField(r, PG_DIAG_SQLSTATE);
 				char msg[400];
-				snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
+				snprintf(msg, sizeof(msg), "%s", ff_pq()->PQresultErrorMessage(r));
 				msg[strcspn(msg, "\n")] = '\0';
 				lua_pushstring(L, msg);
 				if (state && !strcmp(state, "42710")) /* duplicate_object */
@@ -1069,7 +1162,7 @@ static int admin_globals(lua_State *L)
 				else
 					lua_rawseti(L, res + 2, ++ner);
 			}
-			PQclear(r);
+			ff_pq()->PQclear(r);
 		}
 		line += len + (nl ? 1 : 0);
 	}
@@ -1200,7 +1293,7 @@ static int inst_connect(lua_State *L)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->target, sizeof(c->target), "instance");
 	luaL_setmetatable(L, CONN_MT);
-	if (ff_pg_connect(&c->pg, "instance", ci, NULL, &e) < 0) {
+	if (conn_open(c, "instance", ci, NULL, &e) < 0) {
 		luaL_pushfail(L);
 		lua_pushstring(L, e.msg);
 		return 2;
@@ -1339,6 +1432,7 @@ void ff_open_pg(lua_State *L)
 		{"tables", conn_tables, FF_READ, NULL},
 		{"sequences", conn_sequences, FF_READ, NULL},
 		{"fingerprint", conn_fingerprint, FF_READ, NULL},
+		{"fingerprints", conn_fingerprints, FF_READ, NULL},
 		{"readable", conn_readable, FF_READ, NULL},
 		{"close", conn_close, FF_READ, NULL},
 		{NULL, NULL, 0, NULL}

@@ -58,6 +58,8 @@ ff -q "$FF_TEST_SRC/integration/check_manifest.lua" path="$B" counts="$WORK/coun
 check "manifest has every SPEC key and row counts equal count(*) ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
 ff -q verify path="$B" 2> "$WORK/err"; code=$?
 check "ffrun verify passes on the backup ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
+ff -q "$FF_TEST_SRC/integration/fingerprints_split.lua" 2> "$WORK/err"; code=$?
+check "split fingerprints over 1-3 connections equal one COPY per table ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
 
 # --- secrets: none in any file under backups/ or evidence/ ----------------
 leaked=""
@@ -125,7 +127,12 @@ for s in $(complete_backups); do
   "$FFRUN" -q -c "$WS/ffrun.yaml" verify path="$WS/backups/$s" 2>/dev/null || bad+=" $s"
 done
 check "after 10 SIGKILLs every folder without .partial verifies (bad:$bad)" [ -z "$bad" ]
-check "no lock left holding after the kills" flock -n "$WS/backups/.ffrun.lock" true
+if flock -n "$WS/backups/.ffrun.lock" true; then
+  ok "no lock left holding after the kills"
+else
+  nok "no lock left holding after the kills (holders: $(fuser -v "$WS/backups/.ffrun.lock" 2>&1 | tr '\n' ' '))"
+  ps -eo pid,ppid,stat,etime,args | grep -E "ffrun|pg_dump|pg_restore" | grep -v grep >&2
+fi
 ff -q backup 2> "$WORK/err"; code=$?
 check "the next backup succeeds ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
 check "and it removed the .partial folders the kills left" bash -c "! ls '$WS/backups' | grep -q partial"

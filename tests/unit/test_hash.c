@@ -1,6 +1,7 @@
 /* test_hash.c - SHA-256: known vectors, file digests equal memory digests,
  * the incremental API equals the one-shot one. */
 #include "core/hash.h"
+#include "core/pg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -165,8 +166,53 @@ static void test_read_errors(void)
 	CHECK(strstr(e.msg, "Bad file descriptor") != NULL);
 }
 
+/* The content digest's sum modulo 2^256: carries cross every byte and
+ * 64-bit limb, the top carry is dropped, the order does not matter. */
+static void test_sum_mod_2_256(void)
+{
+	unsigned char acc[32], one[32] = {0}, h[32];
+	char hex[FF_SHA256_HEX];
+
+	one[31] = 1;
+	memset(acc, 0xff, sizeof(acc));
+	ff_pg_sum_add(acc, one);
+	ff_pg_sum_hex(hex, acc);
+	CHECK_STR(hex, "0000000000000000000000000000000000000000000000000000000000000000");
+
+	memset(acc, 0, sizeof(acc));
+	memset(acc + 24, 0xff, 8); /* the lowest limb full: the carry moves up */
+	ff_pg_sum_add(acc, one);
+	ff_pg_sum_hex(hex, acc);
+	CHECK_STR(hex, "0000000000000000000000000000000000000000000000010000000000000000");
+
+	/* a + b + c in two orders, against a byte-by-byte reference */
+	unsigned char a[32], b[32], c[32], x[32] = {0}, y[32] = {0}, ref[32] = {0};
+	ff_sha256_raw(a, "a", 1);
+	ff_sha256_raw(b, "b", 1);
+	ff_sha256_raw(c, "c", 1);
+	ff_pg_sum_add(x, a), ff_pg_sum_add(x, b), ff_pg_sum_add(x, c);
+	ff_pg_sum_add(y, c), ff_pg_sum_add(y, a), ff_pg_sum_add(y, b);
+	CHECK(memcmp(x, y, 32) == 0);
+	const unsigned char *v[3] = { a, b, c };
+	for (int k = 0; k < 3; k++) {
+		unsigned carry = 0;
+		for (int i = 31; i >= 0; i--) {
+			unsigned s = (unsigned)ref[i] + v[k][i] + carry;
+			ref[i] = (unsigned char)s;
+			carry = s >> 8;
+		}
+	}
+	CHECK(memcmp(x, ref, 32) == 0);
+	ff_sha256_raw(h, "abc", 3);
+	ff_sha256_hex(hex, "abc", 3);
+	char hex2[FF_SHA256_HEX];
+	ff_pg_sum_hex(hex2, h);
+	CHECK_STR(hex, hex2);
+}
+
 int main(void)
 {
+	test_sum_mod_2_256();
 	test_known_vectors();
 	test_incremental_equals_one_shot();
 	test_file_equals_memory();

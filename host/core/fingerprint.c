@@ -1,0 +1,253 @@
+#include "fingerprint.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg.h"
+
+/* A table bigger than this many pages (8 KiB each: 32 MiB) is cut into
+ * parts; at most FF_FP_PARTS_PER_JOB parts per connection, enough for the
+ * last parts to even out the connections' finishing times. */
+#define FF_FP_SPLIT_PAGES 4096
+#define FF_FP_PARTS_PER_JOB 4
+
+typedef struct part {
+	size_t table;
+	int64_t from, to;  /* pages [from, to); to < 0: to the end; from < 0: whole table */
+	int64_t weight;    /* pages, for biggest-first */
+	uint64_t rows;
+	unsigned char sum[32];
+} part;
+
+typedef struct pool {
+	const ff_fp_opts *o;
+	ff_fp_table *t;
+	char **qname;      /* "schema"."name", quoted */
+	part *parts;
+	size_t nparts, next;
+	pthread_mutex_t lock;
+	int failed;        /* stops the other connections */
+	ff_err err;        /* the first failure */
+} pool;
+
+static void fail(pool *p, const ff_err *e)
+{
+	pthread_mutex_lock(&p->lock);
+	if (!p->failed) {
+		p->failed = 1;
+		p->err = *e;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* A connection set up for fingerprinting: fixed COPY text settings, no JIT
+ * and no parallel workers (the connections are the parallelism), one
+ * read-only snapshot for everything it reads. */
+static int session(PGconn **out, const ff_fp_opts *o, ff_err *e)
+{
+	PGconn *c = NULL;
+	int rc = ff_pg_connect(&c, o->target, o->conninfo, o->dbname, e);
+	if (rc < 0)
+		return rc;
+	char sql[256];
+	snprintf(sql, sizeof(sql), "SET jit = off; SET max_parallel_workers_per_gather = 0;"
+		 "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY%s%s%s",
+		 o->snapshot ? "; SET TRANSACTION SNAPSHOT '" : "",
+		 o->snapshot ? o->snapshot : "", o->snapshot ? "'" : "");
+	if ((rc = ff_pg_fingerprint_settings(c, e)) < 0 || (rc = ff_pg_command(c, sql, e)) < 0) {
+		ff_pq()->PQfinish(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+static int run_part(pool *p, PGconn *c, part *pt, ff_err *e)
+{
+	const char *q = p->qname[pt->table];
+	char where[128] = "", sql[1400];
+	if (pt->from >= 0 && pt->to >= 0)
+		snprintf(where, sizeof(where),
+			 " WHERE ctid >= '(%" PRId64 ",0)'::tid AND ctid < '(%" PRId64 ",0)'::tid",
+			 pt->from, pt->to);
+	else if (pt->from >= 0)
+		snprintf(where, sizeof(where), " WHERE ctid >= '(%" PRId64 ",0)'::tid", pt->from);
+
+	if (p->o->content) {
+		snprintf(sql, sizeof(sql), "COPY (SELECT * FROM %s%s) TO STDOUT", q, where);
+		ff_err why = {0};
+		int rc = ff_pg_copy_sum(pt->sum, &pt->rows, c, sql, p->o->cancel, &why);
+		if (rc < 0)
+			ff_err_set(e, rc, "fingerprint %s.%s: %s", p->t[pt->table].schema,
+				   p->t[pt->table].name, why.msg);
+		return rc;
+	}
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s%s", q, where);
+	PGresult *r = ff_pq()->PQexec(c, sql);
+	if (ff_pq()->PQresultStatus(r) != PGRES_TUPLES_OK || ff_pq()->PQntuples(r) != 1) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "%s", r ? ff_pq()->PQresultErrorMessage(r) : ff_pq()->PQerrorMessage(c));
+		msg[strcspn(msg, "\n")] = '\0';
+		ff_pq()->PQclear(r);
+		return ff_err_set(e, FF_EFAIL, "count %s.%s: %s", p->t[pt->table].schema,
+				  p->t[pt->table].name, msg);
+	}
+	pt->rows = strtoull(ff_pq()->PQgetvalue(r, 0, 0), NULL, 10);
+	ff_pq()->PQclear(r);
+	return 0;
+}
+
+/* Take parts until none is left or someone failed. */
+static void work(pool *p, PGconn *c)
+{
+	for (;;) {
+		pthread_mutex_lock(&p->lock);
+		part *pt = !p->failed && p->next < p->nparts ? &p->parts[p->next++] : NULL;
+		pthread_mutex_unlock(&p->lock);
+		if (!pt)
+			return;
+		ff_err e = {0};
+		if (p->o->cancel && *p->o->cancel) {
+			ff_err_set(&e, FF_EFAIL, "fingerprints cancelled");
+			fail(p, &e);
+			return;
+		}
+		if (run_part(p, c, pt, &e) < 0) {
+			fail(p, &e);
+			return;
+		}
+	}
+}
+
+static void *helper_main(void *arg)
+{
+	pool *p = arg;
+	PGconn *c = NULL;
+	ff_err e = {0};
+	/* A helper that cannot connect (max_connections) leaves the work to
+	 * the others: fewer connections are slower, not wrong. */
+	if (session(&c, p->o, &e) == 0) {
+		work(p, c);
+		ff_pq()->PQfinish(c);
+	}
+	return NULL;
+}
+
+static int by_weight(const void *a, const void *b)
+{
+	const part *x = a, *y = b;
+	return (x->weight < y->weight) - (x->weight > y->weight);
+}
+
+/* Quote every name and cut the big tables into parts, biggest first. */
+static int plan(pool *p, PGconn *c, size_t n, ff_err *e)
+{
+	int ranges = ff_pq()->PQserverVersion(c) >= 140000; /* TID range scans */
+	int jobs = p->o->jobs;
+	size_t cap = n + 1;
+	if (!(p->qname = calloc(n, sizeof(char *))) || !(p->parts = malloc(cap * sizeof(part))))
+		return ff_err_set(e, FF_EINTERNAL, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const ff_fp_table *t = &p->t[i];
+		char *qs = ff_pq()->PQescapeIdentifier(c, t->schema, strlen(t->schema));
+		char *qt = ff_pq()->PQescapeIdentifier(c, t->name, strlen(t->name));
+		size_t len = (qs ? strlen(qs) : 0) + (qt ? strlen(qt) : 0) + 2;
+		if (qs && qt && (p->qname[i] = malloc(len)))
+			snprintf(p->qname[i], len, "%s.%s", qs, qt);
+		ff_pq()->PQfreemem(qs);
+		ff_pq()->PQfreemem(qt);
+		if (!p->qname[i])
+			return ff_err_set(e, FF_EFAIL, "fingerprint: cannot quote %s.%s", t->schema, t->name);
+
+		const char *params[2] = { t->schema, t->name };
+		PGresult *r = ff_pq()->PQexecParams(c,
+			"SELECT c.relkind = 'r', pg_relation_size(c.oid) / current_setting('block_size')::bigint"
+			" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+			" WHERE n.nspname = $1 AND c.relname = $2", 2, NULL, params, NULL, NULL, 0);
+		int ok = ff_pq()->PQresultStatus(r) == PGRES_TUPLES_OK;
+		int found = ok && ff_pq()->PQntuples(r) == 1;
+		int plain = found && !strcmp(ff_pq()->PQgetvalue(r, 0, 0), "t");
+		int64_t pages = found ? strtoll(ff_pq()->PQgetvalue(r, 0, 1), NULL, 10) : 0;
+		ff_pq()->PQclear(r);
+		if (!ok)
+			return ff_err_set(e, FF_EFAIL, "fingerprint %s.%s: cannot read its size", t->schema, t->name);
+		if (!found)
+			return ff_err_set(e, FF_EFAIL, "fingerprint %s.%s: no such table", t->schema, t->name);
+
+		int64_t k = 1;
+		if (ranges && plain && jobs > 1 && pages > FF_FP_SPLIT_PAGES) {
+			k = (pages + FF_FP_SPLIT_PAGES - 1) / FF_FP_SPLIT_PAGES;
+			if (k > (int64_t)jobs * FF_FP_PARTS_PER_JOB)
+				k = (int64_t)jobs * FF_FP_PARTS_PER_JOB;
+		}
+		if (p->nparts + (size_t)k > cap) {
+			cap = (p->nparts + (size_t)k) * 2;
+			part *np = realloc(p->parts, cap * sizeof(part));
+			if (!np)
+				return ff_err_set(e, FF_EINTERNAL, "out of memory");
+			p->parts = np;
+		}
+		for (int64_t j = 0; j < k; j++) {
+			part *pt = &p->parts[p->nparts++];
+			memset(pt, 0, sizeof(*pt));
+			pt->table = i;
+			pt->from = k == 1 ? -1 : pages * j / k;
+			/* The last part runs to the end: pages added since the size
+			 * was read still belong to some part. */
+			pt->to = k == 1 || j == k - 1 ? -1 : pages * (j + 1) / k;
+			pt->weight = pages / k;
+		}
+	}
+	qsort(p->parts, p->nparts, sizeof(part), by_weight);
+	return 0;
+}
+
+int ff_fp_tables(ff_fp_table *t, size_t n, const ff_fp_opts *o, ff_err *e)
+{
+	pool p = { .o = o, .t = t };
+	PGconn *c = NULL;
+	pthread_t helper[64];
+	int helpers = 0, rc;
+
+	pthread_mutex_init(&p.lock, NULL);
+	if ((rc = session(&c, o, e)) < 0)
+		goto out;
+	if ((rc = plan(&p, c, n, e)) < 0)
+		goto out;
+	int jobs = o->jobs < 1 ? 1 : o->jobs > 64 ? 64 : o->jobs;
+	if ((size_t)jobs > p.nparts)
+		jobs = (int)p.nparts;
+	for (int i = 1; i < jobs; i++)
+		if (pthread_create(&helper[helpers], NULL, helper_main, &p) == 0)
+			helpers++;
+	work(&p, c);
+	for (int i = 0; i < helpers; i++)
+		pthread_join(helper[i], NULL);
+	if (p.failed) {
+		rc = ff_err_set(e, p.err.code ? p.err.code : FF_EFAIL, "%s", p.err.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		t[i].rows = 0;
+		memset(t[i].sum, 0, sizeof(t[i].sum));
+	}
+	for (size_t i = 0; i < p.nparts; i++) {
+		ff_fp_table *tt = &t[p.parts[i].table];
+		tt->rows += p.parts[i].rows;
+		ff_pg_sum_add(tt->sum, p.parts[i].sum);
+	}
+	rc = 0;
+out:
+	if (c)
+		ff_pq()->PQfinish(c);
+	if (p.qname)
+		for (size_t i = 0; i < n; i++)
+			free(p.qname[i]);
+	free(p.qname);
+	free(p.parts);
+	pthread_mutex_destroy(&p.lock);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/* fingerprint.h - row counts and content digests of many tables, over
+ * several connections at once.
+ *
+ * A table's content digest is the sum modulo 2^256 of the sha256 of each
+ * row of its COPY text (ff_pg_copy_sum), so disjoint parts of a table can
+ * be digested apart and added up. Big tables are cut into ranges of pages
+ * (TID range scans, PostgreSQL 14 and later) and the parts, biggest first,
+ * go to whichever connection is free: a 5 GB table is fingerprinted by
+ * every core, not one. With a snapshot every connection imports it, so all
+ * of them see exactly what the dump sees. */
+#ifndef FF_FINGERPRINT_H
+#define FF_FINGERPRINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+typedef struct ff_fp_table {
+	const char *schema, *name; /* in */
+	uint64_t rows;             /* out: exact number of rows */
+	unsigned char sum[32];     /* out, content mode: the digest */
+} ff_fp_table;
+
+typedef struct ff_fp_opts {
+	const char *target;   /* for messages */
+	const char *conninfo; /* how each connection connects (never logged) */
+	const char *dbname;   /* NULL: the conninfo's own */
+	const char *snapshot; /* NULL, or an exported snapshot id to import */
+	int content;          /* 0: count(*); 1: also the content digest */
+	int jobs;             /* connections at once, 1 or more */
+	const volatile int *cancel; /* stop when it turns true (a signal) */
+} ff_fp_opts;
+
+/* Fill rows (and sum) of t[0..n-1]. On failure nothing in t is meaningful
+ * and e names the table. */
+int ff_fp_tables(ff_fp_table *t, size_t n, const ff_fp_opts *o, ff_err *e);
+
+#endif
