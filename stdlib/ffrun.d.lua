@@ -624,9 +624,8 @@ function FfPgConn:fingerprint(schema, table, mode) end
 ---Read. conn:fingerprint for every table of `tables` (as conn:tables()
 ---lists them) at once, over `jobs` connections opened like this one
 ---(default: the number of CPUs, at most 8) that all see its snapshot when
----it holds one. Tables over 32 MiB are cut into page ranges (PostgreSQL
----14+) shared between the connections; the content digests add up to the
----same values conn:fingerprint gives. Results are in the order of `tables`.
+---it holds one, each taking the biggest table left. Results are in the
+---order of `tables` and equal what conn:fingerprint gives.
 ---@param tables { schema: string, name: string }[]
 ---@param mode? "rows"|"content"
 ---@param jobs? integer 1 to 64

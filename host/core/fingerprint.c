@@ -1,6 +1,5 @@
 #include "fingerprint.h"
 
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,16 +7,11 @@
 
 #include "pg.h"
 
-/* A table bigger than this many pages (8 KiB each: 32 MiB) is cut into
- * parts; at most FF_FP_PARTS_PER_JOB parts per connection, enough for the
- * last parts to even out the connections' finishing times. */
-#define FF_FP_SPLIT_PAGES 4096
-#define FF_FP_PARTS_PER_JOB 4
-
+/* One table's work: biggest first, so the last tables to finish are small
+ * and the connections end close together. */
 typedef struct part {
 	size_t table;
-	int64_t from, to;  /* pages [from, to); to < 0: to the end; from < 0: whole table */
-	int64_t weight;    /* pages, for biggest-first */
+	int64_t weight; /* bytes on disk, heap and TOAST */
 	uint64_t rows;
 	unsigned char sum[32];
 } part;
@@ -68,16 +62,10 @@ static int session(PGconn **out, const ff_fp_opts *o, ff_err *e)
 static int run_part(pool *p, PGconn *c, part *pt, ff_err *e)
 {
 	const char *q = p->qname[pt->table];
-	char where[128] = "", sql[1400];
-	if (pt->from >= 0 && pt->to >= 0)
-		snprintf(where, sizeof(where),
-			 " WHERE ctid >= '(%" PRId64 ",0)'::tid AND ctid < '(%" PRId64 ",0)'::tid",
-			 pt->from, pt->to);
-	else if (pt->from >= 0)
-		snprintf(where, sizeof(where), " WHERE ctid >= '(%" PRId64 ",0)'::tid", pt->from);
+	char sql[1400];
 
 	if (p->o->content) {
-		snprintf(sql, sizeof(sql), "COPY (SELECT * FROM %s%s) TO STDOUT", q, where);
+		snprintf(sql, sizeof(sql), "COPY (SELECT * FROM %s) TO STDOUT", q);
 		ff_err why = {0};
 		int rc = ff_pg_copy_sum(pt->sum, &pt->rows, c, sql, p->o->cancel, &why);
 		if (rc < 0)
@@ -85,7 +73,7 @@ static int run_part(pool *p, PGconn *c, part *pt, ff_err *e)
 				   p->t[pt->table].name, why.msg);
 		return rc;
 	}
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s%s", q, where);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", q);
 	PGresult *r = ff_pq()->PQexec(c, sql);
 	if (ff_pq()->PQresultStatus(r) != PGRES_TUPLES_OK || ff_pq()->PQntuples(r) != 1) {
 		char msg[600];
@@ -142,13 +130,11 @@ static int by_weight(const void *a, const void *b)
 	return (x->weight < y->weight) - (x->weight > y->weight);
 }
 
-/* Quote every name and cut the big tables into parts, biggest first. */
+/* Quote every name and read every size: the work list, biggest first. */
 static int plan(pool *p, PGconn *c, size_t n, ff_err *e)
 {
-	int ranges = ff_pq()->PQserverVersion(c) >= 140000; /* TID range scans */
-	int jobs = p->o->jobs;
-	size_t cap = n + 1;
-	if (!(p->qname = calloc(n, sizeof(char *))) || !(p->parts = malloc(cap * sizeof(part))))
+	if (!(p->qname = calloc(n ? n : 1, sizeof(char *))) ||
+	    !(p->parts = calloc(n ? n : 1, sizeof(part))))
 		return ff_err_set(e, FF_EINTERNAL, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		const ff_fp_table *t = &p->t[i];
@@ -162,44 +148,20 @@ static int plan(pool *p, PGconn *c, size_t n, ff_err *e)
 		if (!p->qname[i])
 			return ff_err_set(e, FF_EFAIL, "fingerprint: cannot quote %s.%s", t->schema, t->name);
 
+		/* A partitioned table's size is that of its partitions. */
 		const char *params[2] = { t->schema, t->name };
 		PGresult *r = ff_pq()->PQexecParams(c,
-			"SELECT c.relkind = 'r', pg_relation_size(c.oid) / current_setting('block_size')::bigint"
-			" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+			"SELECT coalesce(sum(pg_table_size(p.relid)), 0)"
+			" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,"
+			" pg_partition_tree(c.oid) p"
 			" WHERE n.nspname = $1 AND c.relname = $2", 2, NULL, params, NULL, NULL, 0);
-		int ok = ff_pq()->PQresultStatus(r) == PGRES_TUPLES_OK;
-		int found = ok && ff_pq()->PQntuples(r) == 1;
-		int plain = found && !strcmp(ff_pq()->PQgetvalue(r, 0, 0), "t");
-		int64_t pages = found ? strtoll(ff_pq()->PQgetvalue(r, 0, 1), NULL, 10) : 0;
+		int ok = ff_pq()->PQresultStatus(r) == PGRES_TUPLES_OK && ff_pq()->PQntuples(r) == 1;
+		part *pt = &p->parts[p->nparts++];
+		pt->table = i;
+		pt->weight = ok ? strtoll(ff_pq()->PQgetvalue(r, 0, 0), NULL, 10) : 0;
 		ff_pq()->PQclear(r);
 		if (!ok)
 			return ff_err_set(e, FF_EFAIL, "fingerprint %s.%s: cannot read its size", t->schema, t->name);
-		if (!found)
-			return ff_err_set(e, FF_EFAIL, "fingerprint %s.%s: no such table", t->schema, t->name);
-
-		int64_t k = 1;
-		if (ranges && plain && jobs > 1 && pages > FF_FP_SPLIT_PAGES) {
-			k = (pages + FF_FP_SPLIT_PAGES - 1) / FF_FP_SPLIT_PAGES;
-			if (k > (int64_t)jobs * FF_FP_PARTS_PER_JOB)
-				k = (int64_t)jobs * FF_FP_PARTS_PER_JOB;
-		}
-		if (p->nparts + (size_t)k > cap) {
-			cap = (p->nparts + (size_t)k) * 2;
-			part *np = realloc(p->parts, cap * sizeof(part));
-			if (!np)
-				return ff_err_set(e, FF_EINTERNAL, "out of memory");
-			p->parts = np;
-		}
-		for (int64_t j = 0; j < k; j++) {
-			part *pt = &p->parts[p->nparts++];
-			memset(pt, 0, sizeof(*pt));
-			pt->table = i;
-			pt->from = k == 1 ? -1 : pages * j / k;
-			/* The last part runs to the end: pages added since the size
-			 * was read still belong to some part. */
-			pt->to = k == 1 || j == k - 1 ? -1 : pages * (j + 1) / k;
-			pt->weight = pages / k;
-		}
 	}
 	qsort(p->parts, p->nparts, sizeof(part), by_weight);
 	return 0;

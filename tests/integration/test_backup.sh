@@ -58,8 +58,8 @@ ff -q "$FF_TEST_SRC/integration/check_manifest.lua" path="$B" counts="$WORK/coun
 check "manifest has every SPEC key and row counts equal count(*) ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
 ff -q verify path="$B" 2> "$WORK/err"; code=$?
 check "ffrun verify passes on the backup ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
-ff -q "$FF_TEST_SRC/integration/fingerprints_split.lua" 2> "$WORK/err"; code=$?
-check "split fingerprints over 1-3 connections equal one COPY per table ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
+ff -q "$FF_TEST_SRC/integration/fingerprints_parallel.lua" 2> "$WORK/err"; code=$?
+check "fingerprints over 1-3 connections equal one connection's, table by table ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
 
 # --- secrets: none in any file under backups/ or evidence/ ----------------
 leaked=""
