@@ -102,4 +102,85 @@ function backups.size(b)
   return n
 end
 
+--- a + b modulo 2^256, both 64 hex digits: content digests of disjoint
+--- row sets add up (a partitioned table is the sum of its partitions).
+function backups.sum_hex(a, b)
+  local out, carry = {}, 0
+  for i = 57, 1, -8 do
+    local s = tonumber(a:sub(i, i + 7), 16) + tonumber(b:sub(i, i + 7), 16) + carry
+    carry = s >> 32
+    table.insert(out, 1, string.format("%08x", s & 0xffffffff))
+  end
+  return table.concat(out)
+end
+
+local function key(schema, name) return schema .. "\0" .. name end
+
+-- The tables whose rows the dump's own COPY text does not give exactly as
+-- conn:fingerprint reads them (SELECT * FROM t): inheritance parents (COPY
+-- holds only their own rows), tables of an extension (CREATE EXTENSION
+-- brings their rows back), generated columns (pg_dump leaves them out),
+-- partitions that are foreign tables (never dumped).
+local READ_FROM_SERVER = [[
+SELECT n.nspname AS schema, c.relname AS name
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+   AND ((c.relkind = 'r' AND EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = c.oid))
+     OR EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                  AND d.objid = c.oid AND d.deptype = 'e')
+     OR EXISTS (SELECT 1 FROM pg_attribute a
+                 WHERE (a.attrelid = c.oid  -- pg_partition_tree lists nothing for a plain table
+                        OR a.attrelid IN (SELECT relid FROM pg_partition_tree(c.oid)))
+                   AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> '')
+     OR EXISTS (SELECT 1 FROM pg_partition_tree(c.oid) pt JOIN pg_class l ON l.oid = pt.relid
+                 WHERE pt.isleaf AND l.relkind <> 'r'))]]
+
+-- Every partitioned table with the partitions that hold its rows.
+local LEAVES = [[
+SELECT rn.nspname AS root_schema, r.relname AS root_name, n.nspname AS schema, c.relname AS name
+  FROM pg_class r JOIN pg_namespace rn ON rn.oid = r.relnamespace,
+       pg_partition_tree(r.oid) pt JOIN pg_class c ON c.oid = pt.relid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE r.relkind = 'p' AND NOT r.relispartition AND pt.isleaf]]
+
+--- How to fingerprint each table of `list` from the dump's stream, read on
+--- conn (in the dump's snapshot). Returns { server = { t… } (tables to read
+--- from the server instead), leaves = { [key] = { {schema, name}… } } }.
+function backups.stream_plan(conn, list)
+  local server, leaves = {}, {}
+  for _, r in ipairs(rb.must(conn:query(READ_FROM_SERVER))) do server[key(r.schema, r.name)] = true end
+  for _, r in ipairs(rb.must(conn:query(LEAVES))) do
+    local k = key(r.root_schema, r.root_name)
+    leaves[k] = leaves[k] or {}
+    table.insert(leaves[k], { schema = r.schema, name = r.name })
+  end
+  local plan = { server = {}, leaves = leaves }
+  for _, t in ipairs(list) do
+    if server[key(t.schema, t.name)] then plan.server[#plan.server + 1] = t end
+  end
+  return plan
+end
+
+--- ff.pg.dump's result.tables indexed for backups.stream_fingerprint.
+function backups.stream_index(streamed)
+  local by = {}
+  for _, s in ipairs(streamed or {}) do by[key(s.schema, s.name)] = s end
+  return by
+end
+
+--- Table t's { rows, content_sha256 } from the indexed stream (a
+--- partitioned table adds up its partitions), or nil if a part is missing.
+function backups.stream_fingerprint(by, plan, t, mode)
+  local parts = plan.leaves[key(t.schema, t.name)] or { t }
+  local rows, sum = 0, string.rep("0", 64)
+  for _, part in ipairs(parts) do
+    local s = by[key(part.schema, part.name)]
+    if not s then return nil end
+    rows = rows + s.rows
+    if mode == "content" then sum = backups.sum_hex(sum, s.content_sha256) end
+  end
+  return { rows = rows, content_sha256 = mode == "content" and sum or nil }
+end
+
 return backups

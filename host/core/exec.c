@@ -434,7 +434,7 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 		goto out;
 	}
 	if (pid == 0)
-		child_run(argv, env, o, null_fd, out[1], data[1], st[1]);
+		child_run(argv, env, o, o->stdin_fd > 0 ? o->stdin_fd : null_fd, out[1], data[1], st[1]);
 
 	/* Also from this side, so the group exists before we ever signal it. */
 	setpgid(pid, pid);

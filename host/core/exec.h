@@ -16,6 +16,8 @@ typedef struct ff_exec_opts {
 	                           PATH=/usr/bin:/bin and LANG=C.UTF-8 */
 	const char *cwd;        /* working folder; NULL keeps ours */
 	int out_fd;             /* captured stdout+stderr go here; -1 discards */
+	int stdin_fd;           /* the child's stdin when > 0 (a pipe we
+	                           feed); otherwise /dev/null */
 	double timeout_s;       /* 0 = none; on expiry SIGTERM the group, then
 	                           SIGKILL after kill_grace_s */
 	double kill_grace_s;    /* 0 means 2 seconds */

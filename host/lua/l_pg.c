@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/cluster.h"
+#include "core/copyscan.h"
 #include "core/exec.h"
 #include "core/fingerprint.h"
 #include "core/pg.h"
@@ -205,6 +206,7 @@ static int conn_facts(lua_State *L)
 		     "SELECT current_setting('server_version') AS server_version,"
 		     " current_setting('server_version_num')::int / 10000 AS server_major,"
 		     " current_database() AS dbname, current_user AS \"user\","
+		     " current_setting('server_encoding') AS encoding,"
 		     " pg_database_size(current_database()) AS size_bytes,"
 		     " (SELECT system_identifier FROM pg_control_system()) AS system_identifier"))
 		return 2;
@@ -458,6 +460,20 @@ typedef struct dump_job {
 	ff_err err;
 	int rc;
 	char label[32];
+	/* Fingerprints from the stream (ff.pg.dump{fingerprint=}): every byte
+	 * written to the archive also goes through tee_fd to pg_restore
+	 * --data-only, whose SQL the scanner reads in a thread of its own. */
+	int tee_fd;             /* write end; -1 when none or closed */
+	int scan_in;            /* read end: pg_restore's stdin */
+	int scan_log_fd;
+	char **scan_argv;       /* owned */
+	ff_copyscan *scan;
+	int scan_content;
+	pthread_t scan_thread;
+	int scan_started;
+	ff_exec_result scan_res;
+	ff_err scan_err;
+	int scan_rc;
 } dump_job;
 
 static void report(dump_job *j, int final)
@@ -493,8 +509,43 @@ static int dump_sink(void *arg, const char *p, size_t n)
 	}
 	ff_sha256_update(j->sha, p, n);
 	j->bytes += n;
+	/* The reader of the tee may stop (a broken archive, a cancel): the
+	 * dump goes on, and the missing fingerprints say why. */
+	for (off = 0; j->tee_fd >= 0 && off < n;) {
+		ssize_t w = write(j->tee_fd, p + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			close(j->tee_fd);
+			j->tee_fd = -1;
+			break;
+		}
+		off += (size_t)w;
+	}
 	report(j, 0);
 	return 0;
+}
+
+static int scan_sink(void *arg, const char *p, size_t n)
+{
+	dump_job *j = arg;
+	return ff_copyscan_feed(j->scan, p, n);
+}
+
+static void *scan_main(void *arg)
+{
+	dump_job *j = arg;
+	ff_exec_opts o = {
+		.env = (const char *const *)j->env, .out_fd = j->scan_log_fd, .tail_max = 2048,
+		.stdin_fd = j->scan_in, .stdout_sink = scan_sink, .stdout_arg = j,
+		.cancel = &j->cancel,
+	};
+	j->scan_rc = ff_exec_run(&j->scan_res, (const char *const *)j->scan_argv, &o, &j->scan_err);
+	if (j->scan_rc == 0 && ff_copyscan_finish(j->scan) < 0 && !*ff_copyscan_error(j->scan))
+		j->scan_rc = -1;
+	close(j->scan_in); /* a writer still at it gets EPIPE, not a hang */
+	j->scan_in = -1;
+	return NULL;
 }
 
 static void *dump_main(void *arg)
@@ -507,8 +558,16 @@ static void *dump_main(void *arg)
 	};
 	j->t0 = j->last_report = ff_time_mono();
 	j->rc = ff_exec_run(&j->res, (const char *const *)j->argv, &o, &j->err);
+	if (j->tee_fd >= 0) { /* end of the archive for pg_restore */
+		close(j->tee_fd);
+		j->tee_fd = -1;
+	}
 	if (j->rc == 0 && fsync(j->out_fd) < 0)
 		j->rc = ff_err_set(&j->err, FF_EFAIL, "fsync: %s", strerror(errno));
+	if (j->scan_started) {
+		pthread_join(j->scan_thread, NULL);
+		j->scan_started = 0;
+	}
 	report(j, 1);
 	return NULL;
 }
@@ -522,10 +581,28 @@ static void job_free(dump_job *j)
 		pthread_join(j->thread, NULL);
 		j->joined = 1;
 	}
+	if (j->scan_started) { /* the job never ran: pg_restore still waits */
+		if (j->tee_fd >= 0)
+			close(j->tee_fd);
+		j->tee_fd = -1;
+		j->cancel = 1;
+		pthread_join(j->scan_thread, NULL);
+	}
 	if (j->out_fd >= 0)
 		close(j->out_fd);
 	if (j->log_fd >= 0)
 		close(j->log_fd);
+	if (j->tee_fd >= 0)
+		close(j->tee_fd);
+	if (j->scan_in >= 0)
+		close(j->scan_in);
+	if (j->scan_log_fd >= 0)
+		close(j->scan_log_fd);
+	for (char **a = j->scan_argv; a && *a; a++)
+		free(*a);
+	free(j->scan_argv);
+	ff_copyscan_free(j->scan);
+	ff_exec_result_free(&j->scan_res);
 	for (char **a = j->argv; a && *a; a++)
 		free(*a);
 	free(j->argv);
@@ -541,6 +618,48 @@ static int dump_gc(lua_State *L)
 	job_free(*b);
 	*b = NULL;
 	return 0;
+}
+
+/* result.tables = { {schema, name, rows, content_sha256?}… } in the
+ * archive's order, or result.fingerprint_error saying why there are none. */
+static void push_stream_fingerprints(lua_State *L, dump_job *j)
+{
+	const char *why = NULL;
+	char msg[700];
+	if (j->scan_rc < 0) {
+		why = *ff_copyscan_error(j->scan) ? ff_copyscan_error(j->scan) : j->scan_err.msg;
+	} else if (!j->scan_res.exited || j->scan_res.status != 0) {
+		snprintf(msg, sizeof(msg), "pg_restore --data-only could not read the archive back (%s %d): %s",
+			 j->scan_res.exited ? "status" : "signal", j->scan_res.status,
+			 j->scan_res.tail ? j->scan_res.tail : "");
+		msg[strcspn(msg, "\n")] = '\0';
+		why = msg;
+	}
+	if (why) {
+		lua_pushstring(L, why);
+		lua_setfield(L, -2, "fingerprint_error");
+		return;
+	}
+	size_t n = ff_copyscan_count(j->scan);
+	lua_createtable(L, (int)n, 0);
+	for (size_t i = 0; i < n; i++) {
+		const ff_copyscan_table *t = ff_copyscan_get(j->scan, i);
+		lua_createtable(L, 0, 4);
+		lua_pushstring(L, t->schema);
+		lua_setfield(L, -2, "schema");
+		lua_pushstring(L, t->name);
+		lua_setfield(L, -2, "name");
+		lua_pushinteger(L, (lua_Integer)t->rows);
+		lua_setfield(L, -2, "rows");
+		if (j->scan_content) {
+			char hex[FF_SHA256_HEX];
+			ff_pg_sum_hex(hex, t->sum);
+			lua_pushstring(L, hex);
+			lua_setfield(L, -2, "content_sha256");
+		}
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lua_setfield(L, -2, "tables");
 }
 
 /* Push the result table of a finished job. */
@@ -574,6 +693,8 @@ static void push_job_result(lua_State *L, dump_job *j, const char *raw)
 		lua_pushstring(L, msg);
 		lua_setfield(L, -2, "error");
 	}
+	if (ok && j->scan)
+		push_stream_fingerprints(L, j);
 }
 
 /* Build a job for tool with args, writing stdout to out_path (created,
@@ -590,7 +711,7 @@ static dump_job *new_job(lua_State *L, const char *label, const char *tool_path,
 	if (!j)
 		luaL_error(L, "out of memory");
 	*box = j;
-	j->out_fd = j->log_fd = -1;
+	j->out_fd = j->log_fd = j->tee_fd = j->scan_in = j->scan_log_fd = -1;
 	snprintf(j->label, sizeof(j->label), "%s", label);
 	size_t n = 1;
 	while (args[n - 1])
@@ -634,6 +755,61 @@ static const char *opt_str(lua_State *L, int t, const char *k, int required)
 	return v;
 }
 
+/* Replace or add NAME=value in a NULL-terminated malloc'd environment. */
+static void env_put(lua_State *L, char ***env, const char *kv)
+{
+	size_t klen = (size_t)(strchr(kv, '=') - kv) + 1, n = 0;
+	char *dup = strdup(kv);
+	if (!dup)
+		luaL_error(L, "out of memory");
+	for (char **v = *env; *v; v++, n++)
+		if (!strncmp(*v, kv, klen)) {
+			free(*v);
+			*v = dup;
+			return;
+		}
+	char **grown = realloc(*env, (n + 2) * sizeof(char *));
+	if (!grown) {
+		free(dup);
+		luaL_error(L, "out of memory");
+	}
+	grown[n] = dup;
+	grown[n + 1] = NULL;
+	*env = grown;
+}
+
+/* pg_restore --data-only reading the archive as it is written, and the
+ * thread scanning its SQL for each table's rows. pg_dump's own session is
+ * pinned to the settings conn:fingerprint uses (its DateStyle, IntervalStyle
+ * and extra_float_digits are pg_dump's already), so both read the same
+ * COPY text. The runbook asks for this only for a UTF8 database. */
+static void start_stream_fingerprints(lua_State *L, dump_job *j, int major, int content)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	ff_err e = {0};
+	char tool[PATH_MAX], raw[256];
+	int pipefd[2];
+	if (ff_pg_tool(tool, ctx->cfg->pg_bindir, major, "pg_restore", &e) < 0)
+		ff_raise(L, &e);
+	env_put(L, &j->env, "PGTZ=UTC");
+	env_put(L, &j->env, "PGCLIENTENCODING=UTF8");
+	env_put(L, &j->env, "PGOPTIONS=-c bytea_output=hex");
+	j->scan_content = content;
+	if (!(j->scan = ff_copyscan_new(content)) || !(j->scan_argv = calloc(4, sizeof(char *))) ||
+	    !(j->scan_argv[0] = strdup(tool)) || !(j->scan_argv[1] = strdup("--data-only")) ||
+	    !(j->scan_argv[2] = strdup("--file=-")))
+		luaL_error(L, "out of memory");
+	if (ff_evidence_raw_open(&ctx->ev, &j->scan_log_fd, raw, "pg_restore-scan.log", &e) < 0)
+		ff_raise(L, &e);
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		luaL_error(L, "pg.dump: pipe: %s", strerror(errno));
+	j->scan_in = pipefd[0];
+	j->tee_fd = pipefd[1];
+	if (pthread_create(&j->scan_thread, NULL, scan_main, j) != 0)
+		luaL_error(L, "pg.dump: cannot start a thread");
+	j->scan_started = 1;
+}
+
 /* ff.pg.dump{ target=, out=, snapshot=, major=, estimate_bytes= } -> job
  * pg_dump -Fc of the target's database, in the exported snapshot, streamed
  * through sha256 into out in one pass. job:wait() -> result. */
@@ -666,6 +842,11 @@ static int pg_dump(lua_State *L)
 	j->estimate = (uint64_t)opt_int(L, 1, "estimate_bytes", 0);
 	lua_pushstring(L, raw);
 	lua_setiuservalue(L, -2, 1);
+	const char *fp = opt_str(L, 1, "fingerprint", 0);
+	if (fp && strcmp(fp, "rows") && strcmp(fp, "content"))
+		return luaL_error(L, "pg.dump: fingerprint must be \"rows\" or \"content\"");
+	if (fp)
+		start_stream_fingerprints(L, j, major, !strcmp(fp, "content"));
 	if (pthread_create(&j->thread, NULL, dump_main, j) != 0)
 		return luaL_error(L, "pg_dump: cannot start a thread");
 	j->started = 1;

@@ -20,6 +20,11 @@
 --                         not) and 512 KB of bytea
 --   public.events         range-partitioned by date: 3 partitions
 --   public.empty_table    no rows
+--   public.priced         a STORED generated column (pg_dump leaves it
+--                         out of its COPY)
+--   public.notes_base     an inheritance parent with its own rows and a
+--                         child public.notes_2025 (SELECT * on the parent
+--                         reads both, pg_dump's COPY the parent's only)
 --   "Sales"."Orders"      quoted mixed-case schema and table, FK to
 --                         public.customers
 --   standalone_seq        a sequence set to 4242
@@ -286,3 +291,16 @@ select 1 + (i * 13) % 200,
        timestamptz '2024-06-01 12:00:00+00' + i * interval '90 minutes',
        case when i % 5 = 0 then null else 'Заказ №' || i end
 from generate_series(1, 500) as i;
+
+-- ------------------------------------------------- generated, inheritance
+create table priced (
+  id    integer primary key,
+  net   numeric(10, 2) not null,
+  gross numeric(10, 2) generated always as (net * 1.2) stored
+);
+insert into priced (id, net) select i, i * 2.5 from generate_series(1, 50) as i;
+
+create table notes_base (id integer, body text);
+create table notes_2025 (tag text) inherits (notes_base);
+insert into notes_base values (1, 'parent row'), (2, 'another');
+insert into notes_2025 values (3, 'child row', 'x'), (4, null, null), (5, 'c', 'y');

@@ -58,6 +58,10 @@ ff -q "$FF_TEST_SRC/integration/check_manifest.lua" path="$B" counts="$WORK/coun
 check "manifest has every SPEC key and row counts equal count(*) ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
 ff -q verify path="$B" 2> "$WORK/err"; code=$?
 check "ffrun verify passes on the backup ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
+ev=$(ls -1d "$WS"/evidence/*-backup*/ | sort -V | tail -n 1)
+check "the fingerprints came from the dump's own stream (pg_restore-scan.log in raw/)" test -f "$ev/raw/pg_restore-scan.log"
+ff -q "$FF_TEST_SRC/integration/manifest_vs_server.lua" path="$B" 2> "$WORK/err"; code=$?
+check "manifest rows and content digests equal one COPY per table on the server ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
 ff -q "$FF_TEST_SRC/integration/fingerprints_parallel.lua" 2> "$WORK/err"; code=$?
 check "fingerprints over 1-3 connections equal one connection's, table by table ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
 
