@@ -73,13 +73,14 @@ return {
     },
     {
       name = "dump",
-      doc = "pg_dump -Fc in the snapshot, streamed through sha256 into db.dump, while a second connection fingerprints every table",
+      doc = "pg_dump -Fc in the snapshot, streamed through sha256 into db.dump and read back by pg_restore for content digests; row counts on a second connection",
       run = function(p)
-        -- The dump's own bytes, read back by pg_restore as they are
-        -- written, give most fingerprints: no second read of every table
-        -- beside the dump. A database not in UTF8 (or older than 12) is
-        -- fingerprinted on a second connection instead.
-        local stream = verify_mode ~= "none" and not ff.dry_run and facts.encoding == "UTF8"
+        -- Content digests come from the dump's own bytes, read back by
+        -- pg_restore as they are written: no second COPY of every table
+        -- beside the dump. Row counts are cheaper on the server (count(*)
+        -- costs less than inflating the archive), and a database not in
+        -- UTF8 (or older than 12) is fingerprinted on the server too.
+        local stream = verify_mode == "content" and not ff.dry_run and facts.encoding == "UTF8"
           and facts.server_major >= 12 and verify_mode or nil
         local job = ff.pg.dump({ target = p.target, out = partial .. "/db.dump", snapshot = snapshot,
                                  major = facts.server_major, estimate_bytes = facts.size_bytes,

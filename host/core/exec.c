@@ -28,7 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FF_EXEC_CHUNK (64 * 1024) /* one pipe's worth per read */
+#define FF_EXEC_CHUNK (256 * 1024) /* a read's worth */
+/* A streamed stdout (a dump) gets a 1 MiB pipe: the producer and the
+ * consumer then stall on each other far less often than with 64 KiB. */
+#define FF_EXEC_DATA_PIPE (1024 * 1024)
 #define FF_EXEC_TICK_MS 50        /* exit polling when there is no pidfd */
 #define FF_EXEC_CANCEL_MS 100     /* how late a cancel may be noticed */
 #define FF_EXEC_DRAIN_S 0.25      /* output still read after the leader exits */
@@ -427,6 +430,8 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 		err = ff_err_set(e, FF_EFAIL, "exec %s: %s", argv[0], strerror(errno));
 		goto out;
 	}
+	if (o->stdout_sink)
+		fcntl(data[0], F_SETPIPE_SZ, FF_EXEC_DATA_PIPE); /* a smaller pipe still works */
 
 	start = now_s();
 	if ((pid = fork()) < 0) {
