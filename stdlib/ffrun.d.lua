@@ -575,6 +575,7 @@ function FfPgConn:query(sql, ...) end
 ---@field system_identifier string
 ---@field dbname string
 ---@field user string
+---@field encoding string the database's encoding ("UTF8")
 ---@field host string
 ---@field port string
 ---@field size_bytes integer
@@ -650,6 +651,7 @@ function FfPgConn:close() end
 ---@field snapshot? string an exported snapshot id to dump in
 ---@field major? integer
 ---@field estimate_bytes? integer for the progress line's ETA
+---@field fingerprint? "rows"|"content" also read the archive back with pg_restore --data-only as it is written, and count (and digest) each table's rows: result.tables. pg_dump's session then uses the fingerprint settings (UTC, UTF8, hex bytea): ask for it only on a UTF8 database
 
 ---@class (exact) FfPgDumpResult
 ---@field ok boolean
@@ -659,6 +661,8 @@ function FfPgConn:close() end
 ---@field raw? string "raw/pg_dump.log" or "raw/pg_dumpall.log" (".2"...) in ff.run.dir: the tool's stderr (absent in the dry stand-in)
 ---@field error? string why, when not ok
 ---@field dry_run? boolean true for the stand-in returned by --dry-run
+---@field tables? { schema: string, name: string, rows: integer, content_sha256: string? }[] with opts.fingerprint: every table whose data is in the archive (a partition on its own), in archive order
+---@field fingerprint_error? string with opts.fingerprint: why there are no tables (pg_restore could not read the archive back, or its text was not a data script)
 
 ---A pg_dump running in the background; garbage collection or `<close>`
 ---stops it (keep a reference until wait()).

@@ -122,7 +122,9 @@ check "the first backup still passes" [ $first_code = 0 ]
 
 # --- SIGKILL at random moments: never a complete-looking broken backup ----
 for i in $(seq 10); do
-  ff -q backup 2>/dev/null & pid=$!
+  # ffrun itself, not the ff function: $! of a backgrounded function is a
+  # subshell, and killing that can leave ffrun running (and locking).
+  "$FFRUN" -q -c "$WS/ffrun.yaml" backup 2>/dev/null & pid=$!
   sleep "0.$((RANDOM % 9 + 1))$((RANDOM % 10))"
   kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 done
