@@ -1,0 +1,2 @@
+COPY s.t (x) FROM stdin;
+row
