@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 typedef struct lines {
@@ -40,6 +41,14 @@ int ff_metrics_write(const char *path, const char *runbook, int pass,
 	int rc = 0;
 
 	snprintf(label, sizeof(label), "{runbook=\"%s\"}", runbook);
+	/* Two runs finishing at once must not lose each other's lines: the
+	 * read-modify-write below holds <path>.lock (milliseconds). */
+	snprintf(tmp, sizeof(tmp), "%s.lock", path);
+	int lockfd = open(tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (lockfd < 0)
+		return ff_err_set(e, FF_EFAIL, "metrics %s: %s", tmp, strerror(errno));
+	while (flock(lockfd, LOCK_EX) < 0 && errno == EINTR)
+		;
 	/* Keep every other runbook's lines; of ours only the last success. */
 	FILE *old = fopen(path, "r");
 	while (old && fgets(line, sizeof(line), old)) {
@@ -94,6 +103,7 @@ int ff_metrics_write(const char *path, const char *runbook, int pass,
 		unlink(tmp);
 	}
 out:
+	close(lockfd); /* releases the lock */
 	for (size_t i = 0; i < keep.n; i++)
 		free(keep.v[i]);
 	free(keep.v);

@@ -474,6 +474,10 @@ static void write_metrics(ff_ctx *ctx, double finished)
 
 	if (!ctx->cfg->monitoring_textfile || ctx->dry_run || !ctx->rb_name)
 		return;
+	/* A run turned away by the lock (exit 4) did nothing: the run that
+	 * holds the lock reports, not this one. */
+	if (ctx->status == FF_EBUSY)
+		return;
 	if (!strcmp(ctx->rb_name, "backup") && pass && (v = extra(ctx, "backup")) &&
 	    (v = strstr(v, "\"bytes\":"))) {
 		m[n++] = (ff_metric){ "ffrun_last_backup_size_bytes", atof(v + 8) };

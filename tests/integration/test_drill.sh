@@ -110,6 +110,16 @@ success=$(grep 'success_timestamp_seconds{runbook="drill"}' "$WORK/ffrun.prom")
 ff drill backup=20000101-000000 2>/dev/null
 check "metrics: a failed drill sets its status to 0 and keeps the last success time" \
   bash -c "grep -q '^ffrun_last_run_status{runbook=\"drill\"} 0$' '$WORK/ffrun.prom' && grep -qF '$success' '$WORK/ffrun.prom' && grep -q 'runbook=\"backup\"' '$WORK/ffrun.prom'"
+flock "$WS/backups/.ffrun.lock" bash -c "'$FFRUN' -q -c '$WS/ffrun.yaml' backup 2>/dev/null; echo \$? > '$WORK/busy.code'"
+check "metrics: a backup turned away by the lock (exit $(cat "$WORK/busy.code")) leaves the backup's status at 1" \
+  bash -c "[ \"\$(cat '$WORK/busy.code')\" = 4 ] && grep -q '^ffrun_last_run_status{runbook=\"backup\"} 1$' '$WORK/ffrun.prom'"
+# Eight runbooks finishing at the same moment: none may lose the others' lines.
+for i in 1 2 3 4 5 6 7 8; do
+  printf 'return { name = "m%d", version = "1", summary = "metrics writer", steps = {} }\n' "$i" > "$WORK/m$i.lua"
+done
+for i in 1 2 3 4 5 6 7 8; do ff "$WORK/m$i.lua" 2>/dev/null & done; wait
+check "metrics: 8 runs finishing at once all kept (the rewrite is locked)" \
+  bash -c "[ \$(grep -cE '^ffrun_last_run_status\{runbook=\"m[1-8]\"\} 1$' '$WORK/ffrun.prom') = 8 ] && grep -q 'runbook=\"drill\"' '$WORK/ffrun.prom'"
 sed -i '$d' "$WS/ffrun.yaml"
 
 # --- report ---------------------------------------------------------------------
