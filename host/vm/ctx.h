@@ -55,7 +55,9 @@ typedef struct ff_ctx {
 	ff_jail jail;
 	ff_evidence ev;
 	int ev_open;
-	int log_fd;                  /* evidence raw/run.log, -1 before */
+	int log_fd;                  /* evidence raw/run.log, -1 until the
+	                                first line (a silent run has none) */
+	int log_failed;              /* raw/run.log could not be created */
 
 	/* runbook header */
 	char *rb_name, *rb_version, *rb_summary;

@@ -45,6 +45,13 @@ void ff_logf(ff_ctx *ctx, const char *level, const char *fmt, ...)
 	snprintf(line + n, sizeof(line) - (size_t)n, "%s\n", msg);
 	if (!ctx->quiet || strcmp(level, "info"))
 		fputs(line + strlen(ts) + 1, stderr); /* the terminal needs no timestamp */
+	/* raw/run.log is created by the first line, never after the seal (the
+	 * DIGEST would not name it): a silent run leaves no empty log to fsync. */
+	if (ctx->log_fd < 0 && ctx->ev_open && !ctx->ev.sealed && !ctx->log_failed) {
+		ff_err le = {0};
+		if (ff_evidence_raw_open(&ctx->ev, &ctx->log_fd, NULL, "run.log", &le) < 0)
+			ctx->log_failed = 1;
+	}
 	if (ctx->log_fd >= 0 && write(ctx->log_fd, line, strlen(line)) < 0) {
 		/* the log is best effort; the event below still records it */
 	}
@@ -717,9 +724,6 @@ static int open_evidence(ff_ctx *ctx, ff_err *e)
 	ctx->ev_open = 1;
 	if ((err = ff_jail_add(&ctx->jail, ctx->evidence_dir, 1, e)) < 0)
 		return err;
-	int fd;
-	if (ff_evidence_raw_open(&ctx->ev, &fd, NULL, "run.log", e) == 0)
-		ctx->log_fd = fd;
 	return 0;
 }
 
