@@ -541,7 +541,9 @@ static void *scan_main(void *arg)
 		.cancel = &j->cancel,
 	};
 	j->scan_rc = ff_exec_run(&j->scan_res, (const char *const *)j->scan_argv, &o, &j->scan_err);
-	if (j->scan_rc == 0 && ff_copyscan_finish(j->scan) < 0 && !*ff_copyscan_error(j->scan))
+	/* Text that stops inside a COPY block is an error even if pg_restore
+	 * exited 0; push_stream_fingerprints reports the scanner's reason. */
+	if (j->scan_rc == 0 && ff_copyscan_finish(j->scan) < 0)
 		j->scan_rc = -1;
 	close(j->scan_in); /* a writer still at it gets EPIPE, not a hang */
 	j->scan_in = -1;
