@@ -614,7 +614,7 @@ function FfPgConn:sequences() end
 ---Read. A table's fingerprint. mode "rows" (default; any mode but
 ---"content"): its exact count(*), one value. mode "content": the row count
 ---and an order-independent sha256 of its COPY text under fixed settings.
----Raises when the names cannot be quoted.
+---Runs in a read-only transaction (the snapshot's, when it holds one).
 ---@param schema string
 ---@param table string
 ---@param mode? "rows"|"content"

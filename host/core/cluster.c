@@ -18,18 +18,27 @@
 
 /* Field 22 of /proc/PID/stat: with the pid, it names one process for good
  * (a pid alone is reused). */
-static unsigned long long start_time(pid_t pid)
+/* The start of a small file, NUL-terminated: its length, 0 when it cannot
+ * be read (or is empty). flags: O_NOFOLLOW or 0. */
+static size_t read_head(const char *path, int flags, char *buf, size_t size)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
 	if (fd < 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	ssize_t n = read(fd, buf, size - 1);
 	close(fd);
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
+	return (size_t)n;
+}
+
+static unsigned long long start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (!read_head(path, 0, buf, sizeof(buf)))
+		return 0;
 	char *p = strrchr(buf, ')'); /* the command name may hold spaces */
 	unsigned long long t = 0;
 	for (int field = 2; p && *p; p++)
@@ -142,15 +151,7 @@ static pid_t postmaster(const char *data)
 {
 	char path[400], buf[64];
 	snprintf(path, sizeof(path), "%s/postmaster.pid", data);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return (pid_t)atol(buf);
+	return read_head(path, 0, buf, sizeof(buf)) ? (pid_t)atol(buf) : 0;
 }
 
 int ff_cluster_destroy(ff_cluster *c, int log_fd, ff_err *e)
@@ -189,14 +190,8 @@ int ff_cluster_reap(int log_fd)
 			continue;
 		snprintf(dir, sizeof(dir), "/tmp/%s", de->d_name);
 		snprintf(path, sizeof(path), "%s/ffrun.owner", dir);
-		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
+		if (!read_head(path, O_NOFOLLOW, buf, sizeof(buf)))
 			continue; /* not provably ours */
-		ssize_t n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
 		long pid = 0;
 		unsigned long long t = 0;
 		if (sscanf(buf, "%ld %llu", &pid, &t) != 2)
@@ -214,13 +209,9 @@ int ff_cluster_reap(int log_fd)
 		if (pm > 0) {
 			char cmd[64], line[PATH_MAX];
 			snprintf(cmd, sizeof(cmd), "/proc/%ld/cmdline", (long)pm);
-			int cf = open(cmd, O_RDONLY | O_CLOEXEC);
-			ssize_t cn = cf >= 0 ? read(cf, line, sizeof(line) - 1) : -1;
-			if (cf >= 0)
-				close(cf);
+			size_t cn = read_head(cmd, 0, line, sizeof(line));
 			if (cn > 0) {
-				line[cn] = '\0';
-				for (ssize_t i = 0; i < cn; i++)
+				for (size_t i = 0; i < cn; i++)
 					if (!line[i])
 						line[i] = ' ';
 				if (strstr(line, c.data))

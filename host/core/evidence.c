@@ -13,6 +13,7 @@
 
 #include "fsutil.h"
 #include "jsonw.h"
+#include "strlist.h"
 
 double ff_time_now(void)
 {
@@ -214,42 +215,9 @@ int ff_evidence_seal(ff_evidence *ev, const char *summary_json, ff_err *e)
 
 /* --- DIGEST ------------------------------------------------------------- */
 
-typedef struct file_list {
-	char **v;
-	size_t n, cap;
-} file_list;
-
-static int list_push(file_list *l, const char *s)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		char **nv = realloc(l->v, cap * sizeof(*nv));
-		if (!nv)
-			return -1;
-		l->v = nv;
-		l->cap = cap;
-	}
-	if (!(l->v[l->n] = strdup(s)))
-		return -1;
-	l->n++;
-	return 0;
-}
-
-static void list_free(file_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Every entry below dirfd, as relative paths; others lists what is neither
  * a regular file nor a folder (symlinks, fifos): a digest never follows them. */
-static int walk(int dirfd, const char *prefix, file_list *files, file_list *others,
+static int walk(int dirfd, const char *prefix, ff_strlist *files, ff_strlist *others,
 		int depth, ff_err *e)
 {
 	int fd = openat(dirfd, ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
@@ -271,7 +239,7 @@ static int walk(int dirfd, const char *prefix, file_list *files, file_list *othe
 		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			rc = ff_err_set(e, FF_EFAIL, "stat %s: %s", rel, strerror(errno));
 		} else if (S_ISREG(st.st_mode)) {
-			if (strcmp(rel, "DIGEST") && list_push(files, rel) < 0)
+			if (strcmp(rel, "DIGEST") && ff_strlist_push(files, rel) < 0)
 				rc = ff_err_set(e, FF_EINTERNAL, "out of memory");
 		} else if (S_ISDIR(st.st_mode) && depth < 32) {
 			int sub = openat(dirfd, de->d_name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -283,7 +251,7 @@ static int walk(int dirfd, const char *prefix, file_list *files, file_list *othe
 			snprintf(p2, sizeof(p2), "%s/", rel);
 			rc = walk(sub, p2, files, others, depth + 1, e);
 			close(sub);
-		} else if (others && list_push(others, rel) < 0) {
+		} else if (others && ff_strlist_push(others, rel) < 0) {
 			rc = ff_err_set(e, FF_EINTERNAL, "out of memory");
 		}
 	}
@@ -324,15 +292,14 @@ static int fsync_at(int dirfd, const char *rel, int flags, ff_err *e)
  * fsyncing each in turn, measured on ext4). */
 int ff_digest_write(int dirfd, ff_err *e)
 {
-	file_list files = {0};
+	ff_strlist files = {0};
 	ff_jsonw out; /* used as a plain growable buffer */
 	int rc;
 
 	ff_jsonw_init(&out);
 	if ((rc = walk(dirfd, "", &files, NULL, 0, e)) < 0)
 		goto done;
-	if (files.n) /* qsort(NULL, 0) is undefined */
-		qsort(files.v, files.n, sizeof(char *), cmp_str);
+	ff_strlist_sort(&files);
 	for (size_t i = 0; i < files.n; i++) {
 		char hex[FF_SHA256_HEX], line[4200];
 		if ((rc = hash_at(hex, dirfd, files.v[i], 1, e)) < 0)
@@ -373,7 +340,7 @@ int ff_digest_write(int dirfd, ff_err *e)
 	close(f);
 done:
 	ff_jsonw_free(&out);
-	list_free(&files);
+	ff_strlist_free(&files);
 	return rc;
 }
 
@@ -425,7 +392,7 @@ int ff_digest_verify(int dirfd, ff_problem_fn problem, void *arg, ff_err *e)
 {
 	char *text = NULL;
 	size_t len;
-	file_list files = {0}, others = {0}, listed = {0};
+	ff_strlist files = {0}, others = {0}, listed = {0};
 	int rc, problems = 0;
 
 	if ((rc = slurp(&text, &len, dirfd, "DIGEST", 64u << 20, e)) < 0)
@@ -460,13 +427,11 @@ int ff_digest_verify(int dirfd, ff_problem_fn problem, void *arg, ff_err *e)
 			problemf(problem, arg, "%s: sha256 mismatch (DIGEST %.12s…, file %.12s…)", rel, line, hex);
 			problems++;
 		}
-		list_push(&listed, rel);
+		ff_strlist_push(&listed, rel);
 	}
-	if (listed.n)
-		qsort(listed.v, listed.n, sizeof(char *), cmp_str);
+	ff_strlist_sort(&listed);
 	for (size_t i = 0; i < files.n; i++) {
-		if ((!listed.n || !bsearch(&files.v[i], listed.v, listed.n, sizeof(char *), cmp_str)) &&
-		    strcmp(files.v[i], "DIGEST.tmp")) {
+		if (!ff_strlist_has(&listed, files.v[i]) && strcmp(files.v[i], "DIGEST.tmp")) {
 			problemf(problem, arg, "%s: present but not listed in DIGEST", files.v[i]);
 			problems++;
 		}
@@ -482,9 +447,9 @@ int ff_digest_verify(int dirfd, ff_problem_fn problem, void *arg, ff_err *e)
 	rc = problems;
 done:
 	free(text);
-	list_free(&files);
-	list_free(&others);
-	list_free(&listed);
+	ff_strlist_free(&files);
+	ff_strlist_free(&others);
+	ff_strlist_free(&listed);
 	return rc;
 }
 

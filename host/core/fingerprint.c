@@ -19,7 +19,6 @@ typedef struct part {
 typedef struct pool {
 	const ff_fp_opts *o;
 	ff_fp_table *t;
-	char **qname;      /* "schema"."name", quoted */
 	part *parts;
 	size_t nparts, next;
 	pthread_mutex_t lock;
@@ -59,31 +58,41 @@ static int session(PGconn **out, const ff_fp_opts *o, ff_err *e)
 	return 0;
 }
 
-static int run_part(pool *p, PGconn *c, part *pt, ff_err *e)
+int ff_fp_one(PGconn *c, ff_fp_table *t, int content, const volatile int *cancel, ff_err *e)
 {
-	const char *q = p->qname[pt->table];
+	char *qs = ff_pq()->PQescapeIdentifier(c, t->schema, strlen(t->schema));
+	char *qt = ff_pq()->PQescapeIdentifier(c, t->name, strlen(t->name));
 	char sql[1400];
+	if (!qs || !qt) {
+		ff_pq()->PQfreemem(qs);
+		ff_pq()->PQfreemem(qt);
+		return ff_err_set(e, FF_EFAIL, "fingerprint: cannot quote %s.%s", t->schema, t->name);
+	}
+	if (content)
+		snprintf(sql, sizeof(sql), "COPY (SELECT * FROM %s.%s) TO STDOUT", qs, qt);
+	else
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.%s", qs, qt);
+	ff_pq()->PQfreemem(qs);
+	ff_pq()->PQfreemem(qt);
+	t->rows = 0;
+	memset(t->sum, 0, sizeof(t->sum));
 
-	if (p->o->content) {
-		snprintf(sql, sizeof(sql), "COPY (SELECT * FROM %s) TO STDOUT", q);
+	if (content) {
 		ff_err why = {0};
-		int rc = ff_pg_copy_sum(pt->sum, &pt->rows, c, sql, p->o->cancel, &why);
+		int rc = ff_pg_copy_sum(t->sum, &t->rows, c, sql, cancel, &why);
 		if (rc < 0)
-			ff_err_set(e, rc, "fingerprint %s.%s: %s", p->t[pt->table].schema,
-				   p->t[pt->table].name, why.msg);
+			ff_err_set(e, rc, "fingerprint %s.%s: %s", t->schema, t->name, why.msg);
 		return rc;
 	}
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", q);
 	PGresult *r = ff_pq()->PQexec(c, sql);
 	if (ff_pq()->PQresultStatus(r) != PGRES_TUPLES_OK || ff_pq()->PQntuples(r) != 1) {
 		char msg[600];
 		snprintf(msg, sizeof(msg), "%s", r ? ff_pq()->PQresultErrorMessage(r) : ff_pq()->PQerrorMessage(c));
 		msg[strcspn(msg, "\n")] = '\0';
 		ff_pq()->PQclear(r);
-		return ff_err_set(e, FF_EFAIL, "count %s.%s: %s", p->t[pt->table].schema,
-				  p->t[pt->table].name, msg);
+		return ff_err_set(e, FF_EFAIL, "count %s.%s: %s", t->schema, t->name, msg);
 	}
-	pt->rows = strtoull(ff_pq()->PQgetvalue(r, 0, 0), NULL, 10);
+	t->rows = strtoull(ff_pq()->PQgetvalue(r, 0, 0), NULL, 10);
 	ff_pq()->PQclear(r);
 	return 0;
 }
@@ -103,10 +112,13 @@ static void work(pool *p, PGconn *c)
 			fail(p, &e);
 			return;
 		}
-		if (run_part(p, c, pt, &e) < 0) {
+		ff_fp_table one = { .schema = p->t[pt->table].schema, .name = p->t[pt->table].name };
+		if (ff_fp_one(c, &one, p->o->content, p->o->cancel, &e) < 0) {
 			fail(p, &e);
 			return;
 		}
+		pt->rows = one.rows;
+		memcpy(pt->sum, one.sum, sizeof(pt->sum));
 	}
 }
 
@@ -130,30 +142,21 @@ static int by_weight(const void *a, const void *b)
 	return (x->weight < y->weight) - (x->weight > y->weight);
 }
 
-/* Quote every name and read every size: the work list, biggest first. */
+/* Every table's size on disk: the work list, biggest first. */
 static int plan(pool *p, PGconn *c, size_t n, ff_err *e)
 {
-	if (!(p->qname = calloc(n ? n : 1, sizeof(char *))) ||
-	    !(p->parts = calloc(n ? n : 1, sizeof(part))))
+	if (!(p->parts = calloc(n ? n : 1, sizeof(part))))
 		return ff_err_set(e, FF_EINTERNAL, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		const ff_fp_table *t = &p->t[i];
-		char *qs = ff_pq()->PQescapeIdentifier(c, t->schema, strlen(t->schema));
-		char *qt = ff_pq()->PQescapeIdentifier(c, t->name, strlen(t->name));
-		size_t len = (qs ? strlen(qs) : 0) + (qt ? strlen(qt) : 0) + 2;
-		if (qs && qt && (p->qname[i] = malloc(len)))
-			snprintf(p->qname[i], len, "%s.%s", qs, qt);
-		ff_pq()->PQfreemem(qs);
-		ff_pq()->PQfreemem(qt);
-		if (!p->qname[i])
-			return ff_err_set(e, FF_EFAIL, "fingerprint: cannot quote %s.%s", t->schema, t->name);
-
-		/* A partitioned table's size is that of its partitions. */
+		/* pg_partition_tree lists nothing for a plain table; a partitioned
+		 * one weighs what its partitions do. */
 		const char *params[2] = { t->schema, t->name };
 		PGresult *r = ff_pq()->PQexecParams(c,
-			"SELECT coalesce(sum(pg_table_size(p.relid)), 0)"
-			" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,"
-			" pg_partition_tree(c.oid) p"
+			"SELECT CASE WHEN c.relkind = 'p'"
+			" THEN (SELECT coalesce(sum(pg_table_size(relid)), 0) FROM pg_partition_tree(c.oid))"
+			" ELSE pg_table_size(c.oid) END"
+			" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
 			" WHERE n.nspname = $1 AND c.relname = $2", 2, NULL, params, NULL, NULL, 0);
 		int ok = ff_pq()->PQresultStatus(r) == PGRES_TUPLES_OK && ff_pq()->PQntuples(r) == 1;
 		part *pt = &p->parts[p->nparts++];
@@ -161,7 +164,7 @@ static int plan(pool *p, PGconn *c, size_t n, ff_err *e)
 		pt->weight = ok ? strtoll(ff_pq()->PQgetvalue(r, 0, 0), NULL, 10) : 0;
 		ff_pq()->PQclear(r);
 		if (!ok)
-			return ff_err_set(e, FF_EFAIL, "fingerprint %s.%s: cannot read its size", t->schema, t->name);
+			return ff_err_set(e, FF_EFAIL, "fingerprint %s.%s: no such table", t->schema, t->name);
 	}
 	qsort(p->parts, p->nparts, sizeof(part), by_weight);
 	return 0;
@@ -205,10 +208,6 @@ int ff_fp_tables(ff_fp_table *t, size_t n, const ff_fp_opts *o, ff_err *e)
 out:
 	if (c)
 		ff_pq()->PQfinish(c);
-	if (p.qname)
-		for (size_t i = 0; i < n; i++)
-			free(p.qname[i]);
-	free(p.qname);
 	free(p.parts);
 	pthread_mutex_destroy(&p.lock);
 	return rc;

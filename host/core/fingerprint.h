@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "libpq.h"
 
 typedef struct ff_fp_table {
 	const char *schema, *name; /* in */
@@ -33,6 +34,11 @@ typedef struct ff_fp_opts {
 	int jobs;             /* connections at once, 1 or more */
 	const volatile int *cancel; /* stop when it turns true (a signal) */
 } ff_fp_opts;
+
+/* One table on c, a connection already in its session (fixed COPY
+ * settings, a transaction): count(*), or with content the COPY digest.
+ * The one definition of what a fingerprint reads. */
+int ff_fp_one(PGconn *c, ff_fp_table *t, int content, const volatile int *cancel, ff_err *e);
 
 /* Fill rows (and sum) of t[0..n-1]. On failure nothing in t is meaningful
  * and e names the table. */

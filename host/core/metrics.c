@@ -8,35 +8,14 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-typedef struct lines {
-	char **v;
-	size_t n, cap;
-} lines;
-
-static int push(lines *l, const char *s)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		char **nv = realloc(l->v, cap * sizeof(*nv));
-		if (!nv)
-			return -1;
-		l->v = nv;
-		l->cap = cap;
-	}
-	return (l->v[l->n] = strdup(s)) ? (int)l->n++ : -1;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
+#include "strlist.h"
 
 int ff_metrics_write(const char *path, const char *runbook, int pass,
 		     double finished_at, double duration_s,
 		     const ff_metric *extra, size_t nextra, ff_err *e)
 {
 	char label[128], line[512], tmp[4200];
-	lines keep = {0};
+	ff_strlist keep = {0};
 	double last_success = pass ? finished_at : 0;
 	int rc = 0;
 
@@ -56,7 +35,7 @@ int ff_metrics_write(const char *path, const char *runbook, int pass,
 		if (line[0] == '#' || !line[0])
 			continue;
 		if (!strstr(line, label)) {
-			push(&keep, line);
+			ff_strlist_push(&keep, line);
 		} else if (!pass && !strncmp(line, "ffrun_last_success_timestamp_seconds{", 37)) {
 			const char *sp = strrchr(line, ' ');
 			if (sp)
@@ -67,21 +46,21 @@ int ff_metrics_write(const char *path, const char *runbook, int pass,
 		fclose(old);
 
 	snprintf(line, sizeof(line), "ffrun_last_run_timestamp_seconds%s %.3f", label, finished_at);
-	push(&keep, line);
+	ff_strlist_push(&keep, line);
 	snprintf(line, sizeof(line), "ffrun_last_run_status%s %d", label, pass);
-	push(&keep, line);
+	ff_strlist_push(&keep, line);
 	snprintf(line, sizeof(line), "ffrun_last_run_duration_seconds%s %.3f", label, duration_s);
-	push(&keep, line);
+	ff_strlist_push(&keep, line);
 	if (last_success > 0) {
 		snprintf(line, sizeof(line), "ffrun_last_success_timestamp_seconds%s %.3f", label, last_success);
-		push(&keep, line);
+		ff_strlist_push(&keep, line);
 	}
 	for (size_t i = 0; i < nextra; i++) {
 		snprintf(line, sizeof(line), "%s%s %.3f", extra[i].name, label, extra[i].value);
-		push(&keep, line);
+		ff_strlist_push(&keep, line);
 	}
 	/* Sorted, so each metric's samples stand together as the format wants. */
-	qsort(keep.v, keep.n, sizeof(char *), cmp);
+	ff_strlist_sort(&keep);
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -104,8 +83,6 @@ int ff_metrics_write(const char *path, const char *runbook, int pass,
 	}
 out:
 	close(lockfd); /* releases the lock */
-	for (size_t i = 0; i < keep.n; i++)
-		free(keep.v[i]);
-	free(keep.v);
+	ff_strlist_free(&keep);
 	return rc;
 }

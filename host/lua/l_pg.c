@@ -301,43 +301,27 @@ static int conn_sequences(lua_State *L)
 static int conn_fingerprint(lua_State *L)
 {
 	conn *c = check_conn(L);
-	const char *schema = luaL_checkstring(L, 2), *table = luaL_checkstring(L, 3);
-	const char *mode = luaL_optstring(L, 4, "rows");
+	ff_fp_table t = { .schema = luaL_checkstring(L, 2), .name = luaL_checkstring(L, 3) };
+	int content = !strcmp(luaL_optstring(L, 4, "rows"), "content");
 	ff_err e = {0};
-	char *qs = ff_pq()->PQescapeIdentifier(c->pg, schema, strlen(schema));
-	char *qt = ff_pq()->PQescapeIdentifier(c->pg, table, strlen(table));
-	char sql[1200];
-	int content = !strcmp(mode, "content");
-
-	if (!qs || !qt) {
-		ff_pq()->PQfreemem(qs);
-		ff_pq()->PQfreemem(qt);
-		return luaL_error(L, "fingerprint: cannot quote %s.%s", schema, table);
-	}
-	if (content)
-		snprintf(sql, sizeof(sql), "COPY (SELECT * FROM %s.%s) TO STDOUT", qs, qt);
-	else
-		snprintf(sql, sizeof(sql), "SELECT count(*) AS n FROM %s.%s", qs, qt);
-	ff_pq()->PQfreemem(qs);
-	ff_pq()->PQfreemem(qt);
-	if (!content) {
-		if (!one_row(L, c, sql))
-			return 2;
-		lua_getfield(L, -1, "n");
-		lua_pushinteger(L, (lua_Integer)lua_tointeger(L, -1));
-		return 1;
-	}
-	char hex[FF_SHA256_HEX];
-	unsigned char sum[32] = {0};
-	uint64_t rows = 0;
-	if (ff_pg_fingerprint_settings(c->pg, &e) < 0 ||
-	    ff_pg_copy_sum(sum, &rows, c->pg, sql, &ff_ctx_of(L)->cancel, &e) < 0) {
+	/* Read-only like every query here: a view's function cannot write. */
+	int rc = content ? ff_pg_fingerprint_settings(c->pg, &e) : 0;
+	if (rc == 0 && !c->in_snapshot)
+		rc = ff_pg_command(c->pg, "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", &e);
+	if (rc == 0)
+		rc = ff_fp_one(c->pg, &t, content, &ff_ctx_of(L)->cancel, &e);
+	if (!c->in_snapshot)
+		ff_pg_command(c->pg, "ROLLBACK", NULL);
+	if (rc < 0) {
 		luaL_pushfail(L);
 		lua_pushstring(L, e.msg);
 		return 2;
 	}
-	ff_pg_sum_hex(hex, sum);
-	lua_pushinteger(L, (lua_Integer)rows);
+	lua_pushinteger(L, (lua_Integer)t.rows);
+	if (!content)
+		return 1;
+	char hex[FF_SHA256_HEX];
+	ff_pg_sum_hex(hex, t.sum);
 	lua_pushstring(L, hex);
 	return 2;
 }
