@@ -105,7 +105,7 @@
 ---@class (exact) FfPaths
 ---@field backups string writable when it exists (canonical then); the host creates it for a real run, a dry-run (and --describe/--check) goes without it when missing, and then it is no folder of the jail
 ---@field evidence string writable (the canonical evidence root; under --describe/--check the configured path, not in the jail)
----@field tmp string writable; private to the run, removed at exit
+---@field tmp string writable; private to the run, made when first read (reading it can raise), removed at exit
 ---@field config_dir string the config file's folder, read-only; with the built-in defaults (no config file) the current folder, which is not readable
 ---@field runbook string this runbook's file (read-only)
 ---@field runbook_dir string read-only

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A configuration is a page of text; anything bigger is a wrong file. */
@@ -401,7 +402,7 @@ static int load_retention(loader *l, const ff_yaml_node *n)
 	int ok = want_map(l, n, "retention"), err = 0;
 	for (size_t i = 0; ok > 0 && err == 0 && i < n->n; i++) {
 		const ff_yaml_node *k = n->items[2 * i], *v = n->items[2 * i + 1];
-		long long x;
+		long long x = 0;
 		if (is(k, "keep_last")) {
 			if ((err = get_int(l, v, "retention.keep_last", 1, INT_MAX, &x)) == 0)
 				l->cfg->keep_last = (int)x;
@@ -583,7 +584,7 @@ static int load_limits(loader *l, const ff_yaml_node *n)
 	int ok = want_map(l, n, "limits"), err = 0;
 	for (size_t i = 0; ok > 0 && err == 0 && i < n->n; i++) {
 		const ff_yaml_node *k = n->items[2 * i], *v = n->items[2 * i + 1];
-		long long x;
+		long long x = 0;
 		if (is(k, "memory_mb")) {
 			/* 1 TiB keeps memory_mb << 20 far from overflowing */
 			if ((err = get_int(l, v, "limits.memory_mb", 16, 1 << 20, &x)) == 0)
@@ -655,18 +656,30 @@ static int add_default_targets(loader *l)
 static int read_file(char **text, size_t *len, const char *path, ff_err *e)
 {
 	FILE *f = fopen(path, "rb");
+	struct stat st;
 	char *buf = NULL;
 	size_t n = 0;
 
 	*text = NULL;
 	if (!f)
 		return ff_err_set(e, FF_EUSAGE, "%s: cannot read: %s", path, strerror(errno));
-	if (!(buf = malloc(FF_CONFIG_MAX_BYTES + 1))) {
+	/* Sized by the file, not by the cap: a megabyte buffer for a few
+	 * lines costs start-up time. One byte more shows a file that grew. */
+	size_t cap = FF_CONFIG_MAX_BYTES + 1;
+	int regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+	if (regular && st.st_size <= FF_CONFIG_MAX_BYTES)
+		cap = (size_t)st.st_size + 1;
+	if (!(buf = malloc(cap + 1))) {
 		fclose(f);
 		return ff_err_set(e, FF_EFAIL, "%s: out of memory", path);
 	}
-	n = fread(buf, 1, FF_CONFIG_MAX_BYTES + 1, f);
+	n = fread(buf, 1, cap, f);
 	int failed = ferror(f), saved = errno;
+	if (!failed && regular && n == cap && cap <= FF_CONFIG_MAX_BYTES) {
+		free(buf);
+		fclose(f);
+		return ff_err_set(e, FF_EUSAGE, "%s: changed while being read", path);
+	}
 	fclose(f);
 	if (failed) {
 		free(buf);
@@ -683,7 +696,6 @@ static int read_file(char **text, size_t *len, const char *path, ff_err *e)
 	return 0;
 }
 
-/* file and dir, both absolute; dir is the cwd when path is NULL. */
 static int locate(ff_config *cfg, const char *path, ff_err *e)
 {
 	char *cwd = NULL;

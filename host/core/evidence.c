@@ -76,8 +76,9 @@ int ff_evidence_open(ff_evidence *ev, const char *root, const char *stamp,
 	ev->dir = strdup(path);
 	ev->run_id = strdup(id);
 	ev->dirfd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	if (ev->dirfd < 0 || mkdirat(ev->dirfd, "raw", 0700) < 0 ||
-	    (ev->rawfd = openat(ev->dirfd, "raw", O_DIRECTORY | O_RDONLY | O_CLOEXEC)) < 0 ||
+	/* raw/ is made by the first file put there: a run that captures
+	 * nothing has no folder to create and fsync. */
+	if (ev->dirfd < 0 ||
 	    (ev->events_fd = openat(ev->dirfd, "events.jsonl",
 				    O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600)) < 0)
 		return ff_err_set(e, FF_EFAIL, "evidence folder %s: %s", path, strerror(errno));
@@ -166,12 +167,23 @@ int ff_evidence_raw_open(ff_evidence *ev, int *fd, char relpath[256],
 		safe[0] = '_';
 	if (!i)
 		safe[1] = '\0';
+	int err = 0;
+	pthread_mutex_lock(&ev->lock);
+	if (ev->rawfd < 0 && !ev->sealed && ev->dirfd >= 0 &&
+	    (mkdirat(ev->dirfd, "raw", 0700) == 0 || errno == EEXIST))
+		ev->rawfd = openat(ev->dirfd, "raw", O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int rawfd = ev->rawfd;
+	if (rawfd < 0)
+		err = ev->sealed || ev->dirfd < 0 ? EBADF : errno;
+	pthread_mutex_unlock(&ev->lock);
+	if (rawfd < 0)
+		return ff_err_set(e, FF_EFAIL, "evidence raw/: %s", strerror(err));
 	for (int n = 1; n < 10000; n++) {
 		if (n == 1)
 			snprintf(try, sizeof(try), "%s", safe);
 		else
 			snprintf(try, sizeof(try), "%s.%d", safe, n);
-		int f = openat(ev->rawfd, try, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		int f = openat(rawfd, try, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (f >= 0) {
 			*fd = f;
 			if (relpath)

@@ -11,6 +11,9 @@
 int ff_mkdir_p(const char *path, ff_err *e)
 {
 	char buf[4096];
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0; /* the usual case: one stat, not a mkdir per component */
 	if (strlen(path) >= sizeof(buf))
 		return ff_err_set(e, FF_EFAIL, "path too long: %s", path);
 	strcpy(buf, path);

@@ -1,8 +1,10 @@
 /* l_config.c - ff.paths and ff.config: what runbooks may know of the
  * configuration, as plain tables the sandbox then protects. */
+#include <string.h>
 #include <unistd.h>
 
 #include "lua/prim.h"
+#include "vm/vm.h"
 
 static void set_str(lua_State *L, const char *k, const char *v)
 {
@@ -17,11 +19,25 @@ void ff_push_paths(lua_State *L, const ff_ctx *ctx)
 	lua_createtable(L, 0, 7);
 	set_str(L, "backups", ctx->backups_dir ? ctx->backups_dir : ctx->cfg->backups_dir);
 	set_str(L, "evidence", ctx->evidence_dir ? ctx->evidence_dir : ctx->cfg->evidence_dir);
-	set_str(L, "tmp", ctx->tmp_dir);
 	set_str(L, "config_dir", ctx->cfg->dir);
 	set_str(L, "runbook", ctx->runbook_path);
 	set_str(L, "runbook_dir", ctx->runbook_dir);
 	set_str(L, "stdlib", ctx->stdlib_dir);
+}
+
+/* Fields of ff.paths made when first read: "tmp", the private folder, so a
+ * run that never uses one creates and removes nothing. */
+int ff_paths_lazy(lua_State *L)
+{
+	ff_err e = {0};
+	const char *k = lua_tostring(L, 1);
+	if (!k || strcmp(k, "tmp") != 0)
+		return 0;
+	const char *dir = ff_run_tmp(ff_ctx_of(L), &e);
+	if (!dir)
+		return luaL_error(L, "ff.paths.tmp: %s", e.msg);
+	lua_pushstring(L, dir);
+	return 1;
 }
 
 static void push_strings(lua_State *L, char **v, size_t n)

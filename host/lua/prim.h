@@ -51,6 +51,8 @@ void ff_open_pg(lua_State *L);
 
 /* ff.paths and ff.config as plain tables (protected by the caller). */
 void ff_push_paths(lua_State *L, const ff_ctx *ctx);
+/* Lazy fields of ff.paths, for the proxy's __index: (key) -> value or none. */
+int ff_paths_lazy(lua_State *L);
 void ff_push_config(lua_State *L, const ff_config *cfg);
 
 #endif

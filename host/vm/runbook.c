@@ -689,8 +689,7 @@ static int build_jail(ff_ctx *ctx, ff_err *e)
 	if (stat(ctx->backups_dir, &st) == 0 &&
 	    (err = ff_jail_add(&ctx->jail, ctx->backups_dir, 1, e)) < 0)
 		return err;
-	if ((err = ff_jail_add(&ctx->jail, ctx->tmp_dir, 1, e)) < 0 ||
-	    (err = ff_jail_add(&ctx->jail, ctx->runbook_dir, 0, e)) < 0 ||
+	if ((err = ff_jail_add(&ctx->jail, ctx->runbook_dir, 0, e)) < 0 ||
 	    (err = ff_jail_add(&ctx->jail, ctx->stdlib_dir, 0, e)) < 0)
 		return err;
 	/* The config's folder is readable only when there is a config: with
@@ -702,6 +701,29 @@ static int build_jail(ff_ctx *ctx, ff_err *e)
 		if (stat(c->snapshots[i], &st) == 0)
 			ff_jail_add(&ctx->jail, c->snapshots[i], 0, NULL);
 	return 0;
+}
+
+const char *ff_run_tmp(ff_ctx *ctx, ff_err *e)
+{
+	char tmpl[PATH_MAX];
+	const char *root = getenv("TMPDIR");
+	if (ctx->tmp_dir)
+		return ctx->tmp_dir;
+	snprintf(tmpl, sizeof(tmpl), "%s/ffrun-XXXXXX", root && *root ? root : "/tmp");
+	if (!mkdtemp(tmpl)) {
+		ff_err_set(e, FF_EFAIL, "temporary folder %s: %s", tmpl, strerror(errno));
+		return NULL;
+	}
+	char *dir = strdup(tmpl);
+	if (!dir || ff_jail_add(&ctx->jail, dir, 1, e) < 0) {
+		if (!dir)
+			ff_err_set(e, FF_EINTERNAL, "out of memory");
+		rmdir(tmpl);
+		free(dir);
+		return NULL;
+	}
+	ctx->tmp_dir = dir;
+	return dir;
 }
 
 static int open_evidence(ff_ctx *ctx, ff_err *e)
@@ -755,7 +777,6 @@ static int fail(ff_ctx *ctx, const ff_err *e)
 int ff_run(ff_ctx *ctx)
 {
 	ff_err e = {0};
-	char tmpl[PATH_MAX];
 	const char *home = getenv("FFRUN_HOME");
 	int err;
 
@@ -772,14 +793,6 @@ int ff_run(ff_ctx *ctx)
 		fail(ctx, &e);
 		goto out;
 	}
-	const char *tmproot = getenv("TMPDIR");
-	snprintf(tmpl, sizeof(tmpl), "%s/ffrun-XXXXXX", tmproot && *tmproot ? tmproot : "/tmp");
-	if (!mkdtemp(tmpl)) {
-		ff_err_set(&e, FF_EFAIL, "temporary folder %s: %s", tmpl, strerror(errno));
-		fail(ctx, &e);
-		goto out;
-	}
-	ctx->tmp_dir = strdup(tmpl);
 	if ((err = build_jail(ctx, &e)) < 0) {
 		fail(ctx, &e);
 		goto out;

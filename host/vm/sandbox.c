@@ -130,12 +130,20 @@ int ff_violation(lua_State *L, const char *fmt, ...)
 /* --- read-only proxies ---------------------------------------------------- */
 
 /* __index of a proxy: upvalue 1 the real table, upvalue 2 a set of names
- * that are known to be withheld (so asking for io.open says so clearly). */
+ * that are known to be withheld (so asking for io.open says so clearly), or
+ * a function giving fields that are made when first asked for. */
 static int proxy_index(lua_State *L)
 {
 	lua_pushvalue(L, 2);
 	if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
 		return 1;
+	if (lua_type(L, lua_upvalueindex(2)) == LUA_TFUNCTION) {
+		lua_settop(L, 2);
+		lua_pushvalue(L, lua_upvalueindex(2));
+		lua_pushvalue(L, 2);
+		lua_call(L, 1, 1);
+		return 1;
+	}
 	if (lua_type(L, 2) == LUA_TSTRING && lua_istable(L, lua_upvalueindex(2))) {
 		lua_pushvalue(L, 2);
 		if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL)
@@ -578,6 +586,13 @@ static void build_env(lua_State *L, ff_ctx *ctx)
 	ff_push_config(L, ctx->cfg);
 	lua_setfield(L, ff, "config");
 	ff_vm_protect(L, ff);
+	/* ff.paths.tmp is made when first read: its proxy's __index asks. */
+	lua_getfield(L, ff, "paths");
+	lua_getmetatable(L, -1);
+	lua_getfield(L, -1, "__index");
+	lua_pushcfunction(L, ff_paths_lazy);
+	lua_setupvalue(L, -2, 2);
+	lua_pop(L, 3);
 	lua_setfield(L, g, "ff");
 	lua_settop(L, g);
 

@@ -34,4 +34,9 @@ const char *ff_signal_name(int sig);
  * evidence and end the process. Defined by the run driver. */
 void ff_run_abort(ff_ctx *ctx, int exit_status);
 
+/* The run's private temporary folder (ff.paths.tmp), made and added to the
+ * jail as writable the first time it is asked for, removed at exit. NULL
+ * with e set when it cannot be made. Defined by the run driver. */
+const char *ff_run_tmp(ff_ctx *ctx, ff_err *e);
+
 #endif

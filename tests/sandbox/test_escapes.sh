@@ -65,10 +65,32 @@ return { name = "fine", version = "1", summary = "allowed things work",
     ff.fs.write(ff.paths.backups .. "/allowed.txt", "ok")
     assert(ff.fs.read(ff.paths.backups .. "/allowed.txt") == "ok")
     assert(ff.hash.string("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    local tmp = ff.paths.tmp
+    assert(tmp == ff.paths.tmp, "one private folder a run")
+    ff.fs.write(tmp .. "/scratch", "kept until exit")
+    assert(ff.fs.read(tmp .. "/scratch") == "kept until exit")
+    ff.fs.write(ff.paths.backups .. "/tmp-was", tmp)
   end } } }
 LUA
-"$FFRUN" -q -c "$WORK/ws/ffrun.yaml" "$WORK/ws/fine.lua" 2> "$WORK/err"
+mkdir -p "$WORK/tmproot"
+TMPDIR="$WORK/tmproot" "$FFRUN" -q -c "$WORK/ws/ffrun.yaml" "$WORK/ws/fine.lua" 2> "$WORK/err"
 code=$?
 check "allowed runbook passes (exit $code: $(head -c 200 "$WORK/err"))" [ "$code" = 0 ]
 check "allowed write landed" [ "$(cat "$WORK/ws/backups/allowed.txt" 2>/dev/null)" = ok ]
+tmpwas=$(cat "$WORK/ws/backups/tmp-was" 2>/dev/null)
+check "ff.paths.tmp was a private folder under TMPDIR ($tmpwas)" bash -c "[[ '$tmpwas' == '$WORK'/tmproot/ffrun-* ]]"
+check "ff.paths.tmp is removed at exit" [ -n "$tmpwas" ] && [ ! -e "$tmpwas" ]
+
+# A run that never reads ff.paths.tmp makes no temporary folder at all; a
+# run that cannot make one fails the step that asked, naming the folder.
+cat > "$WORK/ws/quiet.lua" <<'LUA'
+return { name = "quiet", version = "1", summary = "uses no temporary folder",
+  steps = { { name = "nothing", doc = "do nothing", run = function() end } } }
+LUA
+TMPDIR="$WORK/tmproot" "$FFRUN" -q -c "$WORK/ws/ffrun.yaml" "$WORK/ws/quiet.lua"
+check "no ff.paths.tmp read, no temporary folder made" [ -z "$(ls -A "$WORK/tmproot")" ]
+TMPDIR="$WORK/no-such-root" "$FFRUN" -q -c "$WORK/ws/ffrun.yaml" "$WORK/ws/fine.lua" 2> "$WORK/err"
+code=$?
+check "unmakeable ff.paths.tmp: exit 1 naming the folder (exit $code)" \
+  bash -c "[ $code = 1 ] && grep -q 'ff.paths.tmp: temporary folder $WORK/no-such-root/ffrun-' '$WORK/err'"
 finish
