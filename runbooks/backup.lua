@@ -12,7 +12,7 @@ local verify_mode = cfg.backup.verify
 local db, facts, lock, stamp, partial, snapshot
 local tables, sequences = {}, {}
 local artifacts = {}
-local created_at, dump_result, toc_sha256
+local created_at, dump_result, toc_sha256, dumped_by
 
 local function record(name)
   local path = partial .. "/" .. name
@@ -177,6 +177,9 @@ return {
         rb.check(ok, "pg_restore --list cannot read db.dump: %s", tostring(toc))
         local entries
         toc_sha256, entries = backups.toc_sha256(toc)
+        -- The pg_dump that wrote this archive, as the archive says.
+        dumped_by = toc:match("Dumped by pg_dump version: ([^\n]+)")
+        rb.check(dumped_by, "db.dump names no pg_dump version in its table of contents")
         ff.log.info(string.format("archive readable: %d TOC entries", entries))
       end,
     },
@@ -194,7 +197,8 @@ return {
             server_version = facts.server_version, system_identifier = facts.system_identifier,
             size_bytes = facts.size_bytes,
           },
-          tools = { ffrun = ff.version, pg_dump = ff.pg.version("pg_dump", facts.server_major) },
+          tools = { ffrun = ff.version, pg_dump = ff.dry_run and ff.pg.version("pg_dump", facts.server_major)
+                                                      or "pg_dump (PostgreSQL) " .. dumped_by },
           runbook = { path = ff.paths.runbook, sha256 = (ff.hash.file(ff.paths.runbook)) },
           artifacts = artifacts,
           verify = verify_mode,
@@ -213,7 +217,9 @@ return {
       run = function()
         local log = ff.fs.read(ff.run.dir .. "/raw/run.log") or ""
         rb.must(ff.fs.write(partial .. "/backup.log", log))
-        rb.must(ff.fs.write_digest(partial))
+        -- db.dump and globals.sql were hashed as they were written: not
+        -- read again here, only by the verify below.
+        rb.must(ff.fs.write_digest(partial, artifacts))
         if ff.dry_run then return end
         local ok, problems = ff.verify.digest(partial)
         rb.check(ok, "DIGEST does not verify: %s", table.concat(problems or {}, "; "))

@@ -286,9 +286,10 @@ function ff.fs.free_bytes(dir) end
 ---writable folder, fsynced. Raises when the folder cannot be opened.
 ---Dry-run: the path is checked against the jail.
 ---@param dir string
+---@param known? { path: string, sha256: string, bytes: integer }[] digests taken while the files were written (a manifest's artifacts): such a file is not read again while it keeps that size
 ---@return true? ok
 ---@return string? err
-function ff.fs.write_digest(dir) end
+function ff.fs.write_digest(dir, known) end
 
 ------------------------------------------------------------------------------
 -- ff.hash (host/lua/l_hash.c)

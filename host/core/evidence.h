@@ -7,6 +7,7 @@
 #define FF_EVIDENCE_H
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -50,9 +51,17 @@ int ff_evidence_seal(ff_evidence *ev, const char *summary_json, ff_err *e);
 /* Report a problem found while checking; msg is one line. */
 typedef void (*ff_problem_fn)(void *arg, const char *msg);
 
+/* A file's digest already taken while it was written (a dump streamed
+ * through sha256): used when the file still has that size. */
+typedef struct ff_known_digest {
+	const char *path;   /* relative, as in the DIGEST */
+	const char *sha256; /* 64 hex digits */
+	uint64_t bytes;
+} ff_known_digest;
+
 /* Write DIGEST in dirfd over every regular file below it (sorted, relative
- * paths, DIGEST itself excluded). */
-int ff_digest_write(int dirfd, ff_err *e);
+ * paths, DIGEST itself excluded); files in known are not read again. */
+int ff_digest_write(int dirfd, const ff_known_digest *known, size_t nknown, ff_err *e);
 
 /* Check dirfd against its DIGEST: every listed file's sha256, every file
  * present listed. Returns the number of problems (0 = intact) or a negative

@@ -454,13 +454,39 @@ static int fs_free_bytes(lua_State *L)
 	return 1;
 }
 
-/* ff.fs.write_digest(dir): DIGEST (sha256sum -c format) over every file
- * below dir, fsynced. */
+/* ff.fs.write_digest(dir [, known]): DIGEST (sha256sum -c format) over
+ * every file below dir, fsynced. known: a list of {path, sha256, bytes}
+ * (a manifest's artifacts) for files hashed as they were written, which
+ * are then not read again while they keep that size. */
 static int fs_write_digest(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	ff_err e = {0};
 	int fd;
+	size_t nknown = 0;
+	ff_known_digest *known = NULL;
+	if (!lua_isnoneornil(L, 2)) {
+		luaL_checktype(L, 2, LUA_TTABLE);
+		size_t n = (size_t)lua_rawlen(L, 2);
+		if (n > 4096)
+			return luaL_error(L, "fs.write_digest: more than 4096 known digests");
+		/* Userdata, so an error below frees it; the strings stay
+		 * alive in the table at index 2. */
+		known = lua_newuserdatauv(L, (n ? n : 1) * sizeof(*known), 0);
+		for (size_t i = 0; i < n; i++) {
+			lua_rawgeti(L, 2, (lua_Integer)i + 1);
+			if (lua_type(L, -1) != LUA_TTABLE)
+				return luaL_error(L, "fs.write_digest: known[%d] is not a table", (int)i + 1);
+			lua_getfield(L, -1, "path");
+			lua_getfield(L, -2, "sha256");
+			lua_getfield(L, -3, "bytes");
+			if (lua_type(L, -3) == LUA_TSTRING && lua_type(L, -2) == LUA_TSTRING &&
+			    lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0)
+				known[nknown++] = (ff_known_digest){ lua_tostring(L, -3), lua_tostring(L, -2),
+								     (uint64_t)lua_tointeger(L, -1) };
+			lua_pop(L, 4);
+		}
+	}
 	if (ff_jail_open(&fd, &ff_ctx_of(L)->jail, path, O_RDONLY | O_DIRECTORY, 0, &e) < 0)
 		return ff_raise(L, &e);
 	/* Writing DIGEST is a write: the folder must be writable to us. */
@@ -471,7 +497,7 @@ static int fs_write_digest(lua_State *L)
 		return ff_raise(L, &e);
 	}
 	close(dirfd);
-	int rc = ff_digest_write(fd, &e);
+	int rc = ff_digest_write(fd, known, nknown, &e);
 	close(fd);
 	if (rc < 0) {
 		luaL_pushfail(L);
