@@ -120,8 +120,16 @@ local function key(schema, name) return schema .. "\0" .. name end
 -- conn:fingerprint reads them (SELECT * FROM t): inheritance parents (COPY
 -- holds only their own rows), tables of an extension (CREATE EXTENSION
 -- brings their rows back), generated columns (pg_dump leaves them out),
--- partitions that are foreign tables (never dumped).
+-- partitions that are foreign tables (never dumped), and money in any form
+-- (pg_dump writes it in the source's lc_monetary; a fingerprint reads it
+-- under lc_monetary C, so the same data digests alike in any instance).
 local READ_FROM_SERVER = [[
+WITH RECURSIVE money_types(oid) AS (  -- money, and domains, arrays, rows of it
+  SELECT 'money'::regtype::oid
+  UNION
+  SELECT t.oid FROM money_types m, pg_type t
+         LEFT JOIN pg_attribute a ON a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+   WHERE t.typbasetype = m.oid OR t.typelem = m.oid OR a.atttypid = m.oid)
 SELECT n.nspname AS schema, c.relname AS name
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
@@ -132,7 +140,8 @@ SELECT n.nspname AS schema, c.relname AS name
      OR EXISTS (SELECT 1 FROM pg_attribute a
                  WHERE (a.attrelid = c.oid  -- pg_partition_tree lists nothing for a plain table
                         OR a.attrelid IN (SELECT relid FROM pg_partition_tree(c.oid)))
-                   AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> '')
+                   AND a.attnum > 0 AND NOT a.attisdropped
+                   AND (a.attgenerated <> '' OR a.atttypid IN (SELECT oid FROM money_types)))
      OR EXISTS (SELECT 1 FROM pg_partition_tree(c.oid) pt JOIN pg_class l ON l.oid = pt.relid
                  WHERE pt.isleaf AND l.relkind <> 'r'))]]
 

@@ -1,6 +1,7 @@
 #include "pg.h"
 
 #include <dirent.h>
+#include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,25 +106,26 @@ int ff_pg_fingerprint_settings(PGconn *c, ff_err *e)
 		"SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';"
 		"SET extra_float_digits = 3; SET bytea_output = 'hex';"
 		"SET TimeZone = 'UTC'; SET client_encoding = 'UTF8';"
-		"SET standard_conforming_strings = on", e);
+		"SET standard_conforming_strings = on; SET lc_monetary = 'C'", e);
 }
 
 void ff_pg_sum_add(unsigned char acc[32], const unsigned char h[32])
 {
-	/* Four big-endian 64-bit limbs, least significant last. */
+	/* Four big-endian 64-bit limbs, least significant last; once a row,
+	 * so whole-word loads, not a byte loop. */
 	unsigned carry = 0;
 	for (int i = 24; i >= 0; i -= 8) {
-		uint64_t x = 0, y = 0;
-		for (int k = 0; k < 8; k++) {
-			x = x << 8 | acc[i + k];
-			y = y << 8 | h[i + k];
-		}
+		uint64_t x, y;
+		memcpy(&x, acc + i, 8);
+		memcpy(&y, h + i, 8);
+		x = be64toh(x);
+		y = be64toh(y);
 		uint64_t s = x + y;
 		unsigned c1 = s < x;
 		uint64_t t = s + carry;
 		carry = c1 | (t < s);
-		for (int k = 7; k >= 0; k--, t >>= 8)
-			acc[i + k] = (unsigned char)t;
+		t = htobe64(t);
+		memcpy(acc + i, &t, 8);
 	}
 }
 

@@ -25,6 +25,8 @@
 --   public.notes_base     an inheritance parent with its own rows and a
 --                         child public.notes_2025 (SELECT * on the parent
 --                         reads both, pg_dump's COPY the parent's only)
+--   public.tips           money, in a column and in an array of a domain
+--                         over it (pg_dump writes it in lc_monetary)
 --   "Sales"."Orders"      quoted mixed-case schema and table, FK to
 --                         public.customers
 --   standalone_seq        a sequence set to 4242
@@ -304,3 +306,10 @@ create table notes_base (id integer, body text);
 create table notes_2025 (tag text) inherits (notes_base);
 insert into notes_base values (1, 'parent row'), (2, 'another');
 insert into notes_2025 values (3, 'child row', 'x'), (4, null, null), (5, 'c', 'y');
+
+-- ------------------------------------------------------------------ money
+create domain tip_amount as money check (value >= 0::money);
+create table tips (id integer primary key, amount money, split tip_amount[]);
+insert into tips select i, i * 1234.5, array[i, i * 1000.25]::tip_amount[]
+  from generate_series(1, 20) as i;
+insert into tips values (21, null, null);

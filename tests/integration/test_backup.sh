@@ -60,6 +60,8 @@ ff -q verify path="$B" 2> "$WORK/err"; code=$?
 check "ffrun verify passes on the backup ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
 ev=$(ls -1d "$WS"/evidence/*-backup*/ | sort -V | tail -n 1)
 check "the fingerprints came from the dump's own stream (pg_restore-scan.log in raw/)" test -f "$ev/raw/pg_restore-scan.log"
+check "a table with money is read on the server under lc_monetary C, not from pg_dump's text" \
+  grep -q '"call":"pg.conn.fingerprints".*"name":"tips"' "$ev/events.jsonl"
 ff -q "$FF_TEST_SRC/integration/manifest_vs_server.lua" path="$B" 2> "$WORK/err"; code=$?
 check "manifest rows and content digests equal one COPY per table on the server ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
 ff -q "$FF_TEST_SRC/integration/fingerprints_parallel.lua" 2> "$WORK/err"; code=$?
