@@ -469,7 +469,7 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 
 	while (out[0] >= 0 || data[0] >= 0 || !leader_done) {
 		struct pollfd pf[3];
-		int pout = -1, pdata = -1;
+		int pout = -1, pdata = -1, ppid = -1;
 		nfds_t nf = 0;
 		siginfo_t si;
 		int ms;
@@ -495,8 +495,10 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 			pdata = (int)nf;
 			pf[nf++] = (struct pollfd){ .fd = data[0], .events = POLLIN };
 		}
-		if (!leader_done && pidfd >= 0)
+		if (!leader_done && pidfd >= 0) {
+			ppid = (int)nf;
 			pf[nf++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+		}
 		if (poll(pf, nf, ms) < 0 && errno != EINTR) {
 			err = ff_err_set(e, FF_EFAIL, "exec %s: poll: %s", argv[0], strerror(errno));
 			break;
@@ -528,7 +530,8 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 		 * process group id from being reused: the group kill below
 		 * cannot hit a stranger. */
 		memset(&si, 0, sizeof(si));
-		if (!leader_done && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		if (!leader_done && (ppid < 0 || pf[ppid].revents) &&
+		    waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
 		    si.si_pid == pid) {
 			/* What the leader leaves behind in its group is orphaned
 			 * by contract; it must not hold our pipe open. Processes
