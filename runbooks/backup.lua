@@ -195,7 +195,7 @@ return {
           source = {
             target = p.target, host = facts.host, port = tonumber(facts.port), dbname = facts.dbname,
             server_version = facts.server_version, system_identifier = facts.system_identifier,
-            size_bytes = facts.size_bytes,
+            size_bytes = facts.size_bytes, encoding = facts.encoding,
           },
           tools = { ffrun = ff.version, pg_dump = ff.dry_run and ff.pg.version("pg_dump", facts.server_major)
                                                       or "pg_dump (PostgreSQL) " .. dumped_by },

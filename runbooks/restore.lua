@@ -1,14 +1,16 @@
 -- restore: the emergency path (canon §0, §2.2). Bring PostgreSQL back with
 -- its data proven whole, then the API/worker/beat, then a smoke test
 -- recorded as PASS. The live database keeps serving until the restored
--- copy has passed verification; the old one is kept for rollback.
+-- copy has passed verification; the old one is kept for rollback. A live
+-- database that is gone (dropped, lost) is restored under its name, with
+-- nothing set aside.
 local rb = require "rb"
 local proof = require "proof"
 
 local cfg = ff.config
 local root = ff.paths.backups
 
-local lock, backup, manifest, admin, live, restored, previous
+local lock, backup, manifest, admin, live, live_exists, restored, previous
 local swapped = false
 local verification, downtime_s
 
@@ -50,11 +52,14 @@ return {
     },
     {
       name = "guard",
-      doc = "confirm= must name the target's database; its server must be at least the source's major version",
+      doc = "confirm= must name the target's database (it may be gone); its server must be at least the source's major version",
       run = function(p)
         admin = ff.pg.admin(p.target, p.confirm)
-        live = admin:live()
-        local db = rb.must(ff.pg.connect(p.target))
+        live, live_exists = admin:live()
+        if not live_exists then
+          ff.log.warn(string.format("database %s does not exist: the restored copy will take its name, nothing is set aside", live))
+        end
+        local db = rb.must(ff.pg.connect(p.target, not live_exists and "postgres" or nil))
         local facts = rb.must(db:facts())
         db:close()
         local source_major = proof.source_major(manifest)
@@ -85,7 +90,7 @@ return {
           end
           rb.check(not g or #g.errors == 0, "globals.sql: %s", g and table.concat(g.errors, "; ") or "")
         end
-        rb.must(admin:create_database(restored))
+        rb.must(admin:create_database(restored, manifest.source.encoding))
         local jobs = p.jobs > 0 and p.jobs or (cfg.backup.jobs > 0 and cfg.backup.jobs) or ff.run.cpus
         local r = rb.must(admin:restore(restored, backup.path .. "/db.dump", jobs,
           proof.source_major(manifest)))
@@ -111,6 +116,10 @@ return {
         downtime_s = rb.must(admin:swap(restored, previous))
         swapped = true
         ff.evidence.set("downtime_s", downtime_s)
+        if not live_exists then
+          ff.log.info(string.format("%s is back under its name; there was no old database to keep", live))
+          return
+        end
         ff.evidence.set("previous_database", previous)
         if ff.dry_run then return end
         ff.log.info(string.format("swapped in %.2f s; the old database is %s (runbooks/rollback.lua swaps back)",

@@ -727,9 +727,10 @@ function ff.pg.version(tool, major) end
 ---Read: it runs in --dry-run too (a rehearsal proves confirm=). Open the
 ---only handle that changes a server. confirm must equal the target's
 ---database name, else a usage error (exit 2). Raises when the target is
----unknown or ephemeral, or when the server cannot be reached (first the
----target's database, then "postgres", the maintenance database the
----handle uses).
+---unknown or ephemeral, or when the server cannot be reached ("postgres",
+---the maintenance database the handle uses). A target database that does
+---not exist is no error: live() says so, and create_database and swap
+---then put a copy under its name.
 ---@param target string
 ---@param confirm string the target's database name
 ---@return FfPgAdmin
@@ -743,8 +744,10 @@ function ff.pg.admin(target, confirm) end
 ---@class (exact) FfPgAdmin
 local FfPgAdmin = {}
 
----Read. The live (target's) database name; "" for an instance's handle.
----@return string
+---Read. The live (target's) database name ("" for an instance's handle),
+---and whether it exists (false when it was dropped or lost).
+---@return string name
+---@return boolean exists
 function FfPgAdmin:live() end
 
 ---Read. Every database of the server, sorted ({} for a dry instance's handle).
@@ -753,11 +756,13 @@ function FfPgAdmin:live() end
 function FfPgAdmin:databases() end
 
 ---Write. Create an empty database from template0 with the live database's
----owner, encoding and locale (on an instance: UTF8).
+---owner, encoding and locale (on an instance: UTF8; when the live database
+---is gone: the server's defaults and `encoding`, the source's).
 ---@param name string `<live>__ff…`
+---@param encoding? string used only when the live database is gone
 ---@return true? ok
 ---@return string? err
-function FfPgAdmin:create_database(name) end
+function FfPgAdmin:create_database(name, encoding) end
 
 ---Write. DROP DATABASE IF EXISTS … WITH (FORCE): only ffrun's own copies, never the live one.
 ---@param name string `<live>__ff…`
@@ -767,6 +772,7 @@ function FfPgAdmin:drop_database(name) end
 
 ---Write. In one transaction (tried up to 5 times): stop new connections to
 ---the live database, end its sessions, rename live -> old and new -> live.
+---When the live database is gone: only new -> live (old is not made), 0.
 ---Dry-run: 0.
 ---@param new string `<live>__ff…`, the database that becomes live
 ---@param old string `<live>__ff…`, the name the live database gets

@@ -33,6 +33,35 @@ int ff_pg_connect(PGconn **out, const char *target, const char *conninfo,
 	return 0;
 }
 
+int ff_pg_target_dbname(char *out, size_t cap, int *reached, const char *target,
+			const char *conninfo, ff_err *e)
+{
+	const char *keys[] = { "dbname", "application_name", "connect_timeout", NULL };
+	const char *vals[] = { conninfo && *conninfo ? conninfo : "", "ffrun", "10", NULL };
+	int rc = ff_libpq_load(e);
+	if (rc < 0)
+		return rc;
+	PGconn *c = ff_pq()->PQconnectdbParams(keys, vals, 1);
+	if (!c)
+		return ff_err_set(e, FF_EFAIL, "target %s: out of memory", target);
+	const char *db = ff_pq()->PQdb(c);
+	*reached = ff_pq()->PQstatus(c) == CONNECTION_OK;
+	if (!*reached) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "%s", ff_pq()->PQerrorMessage(c));
+		msg[strcspn(msg, "\n")] = '\0';
+		ff_err_set(e, FF_EFAIL, "target %s: cannot connect: %s", target, msg);
+	}
+	if (!db || !*db || strlen(db) >= cap) {
+		ff_pq()->PQfinish(c);
+		return *reached ? ff_err_set(e, FF_EFAIL, "target %s: no usable database name", target)
+				: FF_EFAIL;
+	}
+	snprintf(out, cap, "%s", db);
+	ff_pq()->PQfinish(c);
+	return 0;
+}
+
 static int result_error(PGresult *r, PGconn *c, const char *what, ff_err *e)
 {
 	char msg[600];

@@ -19,6 +19,13 @@
 int ff_pg_connect(PGconn **out, const char *target, const char *conninfo,
 		  const char *dbname, ff_err *e);
 
+/* The database the target names, as libpq resolves it (conninfo, service
+ * file, PGDATABASE, the user name), found by connecting to it: *reached is
+ * 1 when that worked, else 0 with e holding why (a database that is gone
+ * still has its name). A negative return: not even the name is known. */
+int ff_pg_target_dbname(char *out, size_t cap, int *reached, const char *target,
+			const char *conninfo, ff_err *e);
+
 /* Run one statement of ffrun's own (no parameters, no rows wanted). */
 int ff_pg_command(PGconn *c, const char *sql, ff_err *e);
 

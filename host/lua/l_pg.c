@@ -996,6 +996,8 @@ typedef struct admin {
 	int dry;             /* a rehearsal's stand-in: no server behind it */
 	char target[64];
 	char live[128];      /* the target's database */
+	int live_gone;       /* it does not exist (dropped, lost): a restore
+	                        creates it and sets nothing aside */
 	char conninfo[1024]; /* the target's conninfo, as configured */
 } admin;
 
@@ -1048,32 +1050,43 @@ static int pg_admin(lua_State *L)
 	const char *name = luaL_checkstring(L, 1);
 	const char *confirm = luaL_optstring(L, 2, "");
 	const ff_target *t = target_of(L, name);
-	ff_err e = {0};
-	PGconn *probe = NULL;
+	ff_err e = {0}, why = {0};
+	int reached = 0;
 
 	admin *a = lua_newuserdatauv(L, sizeof(*a), 0);
 	memset(a, 0, sizeof(*a));
 	luaL_setmetatable(L, ADMIN_MT);
 	snprintf(a->target, sizeof(a->target), "%s", name);
 	snprintf(a->conninfo, sizeof(a->conninfo), "%s", t->conninfo ? t->conninfo : "");
-	if (ff_pg_connect(&probe, name, t->conninfo, NULL, &e) < 0)
-		return ff_raise(L, &e);
-	snprintf(a->live, sizeof(a->live), "%s", ff_pq()->PQdb(probe));
-	ff_pq()->PQfinish(probe);
+	if (ff_pg_target_dbname(a->live, sizeof(a->live), &reached, name, t->conninfo, &why) < 0)
+		return ff_raise(L, &why);
 	if (strcmp(confirm, a->live) != 0)
 		return ff_usage(L, "target %s is database '%s': to let this run write to it, give confirm=%s",
 				name, a->live, a->live);
 	if (ff_pg_connect(&a->pg, name, t->conninfo, "postgres", &e) < 0)
 		return ff_raise(L, &e);
+	if (!reached) {
+		/* The server answers but the database would not: gone, or
+		 * another reason (rights, connection limit) to report as is. */
+		const char *params[1] = { a->live };
+		PGresult *r = ff_pq()->PQexecParams(a->pg, "SELECT 1 FROM pg_database WHERE datname = $1",
+						    1, NULL, params, NULL, NULL, 0);
+		int known = ff_pq()->PQresultStatus(r) == PGRES_TUPLES_OK, gone = known && ff_pq()->PQntuples(r) == 0;
+		ff_pq()->PQclear(r);
+		if (!gone)
+			return ff_raise(L, &why);
+		a->live_gone = 1;
+	}
 	return 1;
 }
 
-/* admin:live() -> the live database's name */
+/* admin:live() -> the live database's name, and whether it exists */
 static int admin_live(lua_State *L)
 {
 	admin *a = check_admin(L);
 	lua_pushstring(L, a->live);
-	return 1;
+	lua_pushboolean(L, !a->live_gone);
+	return 2;
 }
 
 /* admin:databases() -> { name, ... } of the server */
@@ -1099,12 +1112,28 @@ static int admin_databases(lua_State *L)
 	return 1;
 }
 
-/* admin:create_database(name): empty, from template0, with the live
- * database's owner, encoding and locale. */
+/* admin:create_database(name [, encoding]): empty, from template0, with
+ * the live database's owner, encoding and locale; when the live database
+ * is gone, the server's defaults and the given encoding (the source's). */
 static int admin_create(lua_State *L)
 {
 	admin *a = check_admin(L);
 	const char *n = own_name(L, a, 2);
+	const char *enc = luaL_optstring(L, 3, NULL);
+	if (a->live_gone && !a->instance) {
+		char *qn = ff_pq()->PQescapeIdentifier(a->pg, n, strlen(n));
+		char *qe = enc ? ff_pq()->PQescapeLiteral(a->pg, enc, strlen(enc)) : NULL;
+		if (!qn || (enc && !qe)) {
+			ff_pq()->PQfreemem(qn);
+			ff_pq()->PQfreemem(qe);
+			return luaL_error(L, "out of memory");
+		}
+		lua_pushfstring(L, "CREATE DATABASE %s TEMPLATE template0%s%s", qn,
+				qe ? " ENCODING " : "", qe ? qe : "");
+		ff_pq()->PQfreemem(qn);
+		ff_pq()->PQfreemem(qe);
+		return admin_sql(L, a, lua_tostring(L, -1));
+	}
 	if (a->instance) {
 		char *qn = ff_pq()->PQescapeIdentifier(a->pg, n, strlen(n));
 		if (!qn)
@@ -1161,6 +1190,26 @@ static int admin_swap(lua_State *L)
 {
 	admin *a = check_admin(L);
 	const char *nw = own_name(L, a, 2), *old = own_name(L, a, 3);
+	if (a->live_gone && !a->instance) {
+		/* Nothing to set aside: the copy only takes the name. A
+		 * database made under that name meanwhile makes this fail. */
+		char *ql = ff_pq()->PQescapeIdentifier(a->pg, a->live, strlen(a->live));
+		char *qn = ff_pq()->PQescapeIdentifier(a->pg, nw, strlen(nw));
+		if (!ql || !qn) {
+			ff_pq()->PQfreemem(ql);
+			ff_pq()->PQfreemem(qn);
+			return luaL_error(L, "out of memory");
+		}
+		lua_pushfstring(L, "ALTER DATABASE %s RENAME TO %s", qn, ql);
+		ff_pq()->PQfreemem(ql);
+		ff_pq()->PQfreemem(qn);
+		int n = admin_sql(L, a, lua_tostring(L, -1));
+		if (n == 1) {
+			a->live_gone = 0;
+			lua_pushnumber(L, 0);
+		}
+		return n;
+	}
 	char *ql = ff_pq()->PQescapeIdentifier(a->pg, a->live, strlen(a->live));
 	char *qn = ff_pq()->PQescapeIdentifier(a->pg, nw, strlen(nw));
 	char *qo = ff_pq()->PQescapeIdentifier(a->pg, old, strlen(old));

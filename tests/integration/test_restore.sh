@@ -67,6 +67,22 @@ check "a rerun after the kills succeeds ($(tail -n 1 "$WORK/err"))" [ $code = 0 
 check "and leaves the backup's data live" [ "$(live_digest)" = "$D_NEW" ]
 check "and no unfinished copy behind" [ -z "$(pg_sql src postgres "select datname from pg_database where datname like '%\_\_ffrestore\_%'")" ]
 
+# --- the live database is gone: restored under its name ------------------
+pg_sql src postgres "drop database app with (force)" > /dev/null
+check "the live database was dropped" [ -z "$(pg_sql src postgres "select datname from pg_database where datname = 'app'")" ]
+ff restore confirm=prod 2> "$WORK/err"; code=$?
+check "a dropped database still needs confirm= its name (exit $code)" \
+  bash -c "[ $code = 2 ] && grep -q 'give confirm=app' '$WORK/err'"
+ff restore confirm=app 2> "$WORK/err"; code=$?
+ev=$(last_evidence "$WS")
+check "restore of a dropped database passes ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
+check "it says the database did not exist and nothing was set aside" \
+  grep -q "database app does not exist: the restored copy will take its name, nothing is set aside" "$ev/raw/run.log"
+check "the backup's data is live again under its name" [ "$(live_digest)" = "$D_NEW" ]
+check "no previous database recorded (there was none)" bash -c "! grep -q previous_database '$ev/summary.json'"
+check "its encoding is the source's (from the manifest)" \
+  [ "$(pg_sql src postgres "select pg_encoding_to_char(encoding) from pg_database where datname = 'app'")" = UTF8 ]
+
 # --- refused before any write ------------------------------------------------
 B=$WS/backups/$stamp
 bad_backup() { cp -a "$B" "$WS/backups/$1"; }
