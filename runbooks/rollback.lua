@@ -22,7 +22,8 @@ return {
       doc = "Find the set-aside database to bring back",
       run = function(p)
         admin = ff.pg.admin(p.target, p.confirm)
-        live = admin:live()
+        local live_exists
+        live, live_exists = admin:live()
         local prefix = live .. "__ffprev_"
         local found = {}
         for _, name in ipairs(rb.must(admin:databases())) do
@@ -39,7 +40,11 @@ return {
         if not previous then ff.usage(string.format("no set-aside database %s%s on %s", prefix,
           p.stamp == "latest" and "*" or p.stamp, p.target)) end
         bad = live .. "__ffbad_" .. ff.time.stamp(ff.run.started_at)
-        ff.log.info(string.format("bringing back %s; the current %s becomes %s", previous, live, bad))
+        if live_exists then
+          ff.log.info(string.format("bringing back %s; the current %s becomes %s", previous, live, bad))
+        else
+          ff.log.info(string.format("bringing back %s; there is no current %s to keep", previous, live))
+        end
       end,
     },
     {

@@ -82,6 +82,15 @@ check "the backup's data is live again under its name" [ "$(live_digest)" = "$D_
 check "no previous database recorded (there was none)" bash -c "! grep -q previous_database '$ev/summary.json'"
 check "its encoding is the source's (from the manifest)" \
   [ "$(pg_sql src postgres "select pg_encoding_to_char(encoding) from pg_database where datname = 'app'")" = UTF8 ]
+# Lost again: rollback brings the newest set-aside database back under the name.
+newest=$(pg_sql src postgres "select max(datname) from pg_database where datname like 'app\_\_ffprev\_%'")
+pg_sql src postgres "drop database app with (force)" > /dev/null
+ff rollback confirm=app 2> "$WORK/err"; code=$?
+ev=$(last_evidence "$WS")
+check "rollback with the live database gone passes ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
+check "it brought $newest back under the live name, open to connections" \
+  [ "$(pg_sql src postgres "select datallowconn from pg_database where datname = 'app'")" = t ]
+check "it says there was no current database to keep" grep -q "there is no current app to keep" "$ev/raw/run.log"
 
 # --- refused before any write ------------------------------------------------
 B=$WS/backups/$stamp
@@ -93,7 +102,7 @@ refused() { # refused NAME WANT-EXIT MATCH ARGS...
   local name=$1 want=$2 match=$3; shift 3
   local before; before=$(dbs)
   "$FFRUN" -q -c "$WS/ffrun.yaml" restore "$@" 2> "$WORK/err"; local code=$?
-  local ev; ev=$(last_evidence "$WS")
+  local ev; ev=$(ls -1d "$WS"/evidence/*-restore*/ | sed 's:/$::' | sort -V | tail -n 1) # not a rollback of the same second
   check "$name: exit $code (want $want): $(grep '^ffrun:' "$WORK/err" | head -c 180)" \
     bash -c "[ $code = $want ] && grep -q -- '$match' '$WORK/err'"
   check "$name: no database created or changed" [ "$(dbs)" = "$before" ]
