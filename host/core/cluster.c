@@ -16,40 +16,6 @@
 
 #define PREFIX "/tmp/ffrun-drill-"
 
-/* Field 22 of /proc/PID/stat: with the pid, it names one process for good
- * (a pid alone is reused). */
-/* The start of a small file, NUL-terminated: its length, 0 when it cannot
- * be read (or is empty). flags: O_NOFOLLOW or 0. */
-static size_t read_head(const char *path, int flags, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, size - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return (size_t)n;
-}
-
-static unsigned long long start_time(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if (!read_head(path, 0, buf, sizeof(buf)))
-		return 0;
-	char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-	unsigned long long t = 0;
-	for (int field = 2; p && *p; p++)
-		if (*p == ' ' && ++field == 22) {
-			t = strtoull(p + 1, NULL, 10);
-			break;
-		}
-	return t;
-}
-
-
 static int tool(const ff_cluster *c, const char *const *argv, int log_fd,
 		const volatile int *cancel, double timeout, ff_err *e)
 {
@@ -89,7 +55,7 @@ int ff_cluster_create(ff_cluster *c, const char *bindir, const char *os_user,
 		return ff_err_set(e, FF_EFAIL, "instance folder: %s", strerror(errno));
 	c->exists = 1;
 	/* Who made it, so that only a dead maker's instance is ever reaped. */
-	snprintf(owner, sizeof(owner), "%ld %llu\n", (long)getpid(), start_time(getpid()));
+	snprintf(owner, sizeof(owner), "%ld %llu\n", (long)getpid(), ff_proc_start_time(getpid()));
 	char path[320];
 	snprintf(path, sizeof(path), "%s/ffrun.owner", c->dir);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -151,7 +117,7 @@ static pid_t postmaster(const char *data)
 {
 	char path[400], buf[64];
 	snprintf(path, sizeof(path), "%s/postmaster.pid", data);
-	return read_head(path, 0, buf, sizeof(buf)) ? (pid_t)atol(buf) : 0;
+	return ff_read_head(path, 0, buf, sizeof(buf)) ? (pid_t)atol(buf) : 0;
 }
 
 int ff_cluster_destroy(ff_cluster *c, int log_fd, ff_err *e)
@@ -190,13 +156,13 @@ int ff_cluster_reap(int log_fd)
 			continue;
 		snprintf(dir, sizeof(dir), "/tmp/%s", de->d_name);
 		snprintf(path, sizeof(path), "%s/ffrun.owner", dir);
-		if (!read_head(path, O_NOFOLLOW, buf, sizeof(buf)))
+		if (!ff_read_head(path, O_NOFOLLOW, buf, sizeof(buf)))
 			continue; /* not provably ours */
 		long pid = 0;
 		unsigned long long t = 0;
 		if (sscanf(buf, "%ld %llu", &pid, &t) != 2)
 			continue;
-		if (pid > 0 && start_time((pid_t)pid) == t)
+		if (pid > 0 && ff_proc_start_time((pid_t)pid) == t)
 			continue; /* its ffrun is alive */
 		ff_cluster c;
 		memset(&c, 0, sizeof(c));
@@ -209,7 +175,7 @@ int ff_cluster_reap(int log_fd)
 		if (pm > 0) {
 			char cmd[64], line[PATH_MAX];
 			snprintf(cmd, sizeof(cmd), "/proc/%ld/cmdline", (long)pm);
-			size_t cn = read_head(cmd, 0, line, sizeof(line));
+			size_t cn = ff_read_head(cmd, 0, line, sizeof(line));
 			if (cn > 0) {
 				for (size_t i = 0; i < cn; i++)
 					if (!line[i])

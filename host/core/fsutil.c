@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,4 +54,33 @@ void ff_remove_tree(const char *path)
 	if (d)
 		closedir(d);
 	rmdir(path);
+}
+
+size_t ff_read_head(const char *path, int flags, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return (size_t)n;
+}
+
+unsigned long long ff_proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (!ff_read_head(path, 0, buf, sizeof(buf)))
+		return 0;
+	char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+	unsigned long long t = 0;
+	for (int field = 2; p && *p; p++)
+		if (*p == ' ' && ++field == 22) {
+			t = strtoull(p + 1, NULL, 10);
+			break;
+		}
+	return t;
 }

@@ -3,6 +3,9 @@
 #ifndef FF_FSUTIL_H
 #define FF_FSUTIL_H
 
+#include <stddef.h>
+#include <sys/types.h>
+
 #include "err.h"
 
 /* mkdir -p with mode 0700 for every folder it creates. */
@@ -11,5 +14,13 @@ int ff_mkdir_p(const char *path, ff_err *e);
 /* rm -rf of a folder the host made (a private temporary folder, a drill
  * instance); symlinks inside are removed, never followed. */
 void ff_remove_tree(const char *path);
+
+/* The start of a small file, NUL-terminated: its length, 0 when it cannot
+ * be read (or is empty). flags: O_NOFOLLOW or 0. */
+size_t ff_read_head(const char *path, int flags, char *buf, size_t size);
+
+/* Field 22 of /proc/PID/stat (0 when there is no such process): with the
+ * pid, it names one process for good, where a pid alone is reused. */
+unsigned long long ff_proc_start_time(pid_t pid);
 
 #endif

@@ -703,13 +703,45 @@ static int build_jail(ff_ctx *ctx, ff_err *e)
 	return 0;
 }
 
+/* Private folders of ffrun runs that died without removing theirs (a
+ * SIGKILL): named ffrun-<pid>.<start time>-XXXXXX, ours (same owner), and
+ * that process is gone. A live run's, another user's, or one whose name
+ * proves nothing is left alone. */
+static void reap_tmp(ff_ctx *ctx, const char *root)
+{
+	DIR *d = opendir(root);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		long pid = 0;
+		unsigned long long t = 0;
+		int n = 0;
+		char path[PATH_MAX];
+		struct stat st;
+		if (sscanf(de->d_name, "ffrun-%ld.%llu-%n", &pid, &t, &n) != 2 || n == 0 ||
+		    strlen(de->d_name + n) != 6 || pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
+		if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+			continue;
+		if (ff_proc_start_time((pid_t)pid) == t)
+			continue; /* its run is alive */
+		ff_remove_tree(path);
+		ff_logf(ctx, "warn", "removed %s, the temporary folder of a run that was killed", path);
+	}
+	if (d)
+		closedir(d);
+}
+
 const char *ff_run_tmp(ff_ctx *ctx, ff_err *e)
 {
 	char tmpl[PATH_MAX];
 	const char *root = getenv("TMPDIR");
 	if (ctx->tmp_dir)
 		return ctx->tmp_dir;
-	snprintf(tmpl, sizeof(tmpl), "%s/ffrun-XXXXXX", root && *root ? root : "/tmp");
+	root = root && *root ? root : "/tmp";
+	reap_tmp(ctx, root);
+	snprintf(tmpl, sizeof(tmpl), "%s/ffrun-%ld.%llu-XXXXXX", root, (long)getpid(),
+		 ff_proc_start_time(getpid()));
 	if (!mkdtemp(tmpl)) {
 		ff_err_set(e, FF_EFAIL, "temporary folder %s: %s", tmpl, strerror(errno));
 		return NULL;

@@ -37,7 +37,7 @@ for case in "$CASES"/*.lua; do
   [ "$(snapshot)" = "$before" ] || problems+=" files changed outside the evidence;"
   # Limits end the run within the cap plus a second or two.
   awk -v e="$elapsed" -v l="$LIMIT_S" 'BEGIN { exit !(e < l + 3) }' || problems+=" took ${elapsed}s;"
-  if [ -n "$ev" ] && [ -f "$ev/summary.json" ]; then
+  if test -n "$ev" -a -f "$ev/summary.json"; then
     [ "$(json_status "$ev")" = FAIL ] || problems+=" summary is not FAIL;"
     (cd "$ev" && sha256sum --quiet -c DIGEST >/dev/null 2>&1) || problems+=" evidence DIGEST does not verify;"
   else
@@ -79,7 +79,7 @@ check "allowed runbook passes (exit $code: $(head -c 200 "$WORK/err"))" [ "$code
 check "allowed write landed" [ "$(cat "$WORK/ws/backups/allowed.txt" 2>/dev/null)" = ok ]
 tmpwas=$(cat "$WORK/ws/backups/tmp-was" 2>/dev/null)
 check "ff.paths.tmp was a private folder under TMPDIR ($tmpwas)" bash -c "[[ '$tmpwas' == '$WORK'/tmproot/ffrun-* ]]"
-check "ff.paths.tmp is removed at exit" [ -n "$tmpwas" ] && [ ! -e "$tmpwas" ]
+check "ff.paths.tmp is removed at exit" test -n "$tmpwas" -a ! -e "$tmpwas"
 
 # A run that never reads ff.paths.tmp makes no temporary folder at all; a
 # run that cannot make one fails the step that asked, naming the folder.
@@ -89,6 +89,43 @@ return { name = "quiet", version = "1", summary = "uses no temporary folder",
 LUA
 TMPDIR="$WORK/tmproot" "$FFRUN" -q -c "$WORK/ws/ffrun.yaml" "$WORK/ws/quiet.lua"
 check "no ff.paths.tmp read, no temporary folder made" [ -z "$(ls -A "$WORK/tmproot")" ]
+# A run killed by SIGKILL cannot remove its folder: the next run that makes
+# one removes it (the name holds the pid and its start time), never the
+# folder of a run still alive.
+cat > "$WORK/ws/holder.lua" <<'LUA'
+return { name = "holder", version = "1", summary = "holds a temporary folder",
+  steps = { { name = "hold", doc = "make the folder, then wait", run = function()
+    ff.fs.write(ff.paths.tmp .. "/held", "x")
+    ff.time.sleep(30)
+  end } } }
+LUA
+held() { # held PID: the folder that run made, once it exists
+  for _ in $(seq 50); do
+    d=$(ls -d "$WORK/tmproot/ffrun-$1."* 2>/dev/null)
+    test -n "$d" -a -e "$d/held" && { echo "$d"; return; }
+    sleep 0.1
+  done
+}
+TMPDIR="$WORK/tmproot" "$FFRUN" -q -c "$WORK/ws/ffrun.yaml" "$WORK/ws/holder.lua" 2>/dev/null & alive=$!
+live_dir=$(held $alive)
+TMPDIR="$WORK/tmproot" "$FFRUN" -q -c "$WORK/ws/ffrun.yaml" "$WORK/ws/holder.lua" 2>/dev/null & killed=$!
+dead_dir=$(held $killed)
+kill -9 $killed; wait $killed 2>/dev/null
+check "the killed run left its folder ($dead_dir)" test -n "$dead_dir" -a -d "$dead_dir"
+cat > "$WORK/ws/reaper.lua" <<'LUA'
+return { name = "reaper", version = "1", summary = "uses a temporary folder",
+  steps = { { name = "use", doc = "write a scratch file", run = function()
+    ff.fs.write(ff.paths.tmp .. "/scratch", "x")
+  end } } }
+LUA
+TMPDIR="$WORK/tmproot" "$FFRUN" -q -c "$WORK/ws/ffrun.yaml" "$WORK/ws/reaper.lua" 2> "$WORK/err"
+check "the next run using a folder removed the killed run's" test -n "$dead_dir" -a ! -e "$dead_dir"
+ev=$(ls -1d "$WORK"/ws/evidence/*-reaper/ | tail -n 1)
+check "and said so in its log" grep -q "removed $dead_dir, the temporary folder of a run that was killed" "$ev/raw/run.log"
+check "a live run's folder is left alone ($live_dir)" test -n "$live_dir" -a -e "$live_dir/held"
+kill -TERM $alive; wait $alive 2>/dev/null
+check "the live run removed its own folder when stopped" test -n "$live_dir" -a ! -e "$live_dir"
+
 TMPDIR="$WORK/no-such-root" "$FFRUN" -q -c "$WORK/ws/ffrun.yaml" "$WORK/ws/fine.lua" 2> "$WORK/err"
 code=$?
 check "unmakeable ff.paths.tmp: exit 1 naming the folder (exit $code)" \
