@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -319,6 +320,8 @@ static void child_run(const char *const *argv, const char *const *env,
 	}
 	child_close_from(4);
 
+	if (o->background)
+		(void)ff_sched_background(0, 1);
 	if (o->as_user) {
 		gid_t g = o->run_as_gid;
 		if (setgroups(1, &g) < 0 || setgid(g) < 0 || setuid(o->run_as) < 0)
@@ -395,6 +398,12 @@ static void reap(pid_t pid, int *wstatus)
 		;
 }
 
+int ff_sched_background(pid_t tid, int on)
+{
+	struct sched_param sp = { 0 };
+	return sched_setscheduler(tid, on ? SCHED_IDLE : SCHED_OTHER, &sp);
+}
+
 int ff_exec_run(ff_exec_result *res, const char *const *argv,
 		const ff_exec_opts *opts, ff_err *e)
 {
@@ -409,7 +418,7 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 	char *buf = NULL;
 	child_status cs;
 	double start, now, term_at, kill_at = INFINITY, drain_until = INFINITY;
-	int err = 0, wstatus = 0, leader_done = 0;
+	int err = 0, wstatus = 0, leader_done = 0, background = o->background;
 	ssize_t n;
 	pid_t pid;
 
@@ -539,6 +548,14 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 			leader_done = 1;
 			kill(-pid, SIGKILL);
 			drain_until = now_s() + FF_EXEC_DRAIN_S;
+		}
+
+		/* The leader is not reaped yet (a zombie at worst): its pid
+		 * cannot name another process. */
+		if (background && o->foreground && *o->foreground) {
+			background = 0;
+			if (!leader_done)
+				(void)ff_sched_background(pid, 0);
 		}
 
 		now = now_s();

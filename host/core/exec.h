@@ -35,6 +35,12 @@ typedef struct ff_exec_opts {
 	int (*stdout_sink)(void *arg, const char *p, size_t n);
 	void *stdout_arg;
 	int *stdout_errno;
+	int background;         /* the child runs only on CPU nothing else
+	                           wants (SCHED_IDLE): work that may lag so
+	                           that the critical path does not... */
+	const volatile int *foreground; /* ...until this turns non-zero: then
+	                           it returns to the normal policy (where
+	                           permitted; see ff_sched_background) */
 	uid_t run_as;           /* run as this uid/gid when as_user is set */
 	gid_t run_as_gid;
 	int as_user;
@@ -55,6 +61,12 @@ typedef struct ff_exec_result {
 int ff_exec_run(ff_exec_result *res, const char *const *argv,
 		const ff_exec_opts *opts, ff_err *e);
 void ff_exec_result_free(ff_exec_result *res);
+
+/* Put thread tid (0: the caller) in the background: SCHED_IDLE, so it runs
+ * only on CPU no other thread wants (on), or back under SCHED_OTHER with its
+ * old nice value (off). Best effort: 0, or -1 with errno. Leaving SCHED_IDLE
+ * needs root or an RLIMIT_NICE that allows it; without, it stays idle. */
+int ff_sched_background(pid_t tid, int on);
 
 /* Streaming redactor used by the capture, exposed for tests: replaces every
  * occurrence of each secret, also across write boundaries. */

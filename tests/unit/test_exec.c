@@ -494,6 +494,42 @@ static void test_output_write_failure(void)
 	ff_exec_result_free(&res);
 }
 
+/* The scheduling policy the child ran under, as it read it itself after
+ * sleeping `wait` seconds: 0 SCHED_OTHER, 5 SCHED_IDLE. */
+static int child_policy(ff_exec_opts o, const char *wait)
+{
+	char script[200];
+	snprintf(script, sizeof(script),
+		 "sleep %s; read -r l < /proc/$$/stat; set -- ${l##*) }; echo ${39}", wait);
+	const char *argv[] = { "/bin/sh", "-c", script, NULL };
+	ff_exec_result res;
+	ff_err e = {0};
+	int rc;
+	o.tail_max = 64;
+	char *text = run_capture(&res, argv, o, &rc, &e);
+	int policy = rc == 0 && text ? atoi(text) : -1;
+	free(text);
+	ff_exec_result_free(&res);
+	return policy;
+}
+
+static void test_background_child(void)
+{
+	static const volatile int never = 0, now = 1;
+	CHECK(child_policy((ff_exec_opts){ 0 }, "0") == 0);
+	CHECK(child_policy((ff_exec_opts){ .background = 1 }, "0") == 5);
+	/* Still in the background while the flag stays 0. */
+	CHECK(child_policy((ff_exec_opts){ .background = 1, .foreground = &never,
+					   .cancel = &never }, "0.3") == 5);
+	/* Back under the normal policy once it turns: only root may leave
+	 * SCHED_IDLE without an RLIMIT_NICE that allows it. */
+	if (geteuid() == 0)
+		CHECK(child_policy((ff_exec_opts){ .background = 1, .foreground = &now,
+						   .cancel = &never }, "0.3") == 0);
+	else
+		printf("# not root: the return from the background is not checked\n");
+}
+
 int main(void)
 {
 	int fds = count_fds();
@@ -513,6 +549,7 @@ int main(void)
 	test_redactor_sink_failure();
 	test_exec_redacts_across_reads();
 	test_output_write_failure();
+	test_background_child();
 	CHECK(count_fds() == fds);
 	return check_summary();
 }
