@@ -58,6 +58,13 @@ return {
         end
         created_at = ff.time.now()
         stamp = ff.time.stamp(created_at)
+        if ff.fs.exists(root .. "/" .. stamp) then
+          -- A stamp names a second, and the backup before this one (it held
+          -- the lock) finished within it: take the next second's.
+          ff.time.sleep(1 - created_at % 1 + 0.01)
+          created_at = ff.time.now()
+          stamp = ff.time.stamp(created_at)
+        end
         partial = root .. "/" .. stamp .. ".partial"
         rb.check(not ff.fs.exists(root .. "/" .. stamp), "backup %s already exists", stamp)
         rb.must(ff.fs.mkdir(partial))

@@ -626,12 +626,14 @@ function FfPgConn:fingerprint(schema, table, mode) end
 ---Read. conn:fingerprint for every table of `tables` (as conn:tables()
 ---lists them) at once, over `jobs` connections opened like this one
 ---(default: the number of CPUs, at most 8) that all see its snapshot when
----it holds one, each taking the biggest table left. Results are in the
----order of `tables` and equal what conn:fingerprint gives.
+---it holds one, each taking the biggest table or page range left (a plain
+---table over 64 MiB is read in page ranges when jobs > 1; `parts` says in
+---how many). Results are in the order of `tables` and equal what
+---conn:fingerprint gives.
 ---@param tables { schema: string, name: string }[]
 ---@param mode? "rows"|"content"
 ---@param jobs? integer 1 to 64
----@return { rows: integer, content_sha256: string? }[]? fingerprints
+---@return { rows: integer, content_sha256: string?, parts: integer }[]? fingerprints
 ---@return string? err
 function FfPgConn:fingerprints(tables, mode, jobs) end
 

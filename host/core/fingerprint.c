@@ -1,5 +1,6 @@
 #include "fingerprint.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,11 +8,18 @@
 
 #include "pg.h"
 
-/* One table's work: biggest first, so the last tables to finish are small
- * and the connections end close together. */
+/* A plain table bigger than this many pages (8 KiB each: 64 MiB) is read
+ * in page ranges by several connections at once, up to this many ranges a
+ * connection (enough for the connections to finish close together). */
+#define FF_FP_SPLIT_PAGES 8192
+#define FF_FP_PARTS_PER_JOB 2
+
+/* One table, or one page range of it: biggest first, so the last parts to
+ * finish are small and the connections end close together. */
 typedef struct part {
 	size_t table;
-	int64_t weight; /* bytes on disk, heap and TOAST */
+	int64_t from, to; /* pages [from, to); to < 0: to the end; from < 0: all */
+	int64_t weight;   /* bytes on disk, heap and TOAST */
 	uint64_t rows;
 	unsigned char sum[32];
 } part;
@@ -58,20 +66,27 @@ static int session(PGconn **out, const ff_fp_opts *o, ff_err *e)
 	return 0;
 }
 
-int ff_fp_one(PGconn *c, ff_fp_table *t, int content, const volatile int *cancel, ff_err *e)
+/* ff_fp_one over the pages [from, to) of t only (TID range scan). */
+static int fp_range(PGconn *c, ff_fp_table *t, int64_t from, int64_t to, int content,
+		    const volatile int *cancel, ff_err *e)
 {
 	char *qs = ff_pq()->PQescapeIdentifier(c, t->schema, strlen(t->schema));
 	char *qt = ff_pq()->PQescapeIdentifier(c, t->name, strlen(t->name));
-	char sql[1400];
+	char sql[1400], where[128] = "";
+	if (from >= 0 && to >= 0)
+		snprintf(where, sizeof(where),
+			 " WHERE ctid >= '(%" PRId64 ",0)'::tid AND ctid < '(%" PRId64 ",0)'::tid", from, to);
+	else if (from >= 0)
+		snprintf(where, sizeof(where), " WHERE ctid >= '(%" PRId64 ",0)'::tid", from);
 	if (!qs || !qt) {
 		ff_pq()->PQfreemem(qs);
 		ff_pq()->PQfreemem(qt);
 		return ff_err_set(e, FF_EFAIL, "fingerprint: cannot quote %s.%s", t->schema, t->name);
 	}
 	if (content)
-		snprintf(sql, sizeof(sql), "COPY (SELECT * FROM %s.%s) TO STDOUT", qs, qt);
+		snprintf(sql, sizeof(sql), "COPY (SELECT * FROM %s.%s%s) TO STDOUT", qs, qt, where);
 	else
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.%s", qs, qt);
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.%s%s", qs, qt, where);
 	ff_pq()->PQfreemem(qs);
 	ff_pq()->PQfreemem(qt);
 	t->rows = 0;
@@ -97,6 +112,11 @@ int ff_fp_one(PGconn *c, ff_fp_table *t, int content, const volatile int *cancel
 	return 0;
 }
 
+int ff_fp_one(PGconn *c, ff_fp_table *t, int content, const volatile int *cancel, ff_err *e)
+{
+	return fp_range(c, t, -1, -1, content, cancel, e);
+}
+
 /* Take parts until none is left or someone failed. */
 static void work(pool *p, PGconn *c)
 {
@@ -113,7 +133,7 @@ static void work(pool *p, PGconn *c)
 			return;
 		}
 		ff_fp_table one = { .schema = p->t[pt->table].schema, .name = p->t[pt->table].name };
-		if (ff_fp_one(c, &one, p->o->content, p->o->cancel, &e) < 0) {
+		if (fp_range(c, &one, pt->from, pt->to, p->o->content, p->o->cancel, &e) < 0) {
 			fail(p, &e);
 			return;
 		}
@@ -142,10 +162,13 @@ static int by_weight(const void *a, const void *b)
 	return (x->weight < y->weight) - (x->weight > y->weight);
 }
 
-/* Every table's size on disk: the work list, biggest first. */
-static int plan(pool *p, PGconn *c, size_t n, ff_err *e)
+/* Every table's size on disk: the work list, biggest first, big plain
+ * tables cut into page ranges when there are several connections. */
+static int plan(pool *p, PGconn *c, size_t n, int jobs, ff_err *e)
 {
-	if (!(p->parts = calloc(n ? n : 1, sizeof(part))))
+	int ranges = jobs > 1 && ff_pq()->PQserverVersion(c) >= 140000; /* TID range scans */
+	size_t cap = n + 1;
+	if (!(p->parts = calloc(cap, sizeof(part))))
 		return ff_err_set(e, FF_EINTERNAL, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		const ff_fp_table *t = &p->t[i];
@@ -155,16 +178,40 @@ static int plan(pool *p, PGconn *c, size_t n, ff_err *e)
 		PGresult *r = ff_pq()->PQexecParams(c,
 			"SELECT CASE WHEN c.relkind = 'p'"
 			" THEN (SELECT coalesce(sum(pg_table_size(relid)), 0) FROM pg_partition_tree(c.oid))"
-			" ELSE pg_table_size(c.oid) END"
+			" ELSE pg_table_size(c.oid) END,"
+			" CASE WHEN c.relkind = 'r' THEN pg_relation_size(c.oid)"
+			" / current_setting('block_size')::bigint ELSE 0 END"
 			" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
 			" WHERE n.nspname = $1 AND c.relname = $2", 2, NULL, params, NULL, NULL, 0);
 		int ok = ff_pq()->PQresultStatus(r) == PGRES_TUPLES_OK && ff_pq()->PQntuples(r) == 1;
-		part *pt = &p->parts[p->nparts++];
-		pt->table = i;
-		pt->weight = ok ? strtoll(ff_pq()->PQgetvalue(r, 0, 0), NULL, 10) : 0;
+		int64_t weight = ok ? strtoll(ff_pq()->PQgetvalue(r, 0, 0), NULL, 10) : 0;
+		int64_t pages = ok ? strtoll(ff_pq()->PQgetvalue(r, 0, 1), NULL, 10) : 0;
 		ff_pq()->PQclear(r);
 		if (!ok)
 			return ff_err_set(e, FF_EFAIL, "fingerprint %s.%s: no such table", t->schema, t->name);
+		int64_t k = 1;
+		if (ranges && pages > FF_FP_SPLIT_PAGES) {
+			k = (pages + FF_FP_SPLIT_PAGES - 1) / FF_FP_SPLIT_PAGES;
+			if (k > (int64_t)jobs * FF_FP_PARTS_PER_JOB)
+				k = (int64_t)jobs * FF_FP_PARTS_PER_JOB;
+		}
+		if (p->nparts + (size_t)k > cap) {
+			cap = (p->nparts + (size_t)k) * 2;
+			part *grown = realloc(p->parts, cap * sizeof(part));
+			if (!grown)
+				return ff_err_set(e, FF_EINTERNAL, "out of memory");
+			p->parts = grown;
+		}
+		for (int64_t j = 0; j < k; j++) {
+			part *pt = &p->parts[p->nparts++];
+			memset(pt, 0, sizeof(*pt));
+			pt->table = i;
+			pt->from = k == 1 ? -1 : pages * j / k;
+			/* The last range runs to the end: pages added since the
+			 * size was read still belong to one. */
+			pt->to = k == 1 || j == k - 1 ? -1 : pages * (j + 1) / k;
+			pt->weight = weight / k;
+		}
 	}
 	qsort(p->parts, p->nparts, sizeof(part), by_weight);
 	return 0;
@@ -180,9 +227,9 @@ int ff_fp_tables(ff_fp_table *t, size_t n, const ff_fp_opts *o, ff_err *e)
 	pthread_mutex_init(&p.lock, NULL);
 	if ((rc = session(&c, o, e)) < 0)
 		goto out;
-	if ((rc = plan(&p, c, n, e)) < 0)
-		goto out;
 	int jobs = o->jobs < 1 ? 1 : o->jobs > 64 ? 64 : o->jobs;
+	if ((rc = plan(&p, c, n, jobs, e)) < 0)
+		goto out;
 	if ((size_t)jobs > p.nparts)
 		jobs = (int)p.nparts;
 	for (int i = 1; i < jobs; i++)
@@ -197,10 +244,12 @@ int ff_fp_tables(ff_fp_table *t, size_t n, const ff_fp_opts *o, ff_err *e)
 	}
 	for (size_t i = 0; i < n; i++) {
 		t[i].rows = 0;
+		t[i].parts = 0;
 		memset(t[i].sum, 0, sizeof(t[i].sum));
 	}
 	for (size_t i = 0; i < p.nparts; i++) {
 		ff_fp_table *tt = &t[p.parts[i].table];
+		tt->parts++;
 		tt->rows += p.parts[i].rows;
 		ff_pg_sum_add(tt->sum, p.parts[i].sum);
 	}

@@ -337,11 +337,12 @@ static int default_jobs(void)
 	return n < 1 ? 1 : n > 8 ? 8 : (int)n;
 }
 
-/* conn:fingerprints(tables, mode [, jobs]) -> { {rows=, content_sha256=}… }
+/* conn:fingerprints(tables, mode [, jobs]) -> { {rows=, content_sha256=, parts=}… }
  *   The same as conn:fingerprint for every table of `tables` (as
  *   conn:tables() lists them), over `jobs` connections at once (default:
  *   the number of CPUs, at most 8) opened like this one and seeing its
- *   snapshot if it holds one; big tables are split between them. */
+ *   snapshot if it holds one; big tables are read in page ranges split
+ *   between them (parts: how many). */
 static int conn_fingerprints(lua_State *L)
 {
 	conn *c = check_conn(L);
@@ -385,9 +386,11 @@ static int conn_fingerprints(lua_State *L)
 	}
 	lua_createtable(L, (int)n, 0);
 	for (lua_Integer i = 1; i <= n; i++) {
-		lua_createtable(L, 0, 2);
+		lua_createtable(L, 0, 3);
 		lua_pushinteger(L, (lua_Integer)t[i - 1].rows);
 		lua_setfield(L, -2, "rows");
+		lua_pushinteger(L, (lua_Integer)t[i - 1].parts);
+		lua_setfield(L, -2, "parts");
 		if (o.content) {
 			char hex[FF_SHA256_HEX];
 			ff_pg_sum_hex(hex, t[i - 1].sum);

@@ -66,6 +66,15 @@ ff -q "$FF_TEST_SRC/integration/manifest_vs_server.lua" path="$B" 2> "$WORK/err"
 check "manifest rows and content digests equal one COPY per table on the server ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
 ff -q "$FF_TEST_SRC/integration/fingerprints_parallel.lua" 2> "$WORK/err"; code=$?
 check "fingerprints over 1-3 connections equal one connection's, table by table ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
+# A table over 64 MiB is read in page ranges by several connections: the
+# same rows and digest as one COPY, wherever the ranges cut.
+pg_createdb src big >/dev/null && pg_sql src big "
+  create table wide as select g as id, repeat(md5(g::text), 8) as pad from generate_series(1, 300000) g;
+  create table small (id int primary key, note text); insert into small values (1, 'one'), (2, NULL);
+  create table empty (id int);" >/dev/null
+make_config "$WORK/big" "targets: { prod: { conninfo: \"$(pg_conninfo src big)\" } }"
+"$FFRUN" -q -c "$WORK/big/ffrun.yaml" "$FF_TEST_SRC/integration/fingerprints_parallel.lua" ranges=true 2> "$WORK/err"; code=$?
+check "a table over 64 MiB read in page ranges equals one COPY of it ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
 
 # --- secrets: none in any file under backups/ or evidence/ ----------------
 leaked=""
@@ -177,6 +186,18 @@ else
   nok "disk full: needs root to mount a small tmpfs (not run)"
 fi
 check "the failures added no complete backup" [ "$(complete_backups | wc -l)" = "$n_before" ]
+
+# --- a backup whose second is taken ---------------------------------------
+# A stamp names a second: a backup that finds its second taken (the backup
+# before it finished within it) takes the next one instead of failing.
+while [ "$(date +%N | cut -c1)" != 0 ]; do sleep 0.01; done
+taken=$(date -u +%Y%m%d-%H%M%S)
+mkdir "$WS/backups/$taken"
+ff -q backup 2> "$WORK/err"; code=$?
+newest=$(complete_backups | tail -n 1)
+check "a backup in a taken second passes under the next stamp ($taken -> $newest, exit $code)" \
+  test $code = 0 -a "$newest" != "$taken" -a -f "$WS/backups/$newest/DIGEST"
+rmdir "$WS/backups/$taken"
 
 # --- dry-run writes nothing ------------------------------------------------
 ls -la "$WS/backups" > "$WORK/ls-before"
