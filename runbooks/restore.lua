@@ -93,7 +93,7 @@ return {
         rb.must(admin:create_database(restored, manifest.source.encoding))
         local jobs = p.jobs > 0 and p.jobs or (cfg.backup.jobs > 0 and cfg.backup.jobs) or ff.run.cpus
         local r = rb.must(admin:restore(restored, backup.path .. "/db.dump", jobs,
-          proof.source_major(manifest)))
+          proof.source_major(manifest), manifest.source.size_bytes))
         if ff.dry_run then return end
         proof.check_restore(r)
         ff.log.info(string.format("pg_restore -j%d finished in %.1f s", jobs, r.duration_s))

@@ -803,9 +803,10 @@ function FfPgAdmin:allow_connections(name, on) end
 ---@param archive string
 ---@param jobs? integer default 1
 ---@param major? integer
+---@param estimate_bytes? integer the source database's size: progress shows the restored size against it, with an ETA
 ---@return FfPgRestoreResult|true|nil result nil when pg_restore could not be started; true in --dry-run
 ---@return string? err
-function FfPgAdmin:restore(database, archive, jobs, major) end
+function FfPgAdmin:restore(database, archive, jobs, major, estimate_bytes) end
 
 ---@class (exact) FfPgGlobalsApplied
 ---@field applied integer statements that succeeded

@@ -417,7 +417,7 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 	ff_redactor *red = NULL;
 	char *buf = NULL;
 	child_status cs;
-	double start, now, term_at, kill_at = INFINITY, drain_until = INFINITY;
+	double start, now, term_at, kill_at = INFINITY, drain_until = INFINITY, next_tick;
 	int err = 0, wstatus = 0, leader_done = 0, background = o->background;
 	ssize_t n;
 	pid_t pid;
@@ -475,6 +475,7 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	term_at = o->timeout_s > 0 ? start + o->timeout_s : INFINITY;
 	now = now_s();
+	next_tick = o->tick && o->tick_s > 0 ? now + o->tick_s : INFINITY;
 
 	while (out[0] >= 0 || data[0] >= 0 || !leader_done) {
 		struct pollfd pf[3];
@@ -495,6 +496,8 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 			ms = min_ms(ms, FF_EXEC_CANCEL_MS);
 		if (!leader_done && pidfd < 0)
 			ms = min_ms(ms, FF_EXEC_TICK_MS);
+		if (!leader_done)
+			ms = min_ms(ms, ms_until(now, next_tick));
 
 		if (out[0] >= 0) {
 			pout = (int)nf;
@@ -559,6 +562,10 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 		}
 
 		now = now_s();
+		if (!leader_done && now >= next_tick) {
+			o->tick(o->tick_arg);
+			next_tick = (now = now_s()) + o->tick_s;
+		}
 		if (!leader_done && !res->timed_out &&
 		    (now >= term_at || (o->cancel && *o->cancel))) {
 			kill(-pid, SIGTERM);

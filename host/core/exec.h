@@ -41,6 +41,10 @@ typedef struct ff_exec_opts {
 	const volatile int *foreground; /* ...until this turns non-zero: then
 	                           it returns to the normal policy (where
 	                           permitted; see ff_sched_background) */
+	void (*tick)(void *arg); /* called every tick_s seconds while the child
+	                           runs, in this thread (progress of long work) */
+	void *tick_arg;
+	double tick_s;
 	uid_t run_as;           /* run as this uid/gid when as_user is set */
 	gid_t run_as_gid;
 	int as_user;

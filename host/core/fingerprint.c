@@ -30,6 +30,7 @@ typedef struct pool {
 	part *parts;
 	size_t nparts, next;
 	pthread_mutex_t lock;
+	ff_progress progress; /* COPY bytes (content) or parts' sizes (rows) */
 	int failed;        /* stops the other connections */
 	ff_err err;        /* the first failure */
 } pool;
@@ -68,7 +69,7 @@ static int session(PGconn **out, const ff_fp_opts *o, ff_err *e)
 
 /* ff_fp_one over the pages [from, to) of t only (TID range scan). */
 static int fp_range(PGconn *c, ff_fp_table *t, int64_t from, int64_t to, int content,
-		    const volatile int *cancel, ff_err *e)
+		    const volatile int *cancel, ff_progress *progress, ff_err *e)
 {
 	char *qs = ff_pq()->PQescapeIdentifier(c, t->schema, strlen(t->schema));
 	char *qt = ff_pq()->PQescapeIdentifier(c, t->name, strlen(t->name));
@@ -94,7 +95,7 @@ static int fp_range(PGconn *c, ff_fp_table *t, int64_t from, int64_t to, int con
 
 	if (content) {
 		ff_err why = {0};
-		int rc = ff_pg_copy_sum(t->sum, &t->rows, c, sql, cancel, &why);
+		int rc = ff_pg_copy_sum(t->sum, &t->rows, c, sql, cancel, progress, &why);
 		if (rc < 0)
 			ff_err_set(e, rc, "fingerprint %s.%s: %s", t->schema, t->name, why.msg);
 		return rc;
@@ -114,7 +115,7 @@ static int fp_range(PGconn *c, ff_fp_table *t, int64_t from, int64_t to, int con
 
 int ff_fp_one(PGconn *c, ff_fp_table *t, int content, const volatile int *cancel, ff_err *e)
 {
-	return fp_range(c, t, -1, -1, content, cancel, e);
+	return fp_range(c, t, -1, -1, content, cancel, NULL, e);
 }
 
 /* Take parts until none is left or someone failed. */
@@ -133,10 +134,13 @@ static void work(pool *p, PGconn *c)
 			return;
 		}
 		ff_fp_table one = { .schema = p->t[pt->table].schema, .name = p->t[pt->table].name };
-		if (fp_range(c, &one, pt->from, pt->to, p->o->content, p->o->cancel, &e) < 0) {
+		if (fp_range(c, &one, pt->from, pt->to, p->o->content, p->o->cancel,
+			     p->o->content ? &p->progress : NULL, &e) < 0) {
 			fail(p, &e);
 			return;
 		}
+		if (!p->o->content) /* a count has no stream: its part's size at once */
+			ff_progress_add(&p->progress, (uint64_t)pt->weight);
 		pt->rows = one.rows;
 		memcpy(pt->sum, one.sum, sizeof(pt->sum));
 	}
@@ -221,6 +225,7 @@ int ff_fp_tables(ff_fp_table *t, size_t n, const ff_fp_opts *o, ff_err *e)
 {
 	pool p = { .o = o, .t = t };
 	PGconn *c = NULL;
+	int progress_on = 0;
 	pthread_t helper[64];
 	int helpers = 0, rc;
 
@@ -230,6 +235,12 @@ int ff_fp_tables(ff_fp_table *t, size_t n, const ff_fp_opts *o, ff_err *e)
 	int jobs = o->jobs < 1 ? 1 : o->jobs > 64 ? 64 : o->jobs;
 	if ((rc = plan(&p, c, n, jobs, e)) < 0)
 		goto out;
+	uint64_t total = 0;
+	for (size_t i = 0; i < p.nparts; i++)
+		total += (uint64_t)p.parts[i].weight;
+	/* Sizes on disk, against COPY text for content: an estimate. */
+	ff_progress_init(&p.progress, "fingerprints", total, FF_PROGRESS_ABOUT, o->quiet);
+	progress_on = 1;
 	if ((size_t)jobs > p.nparts)
 		jobs = (int)p.nparts;
 	for (int i = 1; i < jobs; i++)
@@ -255,6 +266,8 @@ int ff_fp_tables(ff_fp_table *t, size_t n, const ff_fp_opts *o, ff_err *e)
 	}
 	rc = 0;
 out:
+	if (progress_on)
+		ff_progress_end(&p.progress);
 	if (c)
 		ff_pq()->PQfinish(c);
 	free(p.parts);

@@ -35,6 +35,7 @@ typedef struct ff_fp_opts {
 	int content;          /* 0: count(*); 1: also the content digest */
 	int jobs;             /* connections at once, 1 or more */
 	const volatile int *cancel; /* stop when it turns true (a signal) */
+	int quiet;            /* no progress lines */
 } ff_fp_opts;
 
 /* One table on c, a connection already in its session (fixed COPY

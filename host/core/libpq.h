@@ -34,6 +34,12 @@
 	  (PGconn *conn, const char *command, int nParams, const Oid *paramTypes,  \
 	   const char *const *paramValues, const int *paramLengths,                \
 	   const int *paramFormats, int resultFormat))                             \
+	X(int, PQsendQueryParams,                                                  \
+	  (PGconn *conn, const char *command, int nParams, const Oid *paramTypes,  \
+	   const char *const *paramValues, const int *paramLengths,                \
+	   const int *paramFormats, int resultFormat))                             \
+	X(int, PQconsumeInput, (PGconn *conn))                                     \
+	X(int, PQisBusy, (PGconn *conn))                                           \
 	X(PGresult *, PQgetResult, (PGconn *conn))                                 \
 	X(int, PQgetCopyData, (PGconn *conn, char **buffer, int async))            \
 	X(ExecStatusType, PQresultStatus, (const PGresult *res))                   \

@@ -169,10 +169,10 @@ void ff_pg_sum_hex(char hex[FF_SHA256_HEX], const unsigned char acc[32])
 }
 
 int ff_pg_copy_sum(unsigned char acc[32], uint64_t *rows, PGconn *c, const char *copy_sql,
-		   const volatile int *cancel, ff_err *e)
+		   const volatile int *cancel, ff_progress *progress, ff_err *e)
 {
 	unsigned char h[32];
-	uint64_t n = 0;
+	uint64_t n = 0, bytes = 0;
 	char *row = NULL;
 	int len, err = 0;
 
@@ -185,7 +185,12 @@ int ff_pg_copy_sum(unsigned char acc[32], uint64_t *rows, PGconn *c, const char 
 		ff_sha256_raw(h, row, (size_t)len);
 		ff_pg_sum_add(acc, h);
 		n++;
+		bytes += (uint64_t)len;
 		ff_pq()->PQfreemem(row);
+		if ((n & 4095) == 0 && progress) {
+			ff_progress_add(progress, bytes);
+			bytes = 0;
+		}
 		if ((n & 4095) == 0 && cancel && *cancel) {
 			/* The caller closes the connection, which ends the COPY. */
 			*rows += n;
@@ -200,6 +205,8 @@ int ff_pg_copy_sum(unsigned char acc[32], uint64_t *rows, PGconn *c, const char 
 		else
 			ff_pq()->PQclear(r);
 	}
+	if (progress)
+		ff_progress_add(progress, bytes);
 	*rows += n;
 	return err;
 }

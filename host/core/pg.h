@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "progress.h"
 #include "hash.h"
 #include "libpq.h"
 
@@ -42,9 +43,10 @@ int ff_pg_fingerprint_settings(PGconn *c, ff_err *e);
  * streams: every row's sha256 is added to acc modulo 2^256, so any order
  * of the same rows (duplicates included) gives the same value, and the
  * sums of disjoint parts of a table add up to the whole table's. Adds the
- * number of rows to *rows. Stops with an error when *cancel turns true. */
+ * number of rows to *rows. Stops with an error when *cancel turns true.
+ * progress (may be NULL) is told the bytes read as they come. */
 int ff_pg_copy_sum(unsigned char acc[32], uint64_t *rows, PGconn *c, const char *copy_sql,
-		   const volatile int *cancel, ff_err *e);
+		   const volatile int *cancel, ff_progress *progress, ff_err *e);
 /* acc += h modulo 2^256 (both big-endian), and acc as 64 hex digits. */
 void ff_pg_sum_add(unsigned char acc[32], const unsigned char h[32]);
 void ff_pg_sum_hex(char hex[FF_SHA256_HEX], const unsigned char acc[32]);

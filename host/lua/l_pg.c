@@ -23,6 +23,7 @@
 #include "core/exec.h"
 #include "core/fingerprint.h"
 #include "core/pg.h"
+#include "core/progress.h"
 #include "lua/prim.h"
 
 #define CONN_MT "ff.pg.conn"
@@ -378,6 +379,7 @@ static int conn_fingerprints(lua_State *L)
 		.snapshot = c->snapshot[0] ? c->snapshot : NULL,
 		.content = !strcmp(mode, "content"), .jobs = jobs,
 		.cancel = &ff_ctx_of(L)->cancel,
+		.quiet = ff_ctx_of(L)->quiet || ff_ctx_of(L)->json,
 	};
 	if (ff_fp_tables(t, (size_t)n, &o, &e) < 0) {
 		luaL_pushfail(L);
@@ -441,8 +443,8 @@ typedef struct dump_job {
 	int log_fd;           /* raw/ capture of stderr */
 	ff_sha256 *sha;
 	uint64_t bytes, estimate;
-	double t0, last_report;
-	int tty, quiet;
+	ff_progress progress;   /* while the thread runs */
+	int quiet;
 	volatile int cancel;
 	const volatile int *ctx_cancel;
 	int sink_errno;
@@ -477,21 +479,6 @@ typedef struct dump_job {
 	int scan_rc;
 } dump_job;
 
-static void report(dump_job *j, int final)
-{
-	double now = ff_time_mono(), el = now - j->t0;
-	if (j->quiet || (!final && now - j->last_report < (j->tty ? 1.0 : 10.0)))
-		return;
-	j->last_report = now;
-	double rate = el > 0 ? (double)j->bytes / el : 0;
-	char eta[32] = "";
-	if (j->estimate > j->bytes && rate > 0 && !final)
-		snprintf(eta, sizeof(eta), ", ETA ≤ %.0f s", (double)(j->estimate - j->bytes) / rate);
-	fprintf(stderr, "%s%s: %.1f MiB, %.1f MiB/s, %.0f s%s%s", j->tty ? "\r" : "", j->label,
-		(double)j->bytes / 1048576.0, rate / 1048576.0, el, eta,
-		j->tty && !final ? "   " : "\n");
-}
-
 /* Tell the follower how much of the archive is on disk; done = the dump
  * has ended (or will never start). */
 static void follow_publish(dump_job *j, int done)
@@ -524,7 +511,7 @@ static int dump_sink(void *arg, const char *p, size_t n)
 	j->bytes += n;
 	if (j->scan)
 		follow_publish(j, 0);
-	report(j, 0);
+	ff_progress_add(&j->progress, n);
 	return 0;
 }
 
@@ -624,7 +611,8 @@ static void *dump_main(void *arg)
 		.stdout_sink = dump_sink, .stdout_arg = j, .stdout_errno = &j->sink_errno,
 		.cancel = &j->cancel,
 	};
-	j->t0 = j->last_report = ff_time_mono();
+	/* The database's size bounds a compressed dump's. */
+	ff_progress_init(&j->progress, j->label, j->estimate, FF_PROGRESS_BOUND, j->quiet);
 	j->rc = ff_exec_run(&j->res, (const char *const *)j->argv, &o, &j->err);
 	if (j->follow_started) {
 		follow_publish(j, 1);
@@ -637,7 +625,7 @@ static void *dump_main(void *arg)
 		pthread_join(j->scan_thread, NULL);
 		j->scan_started = 0;
 	}
-	report(j, 1);
+	ff_progress_end(&j->progress);
 	return NULL;
 }
 
@@ -810,7 +798,6 @@ static dump_job *new_job(lua_State *L, const char *label, const char *tool_path,
 	snprintf(logname, sizeof(logname), "%s.log", label);
 	if (ff_evidence_raw_open(&ctx->ev, &j->log_fd, raw, logname, &e) < 0)
 		ff_raise(L, &e);
-	j->tty = isatty(2);
 	j->quiet = ctx->quiet || ctx->json;
 	j->ctx_cancel = &ctx->cancel;
 	return j;
@@ -1372,6 +1359,46 @@ static int admin_allow(lua_State *L)
  * pg_restore -j into one of ffrun's databases; its whole log is in raw/
  * (output holds the last 64 KiB) for the runbook to judge each
  * "pg_restore: error:" line against restore.allow_errors. */
+/* A restore's progress: the new database's size on disk, asked on the
+ * admin connection without ever blocking the loop that watches pg_restore
+ * (a query still unanswered at the next tick is waited for then). */
+typedef struct restore_watch {
+	PGconn *pg;
+	const char *db;
+	uint64_t base;  /* the empty database's size */
+	int in_flight;
+	ff_progress progress;
+} restore_watch;
+
+static int64_t db_size_result(PGconn *pg)
+{
+	int64_t size = -1;
+	PGresult *r;
+	while ((r = ff_pq()->PQgetResult(pg))) {
+		if (ff_pq()->PQresultStatus(r) == PGRES_TUPLES_OK && ff_pq()->PQntuples(r) == 1)
+			size = strtoll(ff_pq()->PQgetvalue(r, 0, 0), NULL, 10);
+		ff_pq()->PQclear(r);
+	}
+	return size;
+}
+
+static void restore_tick(void *arg)
+{
+	restore_watch *w = arg;
+	const char *params[1] = { w->db };
+	if (w->in_flight) {
+		if (!ff_pq()->PQconsumeInput(w->pg) || ff_pq()->PQisBusy(w->pg))
+			return; /* still unanswered: not now */
+		int64_t size = db_size_result(w->pg);
+		w->in_flight = 0;
+		if (size >= 0)
+			ff_progress_set(&w->progress, (uint64_t)size > w->base ? (uint64_t)size - w->base : 0);
+	}
+	if (ff_pq()->PQsendQueryParams(w->pg, "SELECT pg_database_size($1)", 1, NULL, params,
+				       NULL, NULL, 0))
+		w->in_flight = 1;
+}
+
 static int admin_restore(lua_State *L)
 {
 	ff_ctx *ctx = ff_ctx_of(L);
@@ -1380,6 +1407,7 @@ static int admin_restore(lua_State *L)
 	const char *archive = luaL_checkstring(L, 3);
 	int jobs = (int)luaL_optinteger(L, 4, 1);
 	int major = (int)luaL_optinteger(L, 5, 0);
+	lua_Integer estimate = luaL_optinteger(L, 6, 0);
 	char tool[PATH_MAX], raw[256], jarg[32];
 	ff_err e = {0};
 	int fd;
@@ -1399,10 +1427,40 @@ static int admin_restore(lua_State *L)
 	if (ff_evidence_raw_open(&ctx->ev, &log_fd, raw, "pg_restore.log", &e) < 0)
 		return ff_raise(L, &e);
 	char **env = ff_pg_env();
+	restore_watch w = { .pg = a->pg, .db = db };
+	int quiet = ctx->quiet || ctx->json;
 	ff_exec_opts o = { .env = (const char *const *)env, .out_fd = log_fd,
 			   .tail_max = 64 * 1024, .cancel = &ctx->cancel };
+	if (a->pg) {
+		/* The source's size: the restored copy ends near it (less its
+		 * bloat), so the ETA is an estimate. */
+		const char *params[1] = { db };
+		if (ff_pq()->PQsendQueryParams(a->pg, "SELECT pg_database_size($1)", 1, NULL,
+					       params, NULL, NULL, 0)) {
+			int64_t base = db_size_result(a->pg);
+			w.base = base > 0 ? (uint64_t)base : 0;
+		}
+		ff_progress_init(&w.progress, "pg_restore", estimate > 0 ? (uint64_t)estimate : 0,
+				 FF_PROGRESS_ABOUT, quiet);
+		o.tick = restore_tick;
+		o.tick_arg = &w;
+		o.tick_s = isatty(2) ? 1.0 : 10.0;
+	}
 	ff_exec_result res = {0};
 	int rc = ff_exec_run(&res, argv, &o, &e);
+	if (a->pg) {
+		if (w.in_flight)
+			(void)db_size_result(a->pg);
+		/* The final line says what was restored, not the last tick. */
+		const char *params[1] = { db };
+		int64_t size = -1;
+		if (ff_pq()->PQsendQueryParams(a->pg, "SELECT pg_database_size($1)", 1, NULL,
+					       params, NULL, NULL, 0))
+			size = db_size_result(a->pg);
+		if (size >= 0 && (uint64_t)size > w.base)
+			w.progress.done = (uint64_t)size - w.base; /* no tick runs now */
+		ff_progress_end(&w.progress);
+	}
 	ff_pg_env_free(env);
 	close(log_fd);
 	if (rc < 0) {

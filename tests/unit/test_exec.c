@@ -530,6 +530,28 @@ static void test_background_child(void)
 		printf("# not root: the return from the background is not checked\n");
 }
 
+static void count_tick(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* A long child's progress: the tick runs every tick_s while it lives, and
+ * not once it is gone. */
+static void test_tick(void)
+{
+	const char *argv[] = { "/bin/sleep", "0.55", NULL };
+	int ticks = 0;
+	ff_exec_opts o = { .tick = count_tick, .tick_arg = &ticks, .tick_s = 0.1 };
+	ff_exec_result res;
+	ff_err e = {0};
+	int rc;
+	char *text = run_capture(&res, argv, o, &rc, &e);
+	CHECK(rc == 0 && res.exited && res.status == 0);
+	CHECK(ticks >= 3 && ticks <= 6);
+	free(text);
+	ff_exec_result_free(&res);
+}
+
 int main(void)
 {
 	int fds = count_fds();
@@ -550,6 +572,7 @@ int main(void)
 	test_exec_redacts_across_reads();
 	test_output_write_failure();
 	test_background_child();
+	test_tick();
 	CHECK(count_fds() == fds);
 	return check_summary();
 }
