@@ -120,6 +120,63 @@ static pid_t postmaster(const char *data)
 	return ff_read_head(path, 0, buf, sizeof(buf)) ? (pid_t)atol(buf) : 0;
 }
 
+/* State letter and parent pid from /proc/PID/stat; state 0 when there is
+ * no such process. */
+static char proc_state(pid_t pid, pid_t *parent)
+{
+	char path[64], buf[512], state = 0;
+	long ppid = 0;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (!ff_read_head(path, 0, buf, sizeof(buf)))
+		return 0;
+	const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+	if (!p || sscanf(p + 1, " %c %ld", &state, &ppid) != 2)
+		return 0;
+	if (parent)
+		*parent = (pid_t)ppid;
+	return state;
+}
+
+/* Running, not a zombie waiting for a parent (one that may never reap). */
+static int running(pid_t pid)
+{
+	char st = proc_state(pid, NULL);
+	return st && st != 'Z' && st != 'X';
+}
+
+/* End a dead run's server for good: the postmaster and every child it has.
+ * A SIGKILLed postmaster's backends notice only at their next wait, and one
+ * busy with a COPY from an orphaned pg_restore goes on writing into a
+ * folder we are about to remove. Stopped first, the postmaster cannot
+ * start a child between the look at /proc and the kill. Waits up to 5 s
+ * for them to be gone. */
+static void kill_server(pid_t pm)
+{
+	pid_t kids[512];
+	size_t n = 0;
+	kill(pm, SIGSTOP);
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d && (de = readdir(d)) && n < sizeof(kids) / sizeof(kids[0])) {
+		pid_t pid = (pid_t)atol(de->d_name), parent = 0;
+		if (pid > 0 && proc_state(pid, &parent) && parent == pm)
+			kids[n++] = pid;
+	}
+	if (d)
+		closedir(d);
+	kill(pm, SIGKILL);
+	for (size_t i = 0; i < n; i++)
+		kill(kids[i], SIGKILL);
+	for (int tries = 0; tries < 500; tries++) {
+		int alive = running(pm);
+		for (size_t i = 0; i < n && !alive; i++)
+			alive = running(kids[i]);
+		if (!alive)
+			return;
+		usleep(10000);
+	}
+}
+
 int ff_cluster_destroy(ff_cluster *c, int log_fd, ff_err *e)
 {
 	if (!c->exists)
@@ -135,7 +192,7 @@ int ff_cluster_destroy(ff_cluster *c, int log_fd, ff_err *e)
 			 * children notice their parent is gone and exit. */
 			pid_t pm = postmaster(c->data);
 			if (pm > 0)
-				kill(pm, SIGKILL);
+				kill_server(pm);
 		}
 		c->running = 0;
 	}
@@ -181,7 +238,7 @@ int ff_cluster_reap(int log_fd)
 					if (!line[i])
 						line[i] = ' ';
 				if (strstr(line, c.data))
-					kill(pm, SIGKILL);
+					kill_server(pm);
 			}
 		}
 		ff_remove_tree(dir);

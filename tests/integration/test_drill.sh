@@ -83,8 +83,15 @@ check "SIGTERM: the teardown step ran" grep -q '"name":"teardown","status":"PASS
 check "SIGTERM: no postgres process and no folder left" bash -c "[ $(servers) = 0 ] && [ $(instances) = $base_inst ]"
 
 # --- a crashed ffrun's instance is reaped by the next drill ---------------
+# Killed while pg_restore loads: the orphaned pg_restore keeps its backends
+# busy, and they must end with the instance, not linger.
+runs_before=$(ls "$WS/evidence" | wc -l)
 "$FFRUN" -q -c "$WS/ffrun.yaml" drill 2>/dev/null & pid=$!
-for _ in $(seq 200); do [ "$(servers)" -gt 0 ] && break; sleep 0.05; done
+for _ in $(seq 400); do
+  [ "$(ls "$WS/evidence" | wc -l)" -gt "$runs_before" ] &&
+    grep -q pg.admin.restore "$(last_evidence "$WS")/events.jsonl" 2>/dev/null && break
+  sleep 0.02
+done
 kill -9 $pid; wait $pid 2>/dev/null
 check "SIGKILL left an instance behind (what reaping is for)" [ "$(instances)" -gt "$base_inst" ]
 ff drill 2> "$WORK/err"; code=$?
