@@ -60,7 +60,7 @@ return {
         rb.check(not (manifest.source.system_identifier == facts.system_identifier and manifest.source.dbname == facts.dbname),
           "target %s is the backup's own source database: a drill never touches production", p.target)
         admin = ff.pg.admin(p.target, p.confirm)
-        dbname = admin:live() .. "__ffdrill_" .. ff.time.stamp(ff.run.started_at)
+        dbname = proof.beside(admin:live(), "drill", ff.time.stamp(ff.run.started_at))
       end,
     },
     {

@@ -67,8 +67,8 @@ return {
           "the target runs PostgreSQL %d, the backup comes from %d: restore into %d or newer",
           facts.server_major, source_major, source_major)
         local run = ff.time.stamp(ff.run.started_at)
-        restored = live .. "__ffrestore_" .. run
-        previous = live .. "__ffprev_" .. run
+        restored = proof.beside(live, "restore", run)
+        previous = proof.beside(live, "prev", run)
         ff.log.info(string.format("restore %s into %s beside the live %s", backup.stamp, restored, live))
       end,
     },

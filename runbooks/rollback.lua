@@ -2,6 +2,7 @@
 -- (<db>__ffprev_<STAMP>) goes back under the live name; the one it replaced
 -- is kept as <db>__ffbad_<STAMP>, closed to connections.
 local rb = require "rb"
+local proof = require "proof"
 
 local admin, live, previous, bad
 
@@ -39,7 +40,7 @@ return {
         end
         if not previous then ff.usage(string.format("no set-aside database %s%s on %s", prefix,
           p.stamp == "latest" and "*" or p.stamp, p.target)) end
-        bad = live .. "__ffbad_" .. ff.time.stamp(ff.run.started_at)
+        bad = proof.beside(live, "bad", ff.time.stamp(ff.run.started_at))
         if live_exists then
           ff.log.info(string.format("bringing back %s; the current %s becomes %s", previous, live, bad))
         else

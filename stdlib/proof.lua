@@ -71,6 +71,18 @@ function proof.open_backup(root, which)
   return lock, backup, manifest
 end
 
+--- The name of a database ffrun keeps beside `live`:
+--- `<live>__ff<tag>_<stamp>`. Fails, before anything is written and in a
+--- dry-run too, when it would pass PostgreSQL's 63-byte limit on names
+--- (the server would cut it, and the copy would no longer be provably ffrun's).
+function proof.beside(live, tag, stamp)
+  local name = live .. "__ff" .. tag .. "_" .. stamp
+  rb.check(#name <= 63,
+    "database %s: ffrun keeps its %s copy beside it as %s, %d bytes, over PostgreSQL's 63-byte limit on names: use a database name of at most %d bytes",
+    live, tag, name, #name, 63 - (#name - #live))
+  return name
+end
+
 --- The PostgreSQL major version the backup was taken from.
 function proof.source_major(m)
   return tonumber(m.source.server_version:match("^(%d+)"))

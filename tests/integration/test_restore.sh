@@ -116,6 +116,21 @@ refused "no confirm" 2 "give confirm=app"
 refused "unknown stamp" 2 "no such complete backup" backup=20190101-000000 confirm=app
 refused "a .partial folder" 2 "expected latest or a STAMP" backup=20200101-000004.partial confirm=app
 
+# --- a name too long to keep a copy beside: refused before any write ------
+# 50 bytes + "__ffrestore_" + a stamp is over PostgreSQL's 63: the server
+# would cut the copy's name. Refused in a dry-run as in a run, exit 1.
+long=foxproflow_analytics_warehouse_production_replica1
+pg_createdb src "$long" >/dev/null
+make_config "$WORK/long" "targets: { prod: { conninfo: \"$(pg_conninfo src "$long")\" } }"
+sed -i "s|backups: .*|backups: $WS/backups|" "$WORK/long/ffrun.yaml"
+before=$(dbs)
+for mode in --dry-run ""; do
+  "$FFRUN" -q -c "$WORK/long/ffrun.yaml" $mode restore confirm="$long" 2> "$WORK/err"; code=$?
+  check "a ${#long}-byte database name: restore ${mode:-run} exit 1 naming the 63-byte limit (exit $code: $(tail -n 1 "$WORK/err"))" \
+    bash -c "[ $code = 1 ] && grep -q \"over PostgreSQL's 63-byte limit on names: use a database name of at most 36 bytes\" '$WORK/err'"
+done
+check "and no database was created or changed" [ "$(dbs)" = "$before" ]
+
 # --- a health check that never passes: FAIL after its timeout --------------
 make_config "$WORK/never" \
   "targets: { prod: { conninfo: \"$(pg_conninfo src app)\" } }" \
