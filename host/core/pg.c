@@ -7,8 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-int ff_pg_connect(PGconn **out, const char *target, const char *conninfo,
-		  const char *dbname, ff_err *e)
+/* Start a connection to target, whatever comes of it: *c is set (check
+ * its status) unless libpq cannot be loaded or memory runs out. dbname,
+ * when not NULL, overrides the conninfo's. */
+static int open_conn(PGconn **c, const char *target, const char *conninfo,
+		     const char *dbname, ff_err *e)
 {
 	/* With expand_dbname only the first dbname is read as a conninfo; a
 	 * second one is a plain database name that overrides it. */
@@ -19,15 +22,31 @@ int ff_pg_connect(PGconn **out, const char *target, const char *conninfo,
 	int rc = ff_libpq_load(e);
 	if (rc < 0)
 		return rc;
-	PGconn *c = ff_pq()->PQconnectdbParams(keys, vals, 1);
-	if (!c)
+	if (!(*c = ff_pq()->PQconnectdbParams(keys, vals, 1)))
 		return ff_err_set(e, FF_EFAIL, "target %s: out of memory", target);
+	return 0;
+}
+
+/* "target T: cannot connect: <libpq's first line>" */
+static int connect_error(PGconn *c, const char *target, ff_err *e)
+{
+	char msg[600];
+	snprintf(msg, sizeof(msg), "%s", ff_pq()->PQerrorMessage(c));
+	msg[strcspn(msg, "\n")] = '\0';
+	return ff_err_set(e, FF_EFAIL, "target %s: cannot connect: %s", target, msg);
+}
+
+int ff_pg_connect(PGconn **out, const char *target, const char *conninfo,
+		  const char *dbname, ff_err *e)
+{
+	PGconn *c = NULL;
+	int rc = open_conn(&c, target, conninfo, dbname, e);
+	if (rc < 0)
+		return rc;
 	if (ff_pq()->PQstatus(c) != CONNECTION_OK) {
-		char msg[600];
-		snprintf(msg, sizeof(msg), "%s", ff_pq()->PQerrorMessage(c));
-		msg[strcspn(msg, "\n")] = '\0';
+		rc = connect_error(c, target, e);
 		ff_pq()->PQfinish(c);
-		return ff_err_set(e, FF_EFAIL, "target %s: cannot connect: %s", target, msg);
+		return rc;
 	}
 	*out = c;
 	return 0;
@@ -36,22 +55,14 @@ int ff_pg_connect(PGconn **out, const char *target, const char *conninfo,
 int ff_pg_target_dbname(char *out, size_t cap, int *reached, const char *target,
 			const char *conninfo, ff_err *e)
 {
-	const char *keys[] = { "dbname", "application_name", "connect_timeout", NULL };
-	const char *vals[] = { conninfo && *conninfo ? conninfo : "", "ffrun", "10", NULL };
-	int rc = ff_libpq_load(e);
+	PGconn *c = NULL;
+	int rc = open_conn(&c, target, conninfo, NULL, e);
 	if (rc < 0)
 		return rc;
-	PGconn *c = ff_pq()->PQconnectdbParams(keys, vals, 1);
-	if (!c)
-		return ff_err_set(e, FF_EFAIL, "target %s: out of memory", target);
 	const char *db = ff_pq()->PQdb(c);
 	*reached = ff_pq()->PQstatus(c) == CONNECTION_OK;
-	if (!*reached) {
-		char msg[600];
-		snprintf(msg, sizeof(msg), "%s", ff_pq()->PQerrorMessage(c));
-		msg[strcspn(msg, "\n")] = '\0';
-		ff_err_set(e, FF_EFAIL, "target %s: cannot connect: %s", target, msg);
-	}
+	if (!*reached)
+		connect_error(c, target, e);
 	if (!db || !*db || strlen(db) >= cap) {
 		ff_pq()->PQfinish(c);
 		return *reached ? ff_err_set(e, FF_EFAIL, "target %s: no usable database name", target)

@@ -41,7 +41,7 @@ trial() { # trial KIND RUNBOOK: one fault, then every check
   local kind=$1 rb=$2 args=() code ev before latest problems=""
   [ "$rb" = restore ] && args=(confirm=app)
   before=$(live); latest=$(complete | tail -n 1)
-  local runs_before; runs_before=$(ls "$WS/evidence" 2>/dev/null | wc -l)
+  local runs_before; runs_before=$(ls "$WS/evidence" 2>/dev/null | sort)
   case $kind in
     corrupt)
       cp -a "$B/$latest" "$WORK/saved"
@@ -73,10 +73,12 @@ trial() { # trial KIND RUNBOOK: one fault, then every check
     corrupt) rm -rf "$B/$latest"; mv "$WORK/saved" "$B/$latest" ;;
   esac
   [ $code = 124 ] && problems+=" hang;"
-  ev=$(last_evidence "$WS")
-  # A signal in the first milliseconds, before the run began, ends ffrun
-  # with no evidence at all: honest too (nothing was started).
-  [ "$(ls "$WS/evidence" 2>/dev/null | wc -l)" -gt "$runs_before" ] || ev=/nonexistent
+  # This run's evidence is the folder that is new since it started (the
+  # name that sorts last may be a verify of the same second). A signal in
+  # the first milliseconds, before the run began, ends ffrun with no
+  # evidence at all: honest too (nothing was started).
+  ev=$(comm -13 <(echo "$runs_before") <(ls "$WS/evidence" 2>/dev/null | sort) | grep -- "-$rb" | head -n 1)
+  if [ -n "$ev" ]; then ev=$WS/evidence/$ev; else ev=/nonexistent; fi
   if [ $code = 0 ]; then
     grep -q '"status":"PASS"' "$ev/summary.json" 2>/dev/null || problems+=" exit 0 without a PASS summary;"
     case $kind in corrupt|readonly) problems+=" exit 0 despite $kind;" ;; esac
@@ -104,17 +106,27 @@ trial() { # trial KIND RUNBOOK: one fault, then every check
     held[$kind,$rb]=$(( ${held[$kind,$rb]:-0} + 1 )); ok "$kind during $rb (exit $code)"
   else
     nok "$kind during $rb (exit $code):$problems"
+    # What the run said and what its evidence holds, to chase it.
+    echo "#   stderr: $(tail -n 2 "$WORK/err" | tr '\n' ' ')"
+    echo "#   evidence: $ev: $(grep -o '"error":"[^"]*"' "$ev/summary.json" 2>/dev/null | head -n 2 | tr '\n' ' ')"
   fi
 }
 
-kinds=(kill term pgrestart pgstop diskfull readonly corrupt)
+# FAULT_KINDS / FAULT_RUNBOOKS (space-separated) narrow the draw, to chase
+# one failure: FAULT_KINDS=readonly FAULT_RUNBOOKS=drill faults.sh 10
+read -ra kinds <<< "${FAULT_KINDS:-kill term pgrestart pgstop diskfull readonly corrupt}"
+read -ra runbooks <<< "${FAULT_RUNBOOKS:-backup restore drill}"
 for i in $(seq "$TRIALS"); do
   kind=${kinds[$((RANDOM % ${#kinds[@]}))]}
   case $kind in
-    diskfull) rb=backup ;;
-    corrupt) rbs=(restore drill); rb=${rbs[$((RANDOM % 2))]} ;;
-    *) rbs=(backup restore drill); rb=${rbs[$((RANDOM % 3))]} ;;
+    diskfull) rbs=(backup) ;;
+    corrupt) rbs=(restore drill) ;;
+    *) rbs=(backup restore drill) ;;
   esac
+  allowed=()
+  for r in "${rbs[@]}"; do case " ${runbooks[*]} " in *" $r "*) allowed+=("$r") ;; esac; done
+  [ ${#allowed[@]} -gt 0 ] || continue
+  rb=${allowed[$((RANDOM % ${#allowed[@]}))]}
   trial "$kind" "$rb"
   [ $((i % 20)) = 0 ] && run prune >/dev/null 2>&1
 done
@@ -122,7 +134,7 @@ done
 echo
 echo "| fault | runbook | trials | held |"
 echo "|---|---|---|---|"
-for k in "${kinds[@]}"; do for rb in backup restore drill; do
+for k in "${kinds[@]}"; do for rb in "${runbooks[@]}"; do
   [ -n "${tried[$k,$rb]:-}" ] && echo "| $k | $rb | ${tried[$k,$rb]} | ${held[$k,$rb]:-0} |"
 done; done
 finish
