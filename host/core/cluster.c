@@ -202,26 +202,35 @@ static pid_t our_postmaster(const char *data)
  * it to be gone. 0 when it is gone within timeout_s. */
 static int stop_now(pid_t pm, double timeout_s)
 {
-	if (kill(pm, SIGQUIT) < 0)
-		return errno == ESRCH ? 0 : -1;
+	/* The pidfd names this process for good: once it is readable the
+	 * postmaster has exited, even if its pid is already someone else's. */
 	int fd = (int)syscall(SYS_pidfd_open, pm, 0);
+	if (fd >= 0 ? syscall(SYS_pidfd_send_signal, fd, SIGQUIT, NULL, 0) < 0 : kill(pm, SIGQUIT) < 0) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		return err == ESRCH ? 0 : -1;
+	}
 	double until = ff_time_mono() + timeout_s;
-	while (running(pm)) {
-		if (ff_time_mono() > until) {
-			if (fd >= 0)
-				close(fd);
-			return -1;
-		}
+	int rc = 0;
+	for (;;) {
 		if (fd >= 0) {
 			struct pollfd p = { .fd = fd, .events = POLLIN };
-			poll(&p, 1, 100);
+			if (poll(&p, 1, 100) > 0)
+				break;
+		} else if (!running(pm)) {
+			break;
 		} else {
 			usleep(2000);
+		}
+		if (ff_time_mono() > until) {
+			rc = -1;
+			break;
 		}
 	}
 	if (fd >= 0)
 		close(fd);
-	return 0;
+	return rc;
 }
 
 /* The instance's folder, ffrun.owner last: one that cannot be removed
@@ -246,7 +255,8 @@ int ff_cluster_destroy(ff_cluster *c, int log_fd, ff_err *e)
 	if (!c->exists)
 		return 0;
 	pid_t pm = our_postmaster(c->data);
-	if (pm > 0 && stop_now(pm, 30) < 0)
+	/* Still ours (checked again) when it would not stop in time. */
+	if (pm > 0 && stop_now(pm, 30) < 0 && our_postmaster(c->data) == pm)
 		kill_server(pm);
 	c->running = 0;
 	remove_instance(c->dir);
@@ -273,7 +283,7 @@ int ff_cluster_reap(int log_fd)
 		unsigned long long t = 0;
 		if (sscanf(buf, "%ld %llu", &pid, &t) != 2)
 			continue;
-		if (pid > 0 && ff_proc_start_time((pid_t)pid) == t)
+		if (pid <= 0 || t == 0 || ff_proc_start_time((pid_t)pid) == t)
 			continue; /* its ffrun is alive */
 		ff_cluster c;
 		memset(&c, 0, sizeof(c));

@@ -170,7 +170,10 @@ static int by_weight(const void *a, const void *b)
  * tables cut into page ranges when there are several connections. */
 static int plan(pool *p, PGconn *c, size_t n, int jobs, ff_err *e)
 {
-	int ranges = jobs > 1 && ff_pq()->PQserverVersion(c) >= 140000; /* TID range scans */
+	/* TID range scans (14+), and one snapshot for every connection: parts
+	 * of a table read in different snapshots would describe no state of
+	 * it (a row updated between the reads counted twice, or not at all). */
+	int ranges = jobs > 1 && p->o->snapshot && ff_pq()->PQserverVersion(c) >= 140000;
 	size_t cap = n + 1;
 	if (!(p->parts = calloc(cap, sizeof(part))))
 		return ff_err_set(e, FF_EINTERNAL, "out of memory");
@@ -221,9 +224,24 @@ static int plan(pool *p, PGconn *c, size_t n, int jobs, ff_err *e)
 	return 0;
 }
 
+/* The lead connection's snapshot, for the others to import; 0 when it
+ * could be exported (not on every server: a standby before 10 refuses). */
+static int export_snapshot(PGconn *c, char *out, size_t cap)
+{
+	PGresult *r = ff_pq()->PQexec(c, "SELECT pg_export_snapshot()");
+	int ok = ff_pq()->PQresultStatus(r) == PGRES_TUPLES_OK && ff_pq()->PQntuples(r) == 1 &&
+		 strlen(ff_pq()->PQgetvalue(r, 0, 0)) < cap;
+	if (ok)
+		snprintf(out, cap, "%s", ff_pq()->PQgetvalue(r, 0, 0));
+	ff_pq()->PQclear(r);
+	return ok ? 0 : -1;
+}
+
 int ff_fp_tables(ff_fp_table *t, size_t n, const ff_fp_opts *o, ff_err *e)
 {
-	pool p = { .o = o, .t = t };
+	ff_fp_opts shared = *o;
+	char snap[128];
+	pool p = { .o = &shared, .t = t };
 	PGconn *c = NULL;
 	int progress_on = 0;
 	pthread_t helper[64];
@@ -233,6 +251,18 @@ int ff_fp_tables(ff_fp_table *t, size_t n, const ff_fp_opts *o, ff_err *e)
 	if ((rc = session(&c, o, e)) < 0)
 		goto out;
 	int jobs = o->jobs < 1 ? 1 : o->jobs > 64 ? 64 : o->jobs;
+	/* Without a snapshot given, the others see this connection's. A
+	 * failed export leaves its transaction aborted: start it again. */
+	if (!o->snapshot && jobs > 1) {
+		if (export_snapshot(c, snap, sizeof(snap)) == 0) {
+			shared.snapshot = snap;
+		} else {
+			ff_pq()->PQfinish(c);
+			c = NULL;
+			if ((rc = session(&c, o, e)) < 0)
+				goto out;
+		}
+	}
 	if ((rc = plan(&p, c, n, jobs, e)) < 0)
 		goto out;
 	uint64_t total = 0;

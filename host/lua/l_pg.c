@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/cluster.h"
@@ -463,6 +464,7 @@ typedef struct dump_job {
 	uint64_t written;       /* bytes of the archive on out_fd (under mu) */
 	int written_done;       /* the dump has ended (under mu) */
 	volatile int dumped;    /* the same, for background_until_dumped */
+	int follow_done;        /* the follower has ended (under mu) */
 	int scan_bg;            /* the scanner thread's state there */
 	pthread_t follow_thread;
 	int follow_started;
@@ -487,7 +489,7 @@ static void follow_publish(dump_job *j, int done)
 	j->written = j->bytes;
 	j->written_done |= done;
 	j->dumped |= done;
-	pthread_cond_signal(&j->cv);
+	pthread_cond_broadcast(&j->cv);
 	pthread_mutex_unlock(&j->mu);
 }
 
@@ -515,8 +517,8 @@ static int dump_sink(void *arg, const char *p, size_t n)
 	return 0;
 }
 
-/* The follower, the scanner and pg_restore run on what CPU the dump
- * leaves: the kernel serves pg_dump, its server and ffrun's writer first
+/* The scanner and pg_restore run on what CPU the dump leaves: the kernel
+ * serves pg_dump, its server and ffrun's writer first
  * (on 2 cores this took a content backup from 1.4x a bare pg_dump to
  * 1.15x: at equal priority they slowed the dump and left CPU idle). Once
  * the dump is done they return to the normal policy, so a host busy with
@@ -534,16 +536,17 @@ static void background_until_dumped(dump_job *j, int *bg)
 
 /* Read the archive back from out_fd, behind the writer, into pg_restore.
  * A reader that stops (a broken archive, a cancel) ends the feed: the
- * dump goes on, and the missing fingerprints say why. */
+ * dump goes on, and the missing fingerprints say why. This thread keeps
+ * the normal policy: it shares j->mu with the dump's writer, and one
+ * preempted while holding it would stall the dump (it does little work,
+ * and waits on the pipe when pg_restore lags). */
 static void *follow_main(void *arg)
 {
 	dump_job *j = arg;
 	enum { CHUNK = 256 * 1024 };
 	char *buf = malloc(CHUNK);
 	uint64_t off = 0;
-	int bg = 0;
 	for (;;) {
-		background_until_dumped(j, &bg);
 		pthread_mutex_lock(&j->mu);
 		while (j->written == off && !j->written_done && !j->cancel)
 			pthread_cond_wait(&j->cv, &j->mu);
@@ -552,8 +555,7 @@ static void *follow_main(void *arg)
 		pthread_mutex_unlock(&j->mu);
 		if (!buf || j->cancel || (done && off == avail))
 			break;
-		while (off < avail) {
-			background_until_dumped(j, &bg);
+		while (off < avail && !j->cancel) {
 			size_t want = avail - off < CHUNK ? (size_t)(avail - off) : CHUNK;
 			ssize_t r = pread(j->out_fd, buf, want, (off_t)off);
 			if (r < 0 && errno == EINTR)
@@ -574,6 +576,10 @@ out:
 	free(buf);
 	close(j->feed_fd); /* end of the archive for pg_restore */
 	j->feed_fd = -1;
+	pthread_mutex_lock(&j->mu);
+	j->follow_done = 1;
+	pthread_cond_broadcast(&j->cv);
+	pthread_mutex_unlock(&j->mu);
 	return NULL;
 }
 
@@ -616,6 +622,23 @@ static void *dump_main(void *arg)
 	j->rc = ff_exec_run(&j->res, (const char *const *)j->argv, &o, &j->err);
 	if (j->follow_started) {
 		follow_publish(j, 1);
+		/* pg_dump is done, but the read-back may still have far to go:
+		 * a signal to ffrun must stop it, not wait for it. Cancelling
+		 * kills pg_restore, whose pipe then ends the follower. */
+		pthread_mutex_lock(&j->mu);
+		while (!j->follow_done) {
+			if (j->ctx_cancel && *j->ctx_cancel)
+				j->cancel = 1;
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 100 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&j->cv, &j->mu, &ts);
+		}
+		pthread_mutex_unlock(&j->mu);
 		pthread_join(j->follow_thread, NULL);
 		j->follow_started = 0;
 	}
@@ -910,7 +933,10 @@ static int pg_dump(lua_State *L)
 	args[k++] = lua_tostring(L, -1);
 	args[k] = NULL;
 	dump_job *j = new_job(L, "pg_dump", tool, args, out, raw);
-	j->estimate = (uint64_t)opt_int(L, 1, "estimate_bytes", 0);
+	lua_getfield(L, 1, "estimate_bytes");
+	lua_Integer estimate = luaL_optinteger(L, -1, 0);
+	lua_pop(L, 1);
+	j->estimate = estimate > 0 ? (uint64_t)estimate : 0;
 	lua_pushstring(L, raw);
 	lua_setiuservalue(L, -2, 1);
 	const char *fp = opt_str(L, 1, "fingerprint", 0);
@@ -1387,12 +1413,25 @@ static void restore_tick(void *arg)
 	restore_watch *w = arg;
 	const char *params[1] = { w->db };
 	if (w->in_flight) {
-		if (!ff_pq()->PQconsumeInput(w->pg) || ff_pq()->PQisBusy(w->pg))
-			return; /* still unanswered: not now */
-		int64_t size = db_size_result(w->pg);
-		w->in_flight = 0;
+		/* Only what has arrived: PQgetResult blocks unless PQisBusy
+		 * says it will not (its last NULL waits for ReadyForQuery). */
+		int64_t size = -1;
+		if (!ff_pq()->PQconsumeInput(w->pg))
+			return;
+		while (!ff_pq()->PQisBusy(w->pg)) {
+			PGresult *r = ff_pq()->PQgetResult(w->pg);
+			if (!r) {
+				w->in_flight = 0;
+				break;
+			}
+			if (ff_pq()->PQresultStatus(r) == PGRES_TUPLES_OK && ff_pq()->PQntuples(r) == 1)
+				size = strtoll(ff_pq()->PQgetvalue(r, 0, 0), NULL, 10);
+			ff_pq()->PQclear(r);
+		}
 		if (size >= 0)
 			ff_progress_set(&w->progress, (uint64_t)size > w->base ? (uint64_t)size - w->base : 0);
+		if (w->in_flight)
+			return; /* the rest next time */
 	}
 	if (ff_pq()->PQsendQueryParams(w->pg, "SELECT pg_database_size($1)", 1, NULL, params,
 				       NULL, NULL, 0))
@@ -1451,10 +1490,12 @@ static int admin_restore(lua_State *L)
 	if (a->pg) {
 		if (w.in_flight)
 			(void)db_size_result(a->pg);
-		/* The final line says what was restored, not the last tick. */
+		/* The final line says what was restored, not the last tick
+		 * (not when stopping: no more waiting on the server then). */
 		const char *params[1] = { db };
 		int64_t size = -1;
-		if (ff_pq()->PQsendQueryParams(a->pg, "SELECT pg_database_size($1)", 1, NULL,
+		if (!ctx->cancel && !res.timed_out &&
+		    ff_pq()->PQsendQueryParams(a->pg, "SELECT pg_database_size($1)", 1, NULL,
 					       params, NULL, NULL, 0))
 			size = db_size_result(a->pg);
 		if (size >= 0 && (uint64_t)size > w.base)

@@ -47,6 +47,7 @@ typedef struct ff_ctx {
 	char *runbook_dir;
 	char *stdlib_dir;
 	char *tmp_dir;               /* private temporary folder, removed at exit */
+	int tmp_lock_fd;             /* its flock, held while the run lives */
 	char *backups_dir;           /* canonical paths.backups */
 	char *evidence_dir;          /* canonical paths.evidence */
 	char runbook_sha256[FF_SHA256_HEX];

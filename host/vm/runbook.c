@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -704,9 +705,12 @@ static int build_jail(ff_ctx *ctx, ff_err *e)
 }
 
 /* Private folders of ffrun runs that died without removing theirs (a
- * SIGKILL): named ffrun-<pid>.<start time>-XXXXXX, ours (same owner), and
- * that process is gone. A live run's, another user's, or one whose name
- * proves nothing is left alone. */
+ * SIGKILL): named ffrun-<pid>.<start time>-XXXXXX, ours (same owner), that
+ * process gone, and the folder's flock free. A live run holds the flock
+ * for its whole life, which also covers a run whose pid we cannot see (a
+ * container sharing the folder); the pid check covers the moment between
+ * its mkdtemp and its flock. A live run's, another user's, or one whose
+ * name proves nothing is left alone. */
 static void reap_tmp(ff_ctx *ctx, const char *root)
 {
 	DIR *d = opendir(root);
@@ -723,9 +727,17 @@ static void reap_tmp(ff_ctx *ctx, const char *root)
 		snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
 		if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
 			continue;
-		if (ff_proc_start_time((pid_t)pid) == t)
-			continue; /* its run is alive */
-		ff_remove_tree(path);
+		if (t == 0 || ff_proc_start_time((pid_t)pid) == t)
+			continue; /* its run is alive, or nothing says it is not */
+		int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		int held = flock(fd, LOCK_EX | LOCK_NB) < 0;
+		if (!held)
+			ff_remove_tree(path);
+		close(fd);
+		if (held)
+			continue;
 		ff_logf(ctx, "warn", "removed %s, the temporary folder of a run that was killed", path);
 	}
 	if (d)
@@ -754,6 +766,10 @@ const char *ff_run_tmp(ff_ctx *ctx, ff_err *e)
 		free(dir);
 		return NULL;
 	}
+	/* Held until the process ends (close-on-exec: no child keeps it). */
+	ctx->tmp_lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->tmp_lock_fd >= 0)
+		(void)flock(ctx->tmp_lock_fd, LOCK_EX | LOCK_NB);
 	ctx->tmp_dir = dir;
 	return dir;
 }
@@ -812,7 +828,7 @@ int ff_run(ff_ctx *ctx)
 	const char *home = getenv("FFRUN_HOME");
 	int err;
 
-	ctx->log_fd = -1;
+	ctx->log_fd = ctx->tmp_lock_fd = -1;
 	if (!ctx->describe && !ctx->check)
 		ff_signals_hold();
 	ctx->started_at = ff_time_now();
@@ -949,8 +965,12 @@ out:
 	}
 	if (ctx->log_fd >= 0)
 		close(ctx->log_fd);
-	if (ctx->tmp_dir)
+	if (ctx->tmp_dir) {
 		ff_remove_tree(ctx->tmp_dir);
+		if (ctx->tmp_lock_fd >= 0)
+			close(ctx->tmp_lock_fd);
+		ctx->tmp_lock_fd = -1;
+	}
 	return ff_err_exit_status(ctx->status);
 }
 

@@ -123,6 +123,17 @@ check "the next run using a folder removed the killed run's" test -n "$dead_dir"
 ev=$(ls -1d "$WORK"/ws/evidence/*-reaper/ | tail -n 1)
 check "and said so in its log" grep -q "removed $dead_dir, the temporary folder of a run that was killed" "$ev/raw/run.log"
 check "a live run's folder is left alone ($live_dir)" test -n "$live_dir" -a -e "$live_dir/held"
+# A run whose pid we cannot see (another pid namespace sharing the folder)
+# still holds its folder's flock: left alone too.
+hidden=$WORK/tmproot/ffrun-999999.12345-Hidden
+mkdir -p "$hidden"; touch "$hidden/held"
+flock -o -x "$hidden" sleep 30 & holder=$!
+sleep 0.2
+TMPDIR="$WORK/tmproot" "$FFRUN" -q -c "$WORK/ws/ffrun.yaml" "$WORK/ws/reaper.lua" 2> "$WORK/err"
+check "a folder whose flock is held is left alone, whatever its pid says" test -e "$hidden/held"
+pkill -P $holder; kill $holder; wait $holder 2>/dev/null
+TMPDIR="$WORK/tmproot" "$FFRUN" -q -c "$WORK/ws/ffrun.yaml" "$WORK/ws/reaper.lua" 2> "$WORK/err"
+check "and removed once nothing holds it" test ! -e "$hidden"
 kill -TERM $alive; wait $alive 2>/dev/null
 check "the live run removed its own folder when stopped" test -n "$live_dir" -a ! -e "$live_dir"
 
