@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -52,6 +53,7 @@ int ff_cluster_create(ff_cluster *c, const char *bindir, const char *os_user,
 	int rc;
 
 	memset(c, 0, sizeof(*c));
+	c->owner_fd = -1;
 	snprintf(c->bindir, sizeof(c->bindir), "%s", bindir);
 	snprintf(c->dir, sizeof(c->dir), PREFIX "XXXXXX");
 	if (!mkdtemp(c->dir))
@@ -61,14 +63,15 @@ int ff_cluster_create(ff_cluster *c, const char *bindir, const char *os_user,
 	snprintf(owner, sizeof(owner), "%ld %llu\n", (long)getpid(), ff_proc_start_time(getpid()));
 	char path[320];
 	snprintf(path, sizeof(path), "%s/ffrun.owner", c->dir);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, owner, strlen(owner)) < 0) {
-		if (fd >= 0)
-			close(fd);
+	/* Kept open and flock'ed until teardown: a reaper that cannot take the
+	 * lock leaves the instance alone, even when it cannot see our pid (a
+	 * run in another pid namespace sharing /tmp). */
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	c->owner_fd = fd;
+	if (fd < 0 || write(fd, owner, strlen(owner)) < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		rc = ff_err_set(e, FF_EFAIL, "instance folder %s: %s", c->dir, strerror(errno));
 		goto fail;
 	}
-	close(fd);
 	snprintf(c->data, sizeof(c->data), "%s/data", c->dir);
 	snprintf(c->sock, sizeof(c->sock), "%s/sock", c->dir);
 	c->port = 5432;
@@ -260,6 +263,9 @@ int ff_cluster_destroy(ff_cluster *c, int log_fd, ff_err *e)
 		kill_server(pm);
 	c->running = 0;
 	remove_instance(c->dir);
+	if (c->owner_fd >= 0)
+		close(c->owner_fd);
+	c->owner_fd = -1;
 	c->exists = 0;
 	(void)log_fd;
 	(void)e;
@@ -285,6 +291,12 @@ int ff_cluster_reap(int log_fd)
 			continue;
 		if (pid <= 0 || t == 0 || ff_proc_start_time((pid_t)pid) == t)
 			continue; /* its ffrun is alive */
+		int lk = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		int held = lk < 0 || flock(lk, LOCK_EX | LOCK_NB) < 0;
+		if (lk >= 0)
+			close(lk); /* the removal below does not need the lock kept */
+		if (held)
+			continue; /* a live ffrun we cannot see holds it */
 		ff_cluster c;
 		memset(&c, 0, sizeof(c));
 		snprintf(c.dir, sizeof(c.dir), "%s", dir);

@@ -22,6 +22,7 @@ typedef struct ff_cluster {
 	gid_t gid;
 	int running;
 	int exists;
+	int owner_fd;         /* ffrun.owner, flock'ed while this run lives */
 } ff_cluster;
 
 /* Create and start. bindir holds initdb/pg_ctl; os_user is used when ffrun

@@ -98,6 +98,20 @@ ff drill 2> "$WORK/err"; code=$?
 check "the next drill passes ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
 check "and reaped the dead run's instance" bash -c "[ $(servers) = 0 ] && [ $(instances) = $base_inst ]"
 
+# --- an instance whose ffrun we cannot see, but whose lock is held --------
+# (a run in another pid namespace sharing /tmp): never reaped while held.
+fake=$(mktemp -d /tmp/ffrun-drill-XXXXXX)
+echo "999999 12345" > "$fake/ffrun.owner"; mkdir "$fake/data"
+flock -o -x "$fake/ffrun.owner" sleep 60 & holder=$!
+sleep 0.2
+ff drill 2> "$WORK/err"; code=$?
+check "a drill passes beside it ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
+check "an instance whose owner file is locked is not reaped, whatever its pid says" test -d "$fake/data"
+pkill -P $holder; kill $holder; wait $holder 2>/dev/null
+ff drill 2> "$WORK/err"; code=$?
+check "once the lock is free, the next drill reaps it (exit $code)" test ! -e "$fake"
+rm -rf "$fake"
+
 # --- dry-run: the plan, and no instance ---------------------------------------
 "$FFRUN" -c "$WS/ffrun.yaml" --dry-run drill > "$WORK/out" 2> "$WORK/err"; code=$?
 check "dry-run drill passes and plans the instance and the restore ($(tail -n 1 "$WORK/err"))" \
