@@ -13,9 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -457,8 +455,8 @@ typedef struct dump_job {
 	 * thread reads the archive back from out_fd behind the writer and
 	 * feeds it to pg_restore --data-only, whose SQL the scanner reads in a
 	 * thread of its own. The file is the buffer between them, so the
-	 * dump never waits for the fingerprints: they run at a lower priority
-	 * on what CPU the dump leaves, and catch up at the end. */
+	 * dump never waits for the fingerprints: the scanner and pg_restore
+	 * run on what CPU the dump leaves, and catch up at the end. */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	uint64_t written;       /* bytes of the archive on out_fd (under mu) */
@@ -1381,13 +1379,9 @@ static int admin_allow(lua_State *L)
 	return admin_sql(L, a, lua_tostring(L, -1));
 }
 
-/* admin:restore(database, archive, jobs) -> { ok, output, raw, duration_s, stopped }
- * pg_restore -j into one of ffrun's databases; its whole log is in raw/
- * (output holds the last 64 KiB) for the runbook to judge each
- * "pg_restore: error:" line against restore.allow_errors. */
 /* A restore's progress: the new database's size on disk, asked on the
  * admin connection without ever blocking the loop that watches pg_restore
- * (a query still unanswered at the next tick is waited for then). */
+ * (an answer not yet arrived is taken at a later tick). */
 typedef struct restore_watch {
 	PGconn *pg;
 	const char *db;
@@ -1396,11 +1390,26 @@ typedef struct restore_watch {
 	ff_progress progress;
 } restore_watch;
 
-static int64_t db_size_result(PGconn *pg)
+static int db_size_ask(PGconn *pg, const char *db)
+{
+	const char *params[1] = { db };
+	return ff_pq()->PQsendQueryParams(pg, "SELECT pg_database_size($1)", 1, NULL, params,
+					  NULL, NULL, 0);
+}
+
+/* The answer to db_size_ask: the size, or -1. With wait 0 only what has
+ * arrived (PQgetResult blocks unless PQisBusy says it will not; its last
+ * NULL waits for ReadyForQuery), and *done says whether all of it came. */
+static int64_t db_size_take(PGconn *pg, int wait, int *done)
 {
 	int64_t size = -1;
-	PGresult *r;
-	while ((r = ff_pq()->PQgetResult(pg))) {
+	*done = 0;
+	while (wait || !ff_pq()->PQisBusy(pg)) {
+		PGresult *r = ff_pq()->PQgetResult(pg);
+		if (!r) {
+			*done = 1;
+			break;
+		}
 		if (ff_pq()->PQresultStatus(r) == PGRES_TUPLES_OK && ff_pq()->PQntuples(r) == 1)
 			size = strtoll(ff_pq()->PQgetvalue(r, 0, 0), NULL, 10);
 		ff_pq()->PQclear(r);
@@ -1408,36 +1417,34 @@ static int64_t db_size_result(PGconn *pg)
 	return size;
 }
 
+/* The size asked and waited for; -1 when it cannot be had. */
+static int64_t db_size(PGconn *pg, const char *db)
+{
+	int done;
+	return db_size_ask(pg, db) ? db_size_take(pg, 1, &done) : -1;
+}
+
 static void restore_tick(void *arg)
 {
 	restore_watch *w = arg;
-	const char *params[1] = { w->db };
 	if (w->in_flight) {
-		/* Only what has arrived: PQgetResult blocks unless PQisBusy
-		 * says it will not (its last NULL waits for ReadyForQuery). */
-		int64_t size = -1;
+		int done = 0;
 		if (!ff_pq()->PQconsumeInput(w->pg))
 			return;
-		while (!ff_pq()->PQisBusy(w->pg)) {
-			PGresult *r = ff_pq()->PQgetResult(w->pg);
-			if (!r) {
-				w->in_flight = 0;
-				break;
-			}
-			if (ff_pq()->PQresultStatus(r) == PGRES_TUPLES_OK && ff_pq()->PQntuples(r) == 1)
-				size = strtoll(ff_pq()->PQgetvalue(r, 0, 0), NULL, 10);
-			ff_pq()->PQclear(r);
-		}
+		int64_t size = db_size_take(w->pg, 0, &done);
 		if (size >= 0)
 			ff_progress_set(&w->progress, (uint64_t)size > w->base ? (uint64_t)size - w->base : 0);
-		if (w->in_flight)
+		if (!done)
 			return; /* the rest next time */
+		w->in_flight = 0;
 	}
-	if (ff_pq()->PQsendQueryParams(w->pg, "SELECT pg_database_size($1)", 1, NULL, params,
-				       NULL, NULL, 0))
-		w->in_flight = 1;
+	w->in_flight = db_size_ask(w->pg, w->db);
 }
 
+/* admin:restore(database, archive, jobs, major, estimate_bytes) -> { ok, output, raw, duration_s, stopped }
+ * pg_restore -j into one of ffrun's databases; its whole log is in raw/
+ * (output holds the last 64 KiB) for the runbook to judge each
+ * "pg_restore: error:" line against restore.allow_errors. */
 static int admin_restore(lua_State *L)
 {
 	ff_ctx *ctx = ff_ctx_of(L);
@@ -1471,14 +1478,10 @@ static int admin_restore(lua_State *L)
 	ff_exec_opts o = { .env = (const char *const *)env, .out_fd = log_fd,
 			   .tail_max = 64 * 1024, .cancel = &ctx->cancel };
 	if (a->pg) {
-		/* The source's size: the restored copy ends near it (less its
-		 * bloat), so the ETA is an estimate. */
-		const char *params[1] = { db };
-		if (ff_pq()->PQsendQueryParams(a->pg, "SELECT pg_database_size($1)", 1, NULL,
-					       params, NULL, NULL, 0)) {
-			int64_t base = db_size_result(a->pg);
-			w.base = base > 0 ? (uint64_t)base : 0;
-		}
+		int64_t base = db_size(a->pg, db);
+		w.base = base > 0 ? (uint64_t)base : 0;
+		/* Against the source's size: the restored copy ends near it
+		 * (less its bloat), so the ETA is an estimate. */
 		ff_progress_init(&w.progress, "pg_restore", estimate > 0 ? (uint64_t)estimate : 0,
 				 FF_PROGRESS_ABOUT, quiet);
 		o.tick = restore_tick;
@@ -1488,16 +1491,12 @@ static int admin_restore(lua_State *L)
 	ff_exec_result res = {0};
 	int rc = ff_exec_run(&res, argv, &o, &e);
 	if (a->pg) {
+		int done;
 		if (w.in_flight)
-			(void)db_size_result(a->pg);
+			(void)db_size_take(a->pg, 1, &done);
 		/* The final line says what was restored, not the last tick
 		 * (not when stopping: no more waiting on the server then). */
-		const char *params[1] = { db };
-		int64_t size = -1;
-		if (!ctx->cancel && !res.timed_out &&
-		    ff_pq()->PQsendQueryParams(a->pg, "SELECT pg_database_size($1)", 1, NULL,
-					       params, NULL, NULL, 0))
-			size = db_size_result(a->pg);
+		int64_t size = !ctx->cancel && !res.timed_out ? db_size(a->pg, db) : -1;
 		if (size >= 0 && (uint64_t)size > w.base)
 			w.progress.done = (uint64_t)size - w.base; /* no tick runs now */
 		ff_progress_end(&w.progress);

@@ -68,21 +68,22 @@ static void test_periodic_line_with_eta(void)
 	free(text);
 }
 
+/* A report whose work took `ago` seconds: one add of `mib` MiB, then the end. */
+static void report_after(const char *label, int kind, int quiet, double ago, uint64_t mib)
+{
+	ff_progress p;
+	ff_progress_init(&p, label, 100 << 20, kind, quiet);
+	p.t0 -= ago;
+	p.last -= ago;
+	ff_progress_add(&p, mib << 20);
+	ff_progress_end(&p);
+}
+
 static void test_upper_bound_and_quiet(void)
 {
 	int old = capture();
-	ff_progress p;
-	ff_progress_init(&p, "pg_dump", 100 << 20, FF_PROGRESS_BOUND, 0);
-	p.t0 -= 10;
-	p.last -= 10;
-	ff_progress_add(&p, 20 << 20);
-	ff_progress_end(&p);
-	ff_progress q;
-	ff_progress_init(&q, "quiet", 100 << 20, FF_PROGRESS_ABOUT, 1);
-	q.t0 -= 10;
-	q.last -= 10;
-	ff_progress_add(&q, 20 << 20);
-	ff_progress_end(&q);
+	report_after("pg_dump", FF_PROGRESS_BOUND, 0, 10, 20);
+	report_after("quiet", FF_PROGRESS_ABOUT, 1, 10, 20);
 	char *text = captured(old);
 	/* A bound is no size to reach: no "of", and the ETA is "at most". */
 	CHECK(text && strstr(text, "pg_dump: 20.0 MiB, 2.0 MiB/s, 10 s, ETA ≤ 40 s\n"));
