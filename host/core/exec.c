@@ -392,6 +392,15 @@ static int report_start_failure(const char *prog, const ff_exec_opts *o,
 	}
 }
 
+/* Ask the child's group to end. A stopped process (SIGSTOP, a terminal's
+ * ^Z) acts on SIGTERM only once continued: without the SIGCONT it would
+ * wait out the kill grace. */
+static void terminate(pid_t pid)
+{
+	kill(-pid, SIGTERM);
+	kill(-pid, SIGCONT);
+}
+
 static void reap(pid_t pid, int *wstatus)
 {
 	while (waitpid(pid, wstatus, 0) < 0 && errno == EINTR)
@@ -530,7 +539,7 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 				 * dropped so it never blocks on a full pipe. */
 				sink_failed = 1;
 				if (!leader_done && !res->timed_out) {
-					kill(-pid, SIGTERM);
+					terminate(pid);
 					kill_at = now_s() + grace;
 				}
 			} else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
@@ -568,7 +577,7 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 		}
 		if (!leader_done && !res->timed_out &&
 		    (now >= term_at || (o->cancel && *o->cancel))) {
-			kill(-pid, SIGTERM);
+			terminate(pid);
 			res->timed_out = 1;
 			kill_at = now + grace;
 		}

@@ -154,6 +154,43 @@ ff -q backup 2> "$WORK/err"; code=$?
 check "the next backup succeeds ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
 check "and it removed the .partial folders the kills left" bash -c "! ls '$WS/backups' | grep -q partial"
 
+# --- SIGTERM while db.dump is read back, after pg_dump has ended ----------
+# The content digests come from pg_restore reading db.dump behind the
+# writer. Stopping that pg_restore (SIGSTOP) holds the read-back still, so
+# pg_dump ends first and the signal lands in exactly that stretch: the run
+# must end at once (killing what it started), not wait for a read-back
+# that cannot move.
+n_before=$(complete_backups | wc -l)
+"$FFRUN" -q -c "$WS/ffrun.yaml" backup 2> "$WORK/err" & pid=$!
+reader="" dumper_gone=""
+for _ in $(seq 1000); do
+  [ -z "$reader" ] && reader=$(pgrep -P $pid -x pg_restore) && kill -STOP $reader
+  if [ -n "$reader" ] && ! pgrep -P $pid -x pg_dump >/dev/null; then dumper_gone=1; break; fi
+  kill -0 $pid 2>/dev/null || break
+  sleep 0.01
+done
+check "pg_dump ended while the stopped pg_restore held the read-back (reader pid ${reader:-none})" \
+  test -n "$reader" -a -n "$dumper_gone"
+check "ffrun is still running then" kill -0 $pid
+start=$(date +%s%N)
+kill -TERM $pid
+for _ in $(seq 150); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $pid 2>/dev/null; then
+  nok "SIGTERM during the read-back: ffrun still runs after 15 s"
+  kill -9 $pid; [ -n "$reader" ] && kill -9 $reader
+fi
+wait $pid; code=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+ev=$(last_evidence "$WS")
+check "SIGTERM during the read-back: exit 1 in ${ms} ms, within the 2 s kill grace (the stopped child was continued to act on SIGTERM)" [ $code = 1 -a $ms -lt 2000 ]
+check "SIGTERM during the read-back: FAIL evidence naming the signal, sealed" \
+  bash -c "grep -q '\"status\":\"FAIL\"' '$ev/summary.json' && grep -q 'SIGTERM' '$ev/summary.json' && cd '$ev' && sha256sum --quiet -c DIGEST"
+check "SIGTERM during the read-back: the stopped pg_restore is gone" \
+  bash -c "[ -z \"\$(ps -o stat= -p ${reader:-0} | grep -v Z)\" ]"
+check "SIGTERM during the read-back: no .partial left, no backup added" \
+  bash -c "! ls '$WS/backups' | grep -q partial && [ \$(ls -1 '$WS/backups' | grep -cE '^[0-9]{8}-[0-9]{6}\$') = $n_before ]"
+check "SIGTERM during the read-back: the lock is free" flock -n "$WS/backups/.ffrun.lock" true
+
 # --- bad inputs: one clear line, FAIL evidence, no complete backup --------
 n_before=$(complete_backups | wc -l)
 fails() { # fails NAME CONFIG-LINES... : the backup must fail cleanly
