@@ -4,6 +4,11 @@
 #   verify: rows     target <= 1.05x
 #   verify: content  target <= 1.35x
 #   ffrun's own peak RSS (not pg_dump's)  target <= 32 MiB
+# Two more lines, no target, say what the machine allows:
+#   verify: none   ffrun's floor: the same backup without fingerprints
+#   bare pg_dump beside a SCHED_IDLE CPU burner: what even work that only
+#                  takes idle CPU costs the dump here (few cores: the dump
+#                  and its server backend leave no whole core idle)
 # Not a test: prints the figures and PASS/MISS per target.
 #   FFRUN=build/ffrun SCALE=50 RUNS=2 bench/backup.sh
 set -uo pipefail
@@ -21,7 +26,7 @@ pg_sql bench app "vacuum analyze" >/dev/null
 size=$(pg_sql bench app "select pg_size_pretty(pg_database_size('app'))")
 PGDUMP=$(_pg_find_bindir)/pg_dump
 
-for mode in rows content; do
+for mode in none rows content; do
   make_config "$WORK/$mode" \
     "targets: { prod: { conninfo: \"$(pg_conninfo bench app)\" } }" \
     "backup: { verify: $mode, globals: none }"
@@ -30,31 +35,45 @@ done
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
 best() { sort -n | head -n 1; }
 
-bare=() rows=() content=() rss=0
+bare=() idle=() none=() rows=() content=() rss=0
 for i in $(seq "$RUNS"); do
   rm -f "$WORK/bare.dump"
   t0=$(date +%s%N)
   "$PGDUMP" -Fc -f "$WORK/bare.dump" "$(pg_conninfo bench app)"
   bare+=("$(secs "$t0" "$(date +%s%N)")")
-  for mode in rows content; do
+  rm -f "$WORK/bare.dump"
+  chrt -i 0 sh -c 'while :; do :; done' & burner=$!
+  t0=$(date +%s%N)
+  "$PGDUMP" -Fc -f "$WORK/bare.dump" "$(pg_conninfo bench app)"
+  idle+=("$(secs "$t0" "$(date +%s%N)")")
+  kill $burner; wait $burner 2>/dev/null
+  for mode in none rows content; do
     rm -rf "$WORK/$mode/backups"/*
     t0=$(date +%s%N)
     /usr/bin/time -f "%M" -o "$WORK/rss" "$FFRUN" -q -c "$WORK/$mode/ffrun.yaml" backup || echo "bench: ffrun backup failed" >&2
     t=$(secs "$t0" "$(date +%s%N)")
-    [ "$mode" = rows ] && rows+=("$t") || content+=("$t")
+    case $mode in none) none+=("$t") ;; rows) rows+=("$t") ;; content) content+=("$t") ;; esac
     r=$(cat "$WORK/rss"); [ "$r" -gt "$rss" ] && rss=$r
   done
 done
 b=$(printf '%s\n' "${bare[@]}" | best)
+i=$(printf '%s\n' "${idle[@]}" | best)
+n=$(printf '%s\n' "${none[@]}" | best)
 r=$(printf '%s\n' "${rows[@]}" | best)
 c=$(printf '%s\n' "${content[@]}" | best)
 verdict() { awk -v x="$1" -v t="$2" 'BEGIN { print (x <= t) ? "PASS" : "MISS" }'; }
+ratio() { awk -v a="$1" -v b="$b" 'BEGIN { printf "%.2f", a / b }'; }
+ir=$(ratio "$i")
+nr=$(ratio "$n")
 rr=$(awk -v a="$r" -v b="$b" 'BEGIN { printf "%.2f", a / b }')
 cr=$(awk -v a="$c" -v b="$b" 'BEGIN { printf "%.2f", a / b }')
 rssm=$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')
 echo
+echo "runs (s): bare ${bare[*]} | idle burner ${idle[*]} | none ${none[*]} | rows ${rows[*]} | content ${content[*]}"
 echo "pgbench scale $SCALE ($size), best of $RUNS, dump $(stat -c %s "$WORK/bare.dump") bytes"
 printf '%-44s %8s s\n' "bare pg_dump -Fc -f" "$b"
+printf '%-44s %8s s  %sx\n' "bare pg_dump beside a SCHED_IDLE CPU burner" "$i" "$ir"
+printf '%-44s %8s s  %sx\n' "ffrun backup, verify: none (the floor)" "$n" "$nr"
 printf '%-44s %8s s  %sx  %s (<= 1.05x)\n' "ffrun backup, verify: rows" "$r" "$rr" "$(verdict "$rr" 1.05)"
 printf '%-44s %8s s  %sx  %s (<= 1.35x)\n' "ffrun backup, verify: content" "$c" "$cr" "$(verdict "$cr" 1.35)"
 printf '%-44s %8s MiB     %s (<= 32 MiB)\n' "ffrun peak RSS" "$rssm" "$(verdict "$rssm" 32)"
