@@ -269,7 +269,7 @@ int ff_fp_tables(ff_fp_table *t, size_t n, const ff_fp_opts *o, ff_err *e)
 	for (size_t i = 0; i < p.nparts; i++)
 		total += (uint64_t)p.parts[i].weight;
 	/* Sizes on disk, against COPY text for content: an estimate. */
-	ff_progress_init(&p.progress, "fingerprints", total, FF_PROGRESS_ABOUT, o->quiet);
+	ff_progress_init(&p.progress, o->line, "fingerprints", total, FF_PROGRESS_ABOUT, o->quiet);
 	progress_on = 1;
 	if ((size_t)jobs > p.nparts)
 		jobs = (int)p.nparts;

@@ -19,6 +19,7 @@
 
 #include "err.h"
 #include "libpq.h"
+#include "progress.h"
 
 typedef struct ff_fp_table {
 	const char *schema, *name; /* in */
@@ -36,6 +37,7 @@ typedef struct ff_fp_opts {
 	int jobs;             /* connections at once, 1 or more */
 	const volatile int *cancel; /* stop when it turns true (a signal) */
 	int quiet;            /* no progress lines */
+	ff_progress_line *line; /* the run's status line; NULL: its own */
 } ff_fp_opts;
 
 /* One table on c, a connection already in its session (fixed COPY

@@ -379,6 +379,7 @@ static int conn_fingerprints(lua_State *L)
 		.content = !strcmp(mode, "content"), .jobs = jobs,
 		.cancel = &ff_ctx_of(L)->cancel,
 		.quiet = ff_ctx_of(L)->quiet || ff_ctx_of(L)->json,
+		.line = &ff_ctx_of(L)->progress,
 	};
 	if (ff_fp_tables(t, (size_t)n, &o, &e) < 0) {
 		luaL_pushfail(L);
@@ -443,6 +444,7 @@ typedef struct dump_job {
 	ff_sha256 *sha;
 	uint64_t bytes, estimate;
 	ff_progress progress;   /* while the thread runs */
+	ff_progress_line *line; /* the run's status line */
 	int quiet;
 	volatile int cancel;
 	const volatile int *ctx_cancel;
@@ -616,7 +618,7 @@ static void *dump_main(void *arg)
 		.cancel = &j->cancel,
 	};
 	/* The database's size bounds a compressed dump's. */
-	ff_progress_init(&j->progress, j->label, j->estimate, FF_PROGRESS_BOUND, j->quiet);
+	ff_progress_init(&j->progress, j->line, j->label, j->estimate, FF_PROGRESS_BOUND, j->quiet);
 	j->rc = ff_exec_run(&j->res, (const char *const *)j->argv, &o, &j->err);
 	if (j->follow_started) {
 		follow_publish(j, 1);
@@ -820,6 +822,7 @@ static dump_job *new_job(lua_State *L, const char *label, const char *tool_path,
 	if (ff_evidence_raw_open(&ctx->ev, &j->log_fd, raw, logname, &e) < 0)
 		ff_raise(L, &e);
 	j->quiet = ctx->quiet || ctx->json;
+	j->line = &ctx->progress;
 	j->ctx_cancel = &ctx->cancel;
 	return j;
 }
@@ -1482,7 +1485,7 @@ static int admin_restore(lua_State *L)
 		w.base = base > 0 ? (uint64_t)base : 0;
 		/* Against the source's size: the restored copy ends near it
 		 * (less its bloat), so the ETA is an estimate. */
-		ff_progress_init(&w.progress, "pg_restore", estimate > 0 ? (uint64_t)estimate : 0,
+		ff_progress_init(&w.progress, &ctx->progress, "pg_restore", estimate > 0 ? (uint64_t)estimate : 0,
 				 FF_PROGRESS_ABOUT, quiet);
 		o.tick = restore_tick;
 		o.tick_arg = &w;

@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "core/evidence.h"
 #include "core/path.h"
+#include "core/progress.h"
 
 /* Which limit ended the run; sticky once set (SPEC §5). */
 enum { FF_LIMIT_NONE, FF_LIMIT_MEMORY, FF_LIMIT_INSTRUCTIONS, FF_LIMIT_WALL, FF_LIMIT_VIOLATION };
@@ -59,6 +60,8 @@ typedef struct ff_ctx {
 	int log_fd;                  /* evidence raw/run.log, -1 until the
 	                                first line (a silent run has none) */
 	int log_failed;              /* raw/run.log could not be created */
+	ff_progress_line progress;   /* stderr: long work's status line and
+	                                the log lines, never one inside the other */
 
 	/* runbook header */
 	char *rb_name, *rb_version, *rb_summary;

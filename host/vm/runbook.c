@@ -45,7 +45,7 @@ void ff_logf(ff_ctx *ctx, const char *level, const char *fmt, ...)
 			 ctx->cur_step ? "] " : "");
 	snprintf(line + n, sizeof(line) - (size_t)n, "%s\n", msg);
 	if (!ctx->quiet || strcmp(level, "info"))
-		fputs(line + strlen(ts) + 1, stderr); /* the terminal needs no timestamp */
+		ff_progress_line_print(&ctx->progress, line + strlen(ts) + 1); /* no timestamp */
 	/* raw/run.log is created by the first line, never after the seal (the
 	 * DIGEST would not name it): a silent run leaves no empty log to fsync. */
 	if (ctx->log_fd < 0 && ctx->ev_open && !ctx->ev.sealed && !ctx->log_failed) {
@@ -614,8 +614,11 @@ static int run_step(ff_ctx *ctx, ff_step *s, int step_index, int header, int par
 	snprintf(details, sizeof(details), "\"index\":%d,\"cleanup\":%s", step_index + 1,
 		 s->cleanup ? "true" : "false");
 	ff_event(ctx, "step.start", details);
-	if (FF_OUT(ctx) && ctx->verbose)
-		fprintf(stderr, "-> %s: %s\n", s->name, s->doc);
+	if (FF_OUT(ctx) && ctx->verbose) {
+		char head[1024];
+		snprintf(head, sizeof(head), "-> %s: %s\n", s->name, s->doc);
+		ff_progress_line_print(&ctx->progress, head);
+	}
 	double t0 = ff_time_mono();
 
 	lua_getfield(L, header, "steps");
@@ -829,6 +832,7 @@ int ff_run(ff_ctx *ctx)
 	int err;
 
 	ctx->log_fd = ctx->tmp_lock_fd = -1;
+	ff_progress_line_init(&ctx->progress);
 	if (!ctx->describe && !ctx->check)
 		ff_signals_hold();
 	ctx->started_at = ff_time_now();
@@ -983,6 +987,7 @@ void ff_ctx_free(ff_ctx *ctx)
 	free(ctx->backups_dir);
 	free(ctx->evidence_dir);
 	ff_jail_free(&ctx->jail);
+	ff_progress_line_destroy(&ctx->progress);
 	if (ctx->ev_open)
 		ff_evidence_close(&ctx->ev);
 	free(ctx->rb_name);
