@@ -465,6 +465,7 @@ typedef struct dump_job {
 	int written_done;       /* the dump has ended (under mu) */
 	volatile int dumped;    /* the same, for background_until_dumped */
 	int follow_done;        /* the follower has ended (under mu) */
+	int scan_done;          /* the scanner's pg_restore has ended (under mu) */
 	int scan_bg;            /* the scanner thread's state there */
 	pthread_t follow_thread;
 	int follow_started;
@@ -606,7 +607,33 @@ static void *scan_main(void *arg)
 		j->scan_rc = -1;
 	close(j->scan_in); /* a writer still at it gets EPIPE, not a hang */
 	j->scan_in = -1;
+	pthread_mutex_lock(&j->mu);
+	j->scan_done = 1;
+	pthread_cond_broadcast(&j->cv);
+	pthread_mutex_unlock(&j->mu);
 	return NULL;
+}
+
+/* Wait until *flag (set under j->mu by the thread it names). pg_dump is
+ * done, but the read-back may still have far to go: a signal to ffrun must
+ * stop it, not wait for it. Cancelling kills pg_restore, whose pipe then
+ * ends the follower and the scanner. */
+static void wait_cancellable(dump_job *j, const int *flag)
+{
+	pthread_mutex_lock(&j->mu);
+	while (!*flag) {
+		if (j->ctx_cancel && *j->ctx_cancel)
+			j->cancel = 1;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&j->cv, &j->mu, &ts);
+	}
+	pthread_mutex_unlock(&j->mu);
 }
 
 static void *dump_main(void *arg)
@@ -622,29 +649,16 @@ static void *dump_main(void *arg)
 	j->rc = ff_exec_run(&j->res, (const char *const *)j->argv, &o, &j->err);
 	if (j->follow_started) {
 		follow_publish(j, 1);
-		/* pg_dump is done, but the read-back may still have far to go:
-		 * a signal to ffrun must stop it, not wait for it. Cancelling
-		 * kills pg_restore, whose pipe then ends the follower. */
-		pthread_mutex_lock(&j->mu);
-		while (!j->follow_done) {
-			if (j->ctx_cancel && *j->ctx_cancel)
-				j->cancel = 1;
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 100 * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&j->cv, &j->mu, &ts);
-		}
-		pthread_mutex_unlock(&j->mu);
+		wait_cancellable(j, &j->follow_done);
 		pthread_join(j->follow_thread, NULL);
 		j->follow_started = 0;
 	}
 	if (j->rc == 0 && fsync(j->out_fd) < 0)
 		j->rc = ff_err_set(&j->err, FF_EFAIL, "fsync: %s", strerror(errno));
 	if (j->scan_started) {
+		/* The follower may have ended long before: the rest of a small
+		 * archive fits in the pipe to pg_restore. */
+		wait_cancellable(j, &j->scan_done);
 		pthread_join(j->scan_thread, NULL);
 		j->scan_started = 0;
 	}

@@ -439,6 +439,17 @@ static void summary_json(ff_ctx *ctx, ff_jsonw *w, double finished)
 	ff_jsonw_end(w, '}');
 }
 
+/* A line on stderr that clears a status line of long work first. */
+static void say(ff_ctx *ctx, const char *fmt, ...)
+{
+	char text[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	ff_progress_line_print(&ctx->progress, text);
+}
+
 static void print_outcome(ff_ctx *ctx, const char *summary)
 {
 	if (ctx->json) {
@@ -458,7 +469,7 @@ static void print_outcome(ff_ctx *ctx, const char *summary)
 		fflush(stdout);
 	}
 	if (ctx->status != FF_OK)
-		fprintf(stderr, "ffrun: %s\n", ctx->error);
+		say(ctx, "ffrun: %s\n", ctx->error);
 }
 
 static const char *extra(const ff_ctx *ctx, const char *key)
@@ -499,7 +510,7 @@ static void write_metrics(ff_ctx *ctx, double finished)
 	}
 	if (ff_metrics_write(ctx->cfg->monitoring_textfile, ctx->rb_name, pass, finished,
 			     duration, m, n, &e) < 0)
-		fprintf(stderr, "ffrun: warning: %s\n", e.msg);
+		say(ctx, "ffrun: warning: %s\n", e.msg);
 }
 
 static void seal(ff_ctx *ctx)
@@ -513,8 +524,8 @@ static void seal(ff_ctx *ctx)
 	ff_jsonw_init(&w);
 	summary_json(ctx, &w, ff_time_now());
 	if (w.oom || ff_evidence_seal(&ctx->ev, w.buf, &e) < 0)
-		fprintf(stderr, "ffrun: cannot seal the evidence in %s: %s\n", ctx->ev.dir,
-			w.oom ? "out of memory" : e.msg);
+		say(ctx, "ffrun: cannot seal the evidence in %s: %s\n", ctx->ev.dir,
+		    w.oom ? "out of memory" : e.msg);
 	print_outcome(ctx, w.oom ? "{}" : w.buf);
 	ff_jsonw_free(&w);
 	write_metrics(ctx, ff_time_now());
@@ -962,7 +973,7 @@ out:
 	if (ctx->ev_open)
 		seal(ctx);
 	else if (ctx->status != FF_OK)
-		fprintf(stderr, "ffrun: %s\n", ctx->error);
+		say(ctx, "ffrun: %s\n", ctx->error);
 	if (ctx->L) {
 		lua_close(ctx->L);
 		ctx->L = NULL;

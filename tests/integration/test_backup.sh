@@ -159,37 +159,45 @@ check "and it removed the .partial folders the kills left" bash -c "! ls '$WS/ba
 # writer. Stopping that pg_restore (SIGSTOP) holds the read-back still, so
 # pg_dump ends first and the signal lands in exactly that stretch: the run
 # must end at once (killing what it started), not wait for a read-back
-# that cannot move.
-n_before=$(complete_backups | wc -l)
-"$FFRUN" -q -c "$WS/ffrun.yaml" backup 2> "$WORK/err" & pid=$!
-reader="" dumper_gone=""
-for _ in $(seq 1000); do
-  [ -z "$reader" ] && reader=$(pgrep -P $pid -x pg_restore) && kill -STOP $reader
-  if [ -n "$reader" ] && ! pgrep -P $pid -x pg_dump >/dev/null; then dumper_gone=1; break; fi
-  kill -0 $pid 2>/dev/null || break
-  sleep 0.01
-done
-check "pg_dump ended while the stopped pg_restore held the read-back (reader pid ${reader:-none})" \
-  test -n "$reader" -a -n "$dumper_gone"
-check "ffrun is still running then" kill -0 $pid
-start=$(date +%s%N)
-kill -TERM $pid
-for _ in $(seq 150); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
-if kill -0 $pid 2>/dev/null; then
-  nok "SIGTERM during the read-back: ffrun still runs after 15 s"
-  kill -9 $pid; [ -n "$reader" ] && kill -9 $reader
-fi
-wait $pid; code=$?
-ms=$(( ($(date +%s%N) - start) / 1000000 ))
-ev=$(last_evidence "$WS")
-check "SIGTERM during the read-back: exit 1 in ${ms} ms, within the 2 s kill grace (the stopped child was continued to act on SIGTERM)" [ $code = 1 -a $ms -lt 2000 ]
-check "SIGTERM during the read-back: FAIL evidence naming the signal, sealed" \
-  bash -c "grep -q '\"status\":\"FAIL\"' '$ev/summary.json' && grep -q 'SIGTERM' '$ev/summary.json' && cd '$ev' && sha256sum --quiet -c DIGEST"
-check "SIGTERM during the read-back: the stopped pg_restore is gone" \
-  bash -c "[ -z \"\$(ps -o stat= -p ${reader:-0} | grep -v Z)\" ]"
-check "SIGTERM during the read-back: no .partial left, no backup added" \
-  bash -c "! ls '$WS/backups' | grep -q partial && [ \$(ls -1 '$WS/backups' | grep -cE '^[0-9]{8}-[0-9]{6}\$') = $n_before ]"
-check "SIGTERM during the read-back: the lock is free" flock -n "$WS/backups/.ffrun.lock" true
+# that cannot move. Twice: an archive bigger than the pipe to pg_restore
+# (the follower still feeds it) and one that fits (the follower is done).
+sigterm_during_readback() { # NAME WORKSPACE
+  local name=$1 ws=$2 pid reader="" dumper_seen="" dumper_gone="" code ms ev n_before
+  n_before=$(ls -1 "$ws/backups" | grep -cE '^[0-9]{8}-[0-9]{6}$')
+  "$FFRUN" -q -c "$ws/ffrun.yaml" backup 2> "$WORK/err" & pid=$!
+  for _ in $(seq 1000); do
+    [ -z "$reader" ] && reader=$(pgrep -P $pid -x pg_restore) && kill -STOP $reader
+    if pgrep -P $pid -x pg_dump >/dev/null; then dumper_seen=1
+    elif [ -n "$reader" ] && [ -n "$dumper_seen" ]; then dumper_gone=1; break; fi
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.01
+  done
+  check "$name: pg_dump ran and ended while the stopped pg_restore held the read-back (reader pid ${reader:-none})" \
+    test -n "$reader" -a -n "$dumper_gone"
+  check "$name: ffrun is still running then" kill -0 $pid
+  local start; start=$(date +%s%N)
+  kill -TERM $pid
+  for _ in $(seq 150); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  if kill -0 $pid 2>/dev/null; then
+    nok "$name: ffrun still runs 15 s after SIGTERM"
+    kill -9 $pid; [ -n "$reader" ] && kill -9 $reader
+  fi
+  wait $pid; code=$?
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  ev=$(last_evidence "$ws")
+  check "$name: exit 1 in ${ms} ms, within the 2 s kill grace (the stopped child was continued to act on SIGTERM)" \
+    [ $code = 1 -a $ms -lt 2000 ]
+  check "$name: FAIL evidence naming the signal, sealed" \
+    bash -c "grep -q '\"status\":\"FAIL\"' '$ev/summary.json' && grep -q 'SIGTERM' '$ev/summary.json' && cd '$ev' && sha256sum --quiet -c DIGEST"
+  check "$name: the stopped pg_restore is gone" bash -c "[ -z \"\$(ps -o stat= -p ${reader:-0} | grep -v Z)\" ]"
+  check "$name: no .partial left, no backup added" \
+    bash -c "! ls '$ws/backups' | grep -q partial && [ \$(ls -1 '$ws/backups' | grep -cE '^[0-9]{8}-[0-9]{6}\$') = $n_before ]"
+  check "$name: the lock is free" flock -n "$ws/backups/.ffrun.lock" true
+}
+sigterm_during_readback "SIGTERM during the read-back" "$WS"
+pg_createdb src tiny >/dev/null && pg_sql src tiny "create table t (id int primary key, note text); insert into t select g, 'n' || g from generate_series(1, 100) g" >/dev/null
+make_config "$WORK/tiny" "targets: { prod: { conninfo: \"$(pg_conninfo src tiny)\" } }" "backup: { globals: none }"
+sigterm_during_readback "SIGTERM during the read-back of an archive that fits in the pipe" "$WORK/tiny"
 
 # --- bad inputs: one clear line, FAIL evidence, no complete backup --------
 n_before=$(complete_backups | wc -l)
