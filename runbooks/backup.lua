@@ -89,9 +89,12 @@ return {
         -- UTF8 (or older than 12) is fingerprinted on the server too.
         local stream = verify_mode == "content" and not ff.dry_run and facts.encoding == "UTF8"
           and facts.server_major >= 12 and verify_mode or nil
+        -- The progress line's ETA: the last dump of this database, grown
+        -- as the database did, or else the database's size as a bound.
+        local expected = backups.expected_dump_bytes(root, facts)
         local job = ff.pg.dump({ target = p.target, out = partial .. "/db.dump", snapshot = snapshot,
-                                 major = facts.server_major, estimate_bytes = facts.size_bytes,
-                                 fingerprint = stream })
+                                 major = facts.server_major, estimate_bytes = expected or facts.size_bytes,
+                                 estimate_about = expected ~= nil, fingerprint = stream })
         local fp = rb.must(ff.pg.connect(p.target))
         rb.must(fp:use_snapshot(snapshot))
         local list = rb.must(fp:tables())

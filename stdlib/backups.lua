@@ -92,6 +92,28 @@ function backups.proven(runs)
   return by_stamp
 end
 
+--- What the newest complete backup of the same database says this dump
+--- will weigh: its db.dump, scaled by how much the database grew since.
+--- nil when no backup here is of this database (then only its size bounds
+--- the dump, which compression makes several times smaller).
+function backups.expected_dump_bytes(root, source)
+  local all = backups.list(root)
+  for i = #all, 1, -1 do
+    local ok, m = pcall(ff.json.decode, ff.fs.read(all[i].path .. "/manifest.json") or "")
+    local src = ok and type(m) == "table" and type(m.source) == "table" and m.source or {}
+    if src.dbname == source.dbname and src.system_identifier == source.system_identifier
+       and tonumber(src.size_bytes) and src.size_bytes > 0 and type(m.artifacts) == "table" then
+      for _, a in ipairs(m.artifacts) do
+        if a.path == "db.dump" and tonumber(a.bytes) and a.bytes > 0 then
+          -- As floats: bytes times bytes overflows an integer.
+          return math.floor(a.bytes * (source.size_bytes / src.size_bytes) + 0.5)
+        end
+      end
+    end
+  end
+  return nil
+end
+
 --- Total bytes of a backup's artifacts, from its manifest (nil if unreadable).
 function backups.size(b)
   local text = ff.fs.read(b.path .. "/manifest.json")

@@ -443,6 +443,7 @@ typedef struct dump_job {
 	int log_fd;           /* raw/ capture of stderr */
 	ff_sha256 *sha;
 	uint64_t bytes, estimate;
+	int estimate_kind;      /* FF_PROGRESS_BOUND, or _ABOUT when given one */
 	ff_progress progress;   /* while the thread runs */
 	ff_progress_line *line; /* the run's status line */
 	int quiet;
@@ -644,8 +645,7 @@ static void *dump_main(void *arg)
 		.stdout_sink = dump_sink, .stdout_arg = j, .stdout_errno = &j->sink_errno,
 		.cancel = &j->cancel,
 	};
-	/* The database's size bounds a compressed dump's. */
-	ff_progress_init(&j->progress, j->line, j->label, j->estimate, FF_PROGRESS_BOUND, j->quiet);
+	ff_progress_init(&j->progress, j->line, j->label, j->estimate, j->estimate_kind, j->quiet);
 	j->rc = ff_exec_run(&j->res, (const char *const *)j->argv, &o, &j->err);
 	if (j->follow_started) {
 		follow_publish(j, 1);
@@ -919,7 +919,10 @@ static void start_stream_fingerprints(lua_State *L, dump_job *j, int major, int 
 	j->follow_started = 1;
 }
 
-/* ff.pg.dump{ target=, out=, snapshot=, major=, estimate_bytes= } -> job
+/* ff.pg.dump{ target=, out=, snapshot=, major=, estimate_bytes=, estimate_about= } -> job
+ * estimate_bytes bounds the archive's size (the database's: compression
+ * makes it smaller), or with estimate_about = true is an estimate of it
+ * (the last dump's): the progress line's ETA is "≤" or "≈".
  * pg_dump -Fc of the target's database, in the exported snapshot, streamed
  * through sha256 into out in one pass. job:wait() -> result. */
 static int pg_dump(lua_State *L)
@@ -952,6 +955,9 @@ static int pg_dump(lua_State *L)
 	lua_Integer estimate = luaL_optinteger(L, -1, 0);
 	lua_pop(L, 1);
 	j->estimate = estimate > 0 ? (uint64_t)estimate : 0;
+	lua_getfield(L, 1, "estimate_about");
+	j->estimate_kind = lua_toboolean(L, -1) ? FF_PROGRESS_ABOUT : FF_PROGRESS_BOUND;
+	lua_pop(L, 1);
 	lua_pushstring(L, raw);
 	lua_setiuservalue(L, -2, 1);
 	const char *fp = opt_str(L, 1, "fingerprint", 0);

@@ -56,6 +56,8 @@ _pg_client src psql -X -qAt -d app -c "
      and n.nspname not in ('pg_catalog','information_schema')" -F ' ' > "$WORK/counts/counts.txt"
 ff -q "$FF_TEST_SRC/integration/check_manifest.lua" path="$B" counts="$WORK/counts" 2> "$WORK/err"; code=$?
 check "manifest has every SPEC key and row counts equal count(*) ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
+ff -q "$FF_TEST_SRC/integration/expected_dump.lua" root="$WS/backups" 2> "$WORK/err"; code=$?
+check "the next dump is expected to weigh the last one's db.dump, scaled by the database's growth ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
 ff -q verify path="$B" 2> "$WORK/err"; code=$?
 check "ffrun verify passes on the backup ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
 ev=$(ls -1d "$WS"/evidence/*-backup*/ | sort -V | tail -n 1)
