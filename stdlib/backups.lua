@@ -92,6 +92,13 @@ function backups.proven(runs)
   return by_stamp
 end
 
+-- A backup's manifest with its artifacts list, or nil when unreadable.
+local function manifest_of(b)
+  local ok, m = pcall(ff.json.decode, ff.fs.read(b.path .. "/manifest.json") or "")
+  if not ok or type(m) ~= "table" or type(m.artifacts) ~= "table" then return nil end
+  return m
+end
+
 --- What the newest complete backup of the same database says this dump
 --- will weigh: its db.dump, scaled by how much the database grew since.
 --- nil when no backup here is of this database (then only its size bounds
@@ -99,10 +106,10 @@ end
 function backups.expected_dump_bytes(root, source)
   local all = backups.list(root)
   for i = #all, 1, -1 do
-    local ok, m = pcall(ff.json.decode, ff.fs.read(all[i].path .. "/manifest.json") or "")
-    local src = ok and type(m) == "table" and type(m.source) == "table" and m.source or {}
+    local m = manifest_of(all[i])
+    local src = m and type(m.source) == "table" and m.source or {}
     if src.dbname == source.dbname and src.system_identifier == source.system_identifier
-       and tonumber(src.size_bytes) and src.size_bytes > 0 and type(m.artifacts) == "table" then
+       and tonumber(src.size_bytes) and src.size_bytes > 0 then
       for _, a in ipairs(m.artifacts) do
         if a.path == "db.dump" and tonumber(a.bytes) and a.bytes > 0 then
           -- As floats: bytes times bytes overflows an integer.
@@ -116,9 +123,8 @@ end
 
 --- Total bytes of a backup's artifacts, from its manifest (nil if unreadable).
 function backups.size(b)
-  local text = ff.fs.read(b.path .. "/manifest.json")
-  local ok, m = pcall(ff.json.decode, text or "")
-  if not ok or type(m) ~= "table" or type(m.artifacts) ~= "table" then return nil end
+  local m = manifest_of(b)
+  if not m then return nil end
   local n = 0
   for _, a in ipairs(m.artifacts) do n = n + (a.bytes or 0) end
   return n

@@ -50,12 +50,14 @@ static void draw(ff_progress_line *l)
 {
 	char buf[FF_PROGRESS_ACTIVE * (sizeof(((ff_progress *)0)->text) + 8)];
 	size_t len = 0;
-	for (int i = 0; i < l->n && len < sizeof(buf) - 1; i++) {
+	for (int i = 0; i < l->n; i++) {
 		if (!l->active[i]->text[0])
 			continue;
 		int k = snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? "  |  " : "",
 				 l->active[i]->text);
-		len = k < 0 ? len : len + (size_t)k < sizeof(buf) ? len + (size_t)k : sizeof(buf) - 1;
+		if (k < 0 || (size_t)k >= sizeof(buf) - len)
+			break; /* cannot happen at these sizes; never past the end */
+		len += (size_t)k;
 	}
 	if (!len)
 		return;

@@ -625,11 +625,8 @@ static int run_step(ff_ctx *ctx, ff_step *s, int step_index, int header, int par
 	snprintf(details, sizeof(details), "\"index\":%d,\"cleanup\":%s", step_index + 1,
 		 s->cleanup ? "true" : "false");
 	ff_event(ctx, "step.start", details);
-	if (FF_OUT(ctx) && ctx->verbose) {
-		char head[1024];
-		snprintf(head, sizeof(head), "-> %s: %s\n", s->name, s->doc);
-		ff_progress_line_print(&ctx->progress, head);
-	}
+	if (FF_OUT(ctx) && ctx->verbose)
+		say(ctx, "-> %s: %s\n", s->name, s->doc);
 	double t0 = ff_time_mono();
 
 	lua_getfield(L, header, "steps");

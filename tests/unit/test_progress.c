@@ -100,12 +100,12 @@ static void start(ff_progress *p, ff_progress_line *l, const char *label, uint64
 	p->last -= 10;
 }
 
-/* How many UTF-8 characters the last drawn status line of text has. */
-static size_t last_line_chars(const char *text)
+/* How many UTF-8 characters the status line drawn at cr ("\r...\033[K") has. */
+static size_t drawn_chars(const char *cr)
 {
-	const char *cr = strrchr(text, '\r'), *end = cr ? strstr(cr, "\033[K") : NULL;
+	const char *end = cr ? strstr(cr, "\033[K") : NULL;
 	size_t n = 0;
-	for (const char *q = cr ? cr + 1 : text; q && q < end; q++)
+	for (const char *q = end ? cr + 1 : NULL; q && q < end; q++)
 		n += ((unsigned char)*q & 0xC0) != 0x80;
 	return n;
 }
@@ -140,15 +140,10 @@ static void test_terminal_line_shared(void)
 	CHECK(text && strstr(text, "\rpg_dump: 30.0 MiB, 3.0 MiB/s, 10 s\033[K\r\033[Kpg_dump: 30.0 MiB, 3.0 MiB/s, 10 s\n"));
 	/* Every drawn line fits in 79 columns. */
 	size_t widest = 0;
-	for (char *q = text ? strchr(text, '\r') : NULL; q; q = strchr(q + 1, '\r')) {
-		char *end = strstr(q, "\033[K");
-		size_t n = 0;
-		for (char *c = q + 1; end && c < end; c++)
-			n += ((unsigned char)*c & 0xC0) != 0x80;
-		widest = n > widest ? n : widest;
-	}
+	for (char *q = text ? strchr(text, '\r') : NULL; q; q = strchr(q + 1, '\r'))
+		widest = drawn_chars(q) > widest ? drawn_chars(q) : widest;
 	CHECK(widest > 60 && widest <= 79);
-	CHECK(text && last_line_chars(text) == 0); /* ends cleared, nothing drawn */
+	CHECK(text && drawn_chars(strrchr(text, '\r')) == 0); /* ends cleared, nothing drawn */
 	free(text);
 }
 
