@@ -12,7 +12,7 @@
 #include "core/yaml.h"
 
 #include "core/config.h"
-#include "vm/ctx.h"
+#include "run/run.h"
 
 static void usage(FILE *out)
 {

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "exec.h"
-#include "evidence.h" /* ff_time_mono */
+#include "clock.h"
 #include "fsutil.h"
 
 #define PREFIX "/tmp/ffrun-drill-"

@@ -76,10 +76,4 @@ int ff_events_verify(int dirfd, char last_hex[FF_SHA256_HEX],
 		     unsigned long long *count, ff_problem_fn problem, void *arg,
 		     ff_err *e);
 
-/* UTC timestamps: "YYYYMMDD-HHMMSS" and ISO 8601 with milliseconds. */
-void ff_time_stamp(char out[16], double t);
-void ff_time_iso(char out[32], double t);
-double ff_time_now(void);
-double ff_time_mono(void);
-
 #endif

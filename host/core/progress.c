@@ -5,7 +5,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "evidence.h" /* ff_time_mono */
+#include "clock.h"
 
 void ff_progress_line_init(ff_progress_line *l)
 {

@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "lua/prim.h"
 
 static int resolve(lua_State *L, int *dirfd, char name[256], const char *path, int write)

@@ -3,7 +3,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "lua/prim.h"
+#include "core/signals.h"
 #include "vm/vm.h"
 
 static int log_at(lua_State *L, const char *level)

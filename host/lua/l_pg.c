@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/cluster.h"
 #include "core/copyscan.h"
 #include "core/exec.h"

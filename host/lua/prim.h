@@ -38,21 +38,4 @@ int ff_raise(lua_State *L, const ff_err *e);
  * the plan. Returns a pointer into buf. */
 const char *ff_args_json(lua_State *L, char *buf, size_t cap);
 
-/* Module openers: each pushes nothing and fills the table on top. */
-void ff_open_fs(lua_State *L);
-void ff_open_hash(lua_State *L);
-void ff_open_exec(lua_State *L);
-void ff_open_log(lua_State *L);
-void ff_open_time(lua_State *L);
-void ff_open_yaml(lua_State *L);
-void ff_open_evidence(lua_State *L);
-void ff_open_verify(lua_State *L);
-void ff_open_pg(lua_State *L);
-
-/* ff.paths and ff.config as plain tables (protected by the caller). */
-void ff_push_paths(lua_State *L, const ff_ctx *ctx);
-/* Lazy fields of ff.paths, for the proxy's __index: (key) -> value or none. */
-int ff_paths_lazy(lua_State *L);
-void ff_push_config(lua_State *L, const ff_config *cfg);
-
 #endif

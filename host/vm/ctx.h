@@ -1,6 +1,9 @@
-/* ctx.h - the host context: the one piece of mutable state of a run,
- * passed explicitly. Lua bindings reach it through the state's extra space
- * (ff_ctx_of), never through a global. */
+/* ctx.h - the host context, the one piece of mutable state of a run,
+ * passed explicitly, and the API bindings use on it: raise a violation, a
+ * busy or a usage error, log, add an event, get the private temporary
+ * folder. Lua bindings reach the context through the state's extra space
+ * (ff_ctx_of), never through a global. Implemented in vm/ (ctx.c,
+ * sandbox.c), so bindings depend on the VM and never on the driver. */
 #ifndef FF_CTX_H
 #define FF_CTX_H
 
@@ -102,6 +105,11 @@ typedef struct ff_ctx {
 
 	char **secrets;              /* values to redact from captures */
 	size_t nsecrets;
+
+	/* Set by the driver: the watchdog calls it when the run is stuck
+	 * past its cap or a second signal came during cleanup; it seals FAIL
+	 * evidence and ends the process with exit_status. */
+	void (*on_stuck)(struct ff_ctx *ctx, int exit_status);
 } ff_ctx;
 
 static inline ff_ctx *ff_ctx_of(lua_State *L)
@@ -109,9 +117,7 @@ static inline ff_ctx *ff_ctx_of(lua_State *L)
 	return *(ff_ctx **)lua_getextraspace(L);
 }
 
-/* Run the whole procedure described by ctx (main.c fills the inputs).
- * Returns the process exit status. */
-int ff_run(ff_ctx *ctx);
+/* Free everything the context owns (not the context itself). */
 void ff_ctx_free(ff_ctx *ctx);
 
 /* Report a sandbox violation: sticky (every later instruction fails too,
@@ -134,5 +140,10 @@ void ff_event(ff_ctx *ctx, const char *event, const char *details);
 /* Log a line to stderr (unless quiet) and to the run's log. */
 void ff_logf(ff_ctx *ctx, const char *level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The run's private temporary folder (ff.paths.tmp), made and added to the
+ * jail as writable the first time it is asked for, removed at the run's
+ * end. NULL with e set when it cannot be made. */
+const char *ff_run_tmp(ff_ctx *ctx, ff_err *e);
 
 #endif

@@ -18,7 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lua/prim.h"
+#include "core/clock.h"
+#include "core/signals.h"
 #include "lua-cjson.h"
 
 #define HOOK_EVERY 1000 /* instructions between two looks at the limits */
@@ -28,12 +29,7 @@ static const char LOADED[] = "ff.loaded";       /* registry: require cache */
 
 /* --- limits ------------------------------------------------------------- */
 
-const char *ff_signal_name(int sig)
-{
-	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
-}
-
-static void set_limit(ff_ctx *ctx, int kind)
+void ff_vm_set_limit(ff_ctx *ctx, int kind)
 {
 	int none = FF_LIMIT_NONE;
 	atomic_compare_exchange_strong(&ctx->limit, &none, kind);
@@ -77,7 +73,7 @@ static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		return NULL;
 	}
 	if (nsize > old && ctx->mem_cap && ctx->mem_used - old + nsize > ctx->mem_cap) {
-		set_limit(ctx, FF_LIMIT_MEMORY);
+		ff_vm_set_limit(ctx, FF_LIMIT_MEMORY);
 		return NULL;
 	}
 	void *p = realloc(ptr, nsize);
@@ -99,9 +95,9 @@ static void vm_hook(lua_State *L, lua_Debug *ar)
 	if (atomic_load(&ctx->limit) == FF_LIMIT_NONE) {
 		ctx->instr_used += HOOK_EVERY;
 		if (ctx->instr_cap && ctx->instr_used > ctx->instr_cap)
-			set_limit(ctx, FF_LIMIT_INSTRUCTIONS);
+			ff_vm_set_limit(ctx, FF_LIMIT_INSTRUCTIONS);
 		else if (ctx->deadline_mono && ff_time_mono() > ctx->deadline_mono)
-			set_limit(ctx, FF_LIMIT_WALL);
+			ff_vm_set_limit(ctx, FF_LIMIT_WALL);
 	}
 	if (atomic_load(&ctx->limit) != FF_LIMIT_NONE) {
 		lua_sethook(L, vm_hook, LUA_MASKCOUNT, 1);
@@ -121,7 +117,7 @@ int ff_violation(lua_State *L, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(ctx->limit_msg, sizeof(ctx->limit_msg), fmt, ap);
 		va_end(ap);
-		set_limit(ctx, FF_LIMIT_VIOLATION);
+		ff_vm_set_limit(ctx, FF_LIMIT_VIOLATION);
 	}
 	lua_sethook(L, vm_hook, LUA_MASKCOUNT, 1);
 	return luaL_error(L, "sandbox violation: %s", ctx->limit_msg);
@@ -448,7 +444,7 @@ static void open_lib(lua_State *L, lua_CFunction f)
 	lua_call(L, 0, 1);
 }
 
-static void build_env(lua_State *L, ff_ctx *ctx);
+static void build_env(lua_State *L, ff_ctx *ctx, const ff_module *mods);
 
 /* ff.usage(message): fail the run as a usage error (exit 2): for input
  * only the runbook can judge, such as a backup stamp that does not exist. */
@@ -471,12 +467,14 @@ static int global_index(lua_State *L)
 static int env_protected(lua_State *L)
 {
 	ff_ctx *ctx = lua_touserdata(L, 1);
+	const ff_module *mods = lua_touserdata(L, 2);
 	lua_settop(L, 0);
-	build_env(L, ctx);
+	build_env(L, ctx, mods);
 	return 0;
 }
 
-static void build_env(lua_State *L, ff_ctx *ctx)
+/* The registry's require cache and its set of protected tables. */
+static void open_registry(lua_State *L)
 {
 	lua_newtable(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, LOADED);
@@ -486,12 +484,14 @@ static void build_env(lua_State *L, ff_ctx *ctx)
 	lua_setfield(L, -2, "__mode");
 	lua_setmetatable(L, -2);
 	lua_setfield(L, LUA_REGISTRYINDEX, PROTECTED);
+}
 
-	/* Base functions land in the real globals; keep the allowed ones. */
+/* Base functions land in the real globals (at g); keep the allowed ones
+ * and put the sandbox's own in place of the rest that runbooks need. */
+static void open_base(lua_State *L, int g)
+{
 	luaL_requiref(L, "_G", luaopen_base, 1);
 	lua_pop(L, 1);
-	lua_pushglobaltable(L);
-	int g = lua_gettop(L);
 	lua_pushnil(L);
 	while (lua_next(L, g)) {
 		lua_pop(L, 1);
@@ -507,7 +507,12 @@ static void build_env(lua_State *L, ff_ctx *ctx)
 		{"print", sb_print}, {"require", sb_require}, {NULL, NULL}
 	};
 	luaL_setfuncs(L, sb, 0);
+}
 
+/* string, table, math, utf8, coroutine and three functions of os, each a
+ * read-only proxy in the globals at g. */
+static void open_std(lua_State *L, int g)
+{
 	/* string: no dump, and the same table serves as the strings'
 	 * metatable __index, so it is cut there too. */
 	open_lib(L, luaopen_string);
@@ -547,23 +552,18 @@ static void build_env(lua_State *L, ff_ctx *ctx)
 	make_proxy(L, -2, -1);
 	lua_setfield(L, g, "os");
 	lua_pop(L, 3);
+}
 
-	/* ff: the host's primitives, protected all the way down. */
+/* ff: the bindings' modules, lua-cjson, and the run's own fields,
+ * protected all the way down; set in the globals at g. */
+static void open_ff(lua_State *L, int g, ff_ctx *ctx, const ff_module *mods)
+{
 	lua_newtable(L);
 	int ff = lua_gettop(L);
-	static const struct { const char *name; void (*open)(lua_State *); } mods[] = {
-		{"fs", ff_open_fs}, {"hash", ff_open_hash}, {"log", ff_open_log},
-		{"time", ff_open_time}, {"yaml", ff_open_yaml},
-		{"evidence", ff_open_evidence}, {"verify", ff_open_verify},
-		{"pg", ff_open_pg},
-	};
-	for (size_t i = 0; i < sizeof(mods) / sizeof(mods[0]); i++) {
-		lua_newtable(L);
-		mods[i].open(L);
-		lua_setfield(L, ff, mods[i].name);
+	for (const ff_module *m = mods; m->name; m++) {
+		m->open(L);
+		lua_setfield(L, ff, m->name);
 	}
-	ff_open_exec(L); /* ff.exec is a function, set by the opener on ff */
-
 	/* ff.json: lua-cjson, linked in and opened here, never loaded at run
 	 * time. A fresh instance so its settings are ours. */
 	luaL_requiref(L, "cjson", luaopen_cjson, 0);
@@ -581,19 +581,30 @@ static void build_env(lua_State *L, ff_ctx *ctx)
 	lua_pushvalue(L, -1);
 	lua_setfield(L, LUA_REGISTRYINDEX, "ff.run");
 	lua_setfield(L, ff, "run");
-	ff_push_paths(L, ctx);
-	lua_setfield(L, ff, "paths");
-	ff_push_config(L, ctx->cfg);
-	lua_setfield(L, ff, "config");
 	ff_vm_protect(L, ff);
-	/* ff.paths.tmp is made when first read: its proxy's __index asks. */
-	lua_getfield(L, ff, "paths");
-	lua_getmetatable(L, -1);
-	lua_getfield(L, -1, "__index");
-	lua_pushcfunction(L, ff_paths_lazy);
-	lua_setupvalue(L, -2, 2);
-	lua_pop(L, 3);
+	/* Fields made when first read (ff.paths.tmp): the module proxy's
+	 * __index asks its lazy function. */
+	for (const ff_module *m = mods; m->name; m++) {
+		if (!m->lazy)
+			continue;
+		lua_getfield(L, ff, m->name);
+		lua_getmetatable(L, -1);
+		lua_getfield(L, -1, "__index");
+		lua_pushcfunction(L, m->lazy);
+		lua_setupvalue(L, -2, 2);
+		lua_pop(L, 3);
+	}
 	lua_setfield(L, g, "ff");
+}
+
+static void build_env(lua_State *L, ff_ctx *ctx, const ff_module *mods)
+{
+	open_registry(L);
+	lua_pushglobaltable(L);
+	int g = lua_gettop(L);
+	open_base(L, g);
+	open_std(L, g);
+	open_ff(L, g, ctx, mods);
 	lua_settop(L, g);
 
 	/* Globals: asking for a withheld one is a violation, not a nil. */
@@ -607,7 +618,7 @@ static void build_env(lua_State *L, ff_ctx *ctx)
 	lua_pop(L, 1);
 }
 
-int ff_vm_new(lua_State **out, ff_ctx *ctx, ff_err *e)
+int ff_vm_new(lua_State **out, ff_ctx *ctx, const ff_module *mods, ff_err *e)
 {
 	ctx->mem_cap = ctx->cfg->memory_mb << 20;
 	ctx->instr_cap = ctx->cfg->instructions;
@@ -619,7 +630,8 @@ int ff_vm_new(lua_State **out, ff_ctx *ctx, ff_err *e)
 	lua_sethook(L, vm_hook, LUA_MASKCOUNT, HOOK_EVERY);
 	lua_pushcfunction(L, env_protected);
 	lua_pushlightuserdata(L, ctx);
-	if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+	lua_pushlightuserdata(L, (void *)mods);
+	if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
 		ff_err_set(e, FF_EINTERNAL, "sandbox setup: %s", lua_tostring(L, -1));
 		lua_close(L);
 		ctx->L = NULL;
@@ -627,101 +639,4 @@ int ff_vm_new(lua_State **out, ff_ctx *ctx, ff_err *e)
 	}
 	*out = L;
 	return 0;
-}
-
-/* --- the watchdog ---------------------------------------------------------- */
-
-/* The one global of the host, and why: our threads block the stop signals
- * and the watchdog takes them with sigtimedwait, but a thread we did not
- * create (AddressSanitizer's, for one) may still receive a process-directed
- * signal. This handler, the only thing that can run there, leaves the
- * signal number for the watchdog's next tick instead of letting the default
- * action end ffrun without its cleanup and evidence. */
-static volatile sig_atomic_t stray_signal;
-
-static void stray_handler(int sig)
-{
-	stray_signal = sig;
-}
-
-static void *watchdog_main(void *arg)
-{
-	ff_ctx *ctx = arg;
-	sigset_t set;
-	struct timespec tick = { 0, 100 * 1000 * 1000 };
-	double stuck_since = 0;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1); /* ff_watchdog_stop's wake-up call */
-	while (!atomic_load(&ctx->done)) {
-		int sig = sigtimedwait(&set, NULL, &tick);
-		if (sig == SIGUSR1)
-			continue;
-		if (sig <= 0 && stray_signal) {
-			sig = stray_signal;
-			stray_signal = 0;
-		}
-		if (sig > 0) {
-			if (ctx->cancel) /* a second signal: stop waiting for cleanup */
-				ff_run_abort(ctx, 1);
-			atomic_store(&ctx->interrupt, sig);
-			ctx->signal_seen = sig;
-			ctx->cancel = 1;
-		}
-		if (ctx->deadline_mono && ff_time_mono() > ctx->deadline_mono) {
-			set_limit(ctx, FF_LIMIT_WALL);
-			ctx->cancel = 1;
-			/* The hook ends Lua code at once; work stuck inside C (a
-			 * pathological pattern match) gets two seconds, then the
-			 * evidence is sealed from here and the process ends. */
-			if (!stuck_since)
-				stuck_since = ff_time_mono();
-			else if (ff_time_mono() - stuck_since > 2.0)
-				ff_run_abort(ctx, 3);
-		}
-	}
-	return NULL;
-}
-
-void ff_signals_hold(void)
-{
-	sigset_t set;
-	struct sigaction sa;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = stray_handler;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-}
-
-int ff_watchdog_start(ff_ctx *ctx, ff_err *e)
-{
-	ff_signals_hold(); /* idempotent; the driver holds them from its start */
-	if (ctx->cfg->seconds > 0)
-		ctx->deadline_mono = ctx->started_mono + ctx->cfg->seconds;
-	if (pthread_create(&ctx->watchdog, NULL, watchdog_main, ctx) != 0)
-		return ff_err_set(e, FF_EINTERNAL, "cannot start the watchdog thread");
-	ctx->watchdog_on = 1;
-	return 0;
-}
-
-void ff_watchdog_stop(ff_ctx *ctx)
-{
-	if (!ctx->watchdog_on)
-		return;
-	atomic_store(&ctx->done, 1);
-	pthread_kill(ctx->watchdog, SIGUSR1); /* no need to wait for its tick */
-	pthread_join(ctx->watchdog, NULL);
-	ctx->watchdog_on = 0;
 }

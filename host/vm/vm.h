@@ -6,10 +6,25 @@
 
 #include "vm/ctx.h"
 
+/* One module of ff.*, as the bindings provide it (lua/modules.c lists
+ * them); the VM knows nothing of what is inside. */
+typedef struct ff_module {
+	const char *name;         /* ff.<name>; NULL ends a list */
+	int (*open)(lua_State *L); /* pushes the module's value (a table or a
+	                              function); the context is ff_ctx_of(L) */
+	lua_CFunction lazy;       /* or NULL: (key) -> value or nothing, for
+	                             fields made when first read (ff.paths.tmp) */
+} ff_module;
+
 /* A fresh state with the allocator cap, the count hook and the sandbox
  * environment as its real globals (so `load` without env cannot reach
- * anything more), `ff` included. */
-int ff_vm_new(lua_State **out, ff_ctx *ctx, ff_err *e);
+ * anything more), `ff` included: the modules of mods, each made read-only
+ * all the way down. */
+int ff_vm_new(lua_State **out, ff_ctx *ctx, const ff_module *mods, ff_err *e);
+
+/* Make kind (FF_LIMIT_*) the limit that ended the run, unless one is set
+ * already: sticky, the hook raises on every instruction from then on. */
+void ff_vm_set_limit(ff_ctx *ctx, int kind);
 
 /* Replace the table at idx, and every table inside it, by read-only
  * proxies; leaves the proxy on the stack top. */
@@ -26,17 +41,5 @@ int ff_watchdog_start(ff_ctx *ctx, ff_err *e);
  * moment of a run, so one that arrives early is not lost nor fatal. */
 void ff_signals_hold(void);
 void ff_watchdog_stop(ff_ctx *ctx);
-
-/* "SIGTERM" and the like, for messages. */
-const char *ff_signal_name(int sig);
-
-/* Called by the watchdog when the run is stuck past its cap: seal FAIL
- * evidence and end the process. Defined by the run driver. */
-void ff_run_abort(ff_ctx *ctx, int exit_status);
-
-/* The run's private temporary folder (ff.paths.tmp), made and added to the
- * jail as writable the first time it is asked for, removed at exit. NULL
- * with e set when it cannot be made. Defined by the run driver. */
-const char *ff_run_tmp(ff_ctx *ctx, ff_err *e);
 
 #endif

@@ -1,0 +1,288 @@
+/* contract.c - the runbook contract (SPEC §4): the header a runbook
+ * returns (name, version, summary, params, steps), --describe, and the
+ * params given on the command line checked against their declarations. */
+#include "run/run_int.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* An error object as text, without running any of its metamethods (an
+ * error whose __tostring loops must not hang the host). */
+const char *ff_rb_error_text(lua_State *L, int idx)
+{
+	if (lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER)
+		return lua_tostring(L, idx);
+	return lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, idx));
+}
+
+/* --- header ------------------------------------------------------------- */
+
+static char *field_str(lua_State *L, int t, const char *k, int required, ff_err *e,
+		       const char *where)
+{
+	lua_getfield(L, t, k);
+	if (lua_type(L, -1) != LUA_TSTRING) {
+		if (required || !lua_isnil(L, -1))
+			ff_err_set(e, FF_EUSAGE, "%s: '%s' must be a string", where, k);
+		lua_pop(L, 1);
+		return NULL;
+	}
+	char *s = strdup(lua_tostring(L, -1));
+	lua_pop(L, 1);
+	return s;
+}
+
+static const char *const param_types[] = {
+	"string", "integer", "number", "boolean", "dir", NULL
+};
+
+/* The header table is at the top of the stack (kept there). */
+int ff_rb_read_header(ff_ctx *ctx, ff_err *e)
+{
+	lua_State *L = ctx->L;
+	int t = lua_gettop(L);
+	const char *rb = ctx->runbook_path;
+	char where[PATH_MAX + 64];
+
+	if (!lua_istable(L, t))
+		return ff_err_set(e, FF_EUSAGE, "%s: a runbook must return its header table "
+				  "({ name=, version=, summary=, params=, steps= })", rb);
+	if (!(ctx->rb_name = field_str(L, t, "name", 1, e, rb)) ||
+	    !(ctx->rb_version = field_str(L, t, "version", 1, e, rb)) ||
+	    !(ctx->rb_summary = field_str(L, t, "summary", 1, e, rb)))
+		return e->code;
+	if (strspn(ctx->rb_name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(ctx->rb_name))
+		return ff_err_set(e, FF_EUSAGE, "%s: name '%s' must be lower-case letters, digits, - or _",
+				  rb, ctx->rb_name);
+
+	int pt = lua_getfield(L, t, "params");
+	if (pt != LUA_TNIL && pt != LUA_TTABLE)
+		return ff_err_set(e, FF_EUSAGE, "%s: 'params' must be an array", rb);
+	size_t np = pt == LUA_TTABLE ? lua_rawlen(L, -1) : 0;
+	ctx->params = calloc(np + 1, sizeof(ff_param));
+	for (size_t i = 0; i < np; i++) {
+		ff_param *p = &ctx->params[i];
+		snprintf(where, sizeof(where), "%s: params[%zu]", rb, i + 1);
+		if (lua_rawgeti(L, -1, (lua_Integer)i + 1) != LUA_TTABLE)
+			return ff_err_set(e, FF_EUSAGE, "%s must be a table", where);
+		ctx->nparams++;
+		if (!(p->name = field_str(L, -1, "name", 1, e, where)) ||
+		    !(p->doc = field_str(L, -1, "doc", 1, e, where)))
+			return e->code;
+		p->type = field_str(L, -1, "type", 0, e, where);
+		if (e->code)
+			return e->code;
+		if (!p->type)
+			p->type = strdup("string");
+		int ok = 0;
+		for (const char *const *ty = param_types; *ty; ty++)
+			ok |= !strcmp(*ty, p->type);
+		if (!ok)
+			return ff_err_set(e, FF_EUSAGE, "%s: unknown type '%s' (string, integer, number, boolean, dir)",
+					  where, p->type);
+		p->is_dir = !strcmp(p->type, "dir");
+		lua_getfield(L, -1, "required");
+		p->required = lua_toboolean(L, -1);
+		lua_pop(L, 2);
+	}
+	lua_pop(L, 1);
+
+	if (lua_getfield(L, t, "steps") != LUA_TTABLE)
+		return ff_err_set(e, FF_EUSAGE, "%s: 'steps' must be an array of steps", rb);
+	size_t ns = lua_rawlen(L, -1);
+	ctx->steps = calloc(ns + 1, sizeof(ff_step));
+	for (size_t i = 0; i < ns; i++) {
+		ff_step *s = &ctx->steps[i];
+		snprintf(where, sizeof(where), "%s: steps[%zu]", rb, i + 1);
+		if (lua_rawgeti(L, -1, (lua_Integer)i + 1) != LUA_TTABLE)
+			return ff_err_set(e, FF_EUSAGE, "%s must be a table", where);
+		ctx->nsteps++;
+		s->status = "pending";
+		if (!(s->name = field_str(L, -1, "name", 1, e, where)))
+			return e->code;
+		snprintf(where, sizeof(where), "%s: step '%s'", rb, s->name);
+		if (!(s->doc = field_str(L, -1, "doc", 1, e, where)) || !*s->doc)
+			return ff_err_set(e, FF_EUSAGE, "%s needs a doc line", where);
+		if (lua_getfield(L, -1, "run") != LUA_TFUNCTION)
+			return ff_err_set(e, FF_EUSAGE, "%s: 'run' must be a function", where);
+		lua_getfield(L, -2, "cleanup");
+		s->cleanup = lua_toboolean(L, -1);
+		lua_pop(L, 3);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(ctx->steps[j].name, s->name))
+				return ff_err_set(e, FF_EUSAGE, "%s: two steps are named '%s'", rb, s->name);
+	}
+	lua_pop(L, 1);
+	return 0;
+}
+
+void ff_rb_describe(const ff_ctx *ctx)
+{
+	lua_State *L = ctx->L;
+	int t = lua_gettop(L);
+	printf("%s %s — %s\n", ctx->rb_name, ctx->rb_version, ctx->rb_summary);
+	printf("runbook: %s\n", ctx->runbook_path);
+	printf("params:\n");
+	if (!ctx->nparams)
+		printf("  (none)\n");
+	lua_getfield(L, t, "params");
+	for (size_t i = 0; i < ctx->nparams; i++) {
+		const ff_param *p = &ctx->params[i];
+		lua_rawgeti(L, -1, (lua_Integer)i + 1);
+		lua_getfield(L, -1, "default");
+		const char *def = lua_isboolean(L, -1) ? (lua_toboolean(L, -1) ? "true" : "false")
+				  : lua_isnil(L, -1) ? NULL : lua_tostring(L, -1);
+		printf("  %-10s %-8s %s%s%s%s\n", p->name, p->type, p->doc,
+		       def ? " (default: " : p->required ? " (required)" : "",
+		       def ? def : "", def ? ")" : "");
+		if (lua_getfield(L, -2, "choices") == LUA_TTABLE) {
+			printf("  %-10s %-8s one of:", "", "");
+			for (lua_Integer k = 1; k <= (lua_Integer)lua_rawlen(L, -1); k++) {
+				lua_rawgeti(L, -1, k);
+				printf(" %s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
+				lua_pop(L, 1);
+			}
+			printf("\n");
+		}
+		lua_pop(L, 3);
+	}
+	lua_pop(L, 1);
+	printf("steps:\n");
+	for (size_t i = 0; i < ctx->nsteps; i++)
+		printf("  %zu. %-12s %s%s\n", i + 1, ctx->steps[i].name, ctx->steps[i].doc,
+		       ctx->steps[i].cleanup ? " (cleanup: always runs)" : "");
+}
+
+/* --- params --------------------------------------------------------------- */
+
+/* Convert text to the param's type and push it; 0 or an error message. */
+static const char *push_typed(lua_State *L, const ff_param *p, const char *text)
+{
+	char *end;
+	if (!strcmp(p->type, "integer")) {
+		errno = 0;
+		long long v = strtoll(text, &end, 10);
+		if (!*text || *end || errno)
+			return "an integer";
+		lua_pushinteger(L, (lua_Integer)v);
+	} else if (!strcmp(p->type, "number")) {
+		double v = strtod(text, &end);
+		if (!*text || *end)
+			return "a number";
+		lua_pushnumber(L, v);
+	} else if (!strcmp(p->type, "boolean")) {
+		if (strcmp(text, "true") && strcmp(text, "false"))
+			return "true or false";
+		lua_pushboolean(L, !strcmp(text, "true"));
+	} else if (!strcmp(p->type, "dir")) {
+		char *real = realpath(text, NULL);
+		struct stat st;
+		if (!real || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			free(real);
+			return "an existing folder";
+		}
+		lua_pushstring(L, real);
+		free(real);
+	} else {
+		lua_pushstring(L, text);
+	}
+	return NULL;
+}
+
+/* Builds the params table (left on the stack) from defaults and NAME=VALUE
+ * assignments; the header is at index t. */
+int ff_rb_read_params(ff_ctx *ctx, int t, ff_err *e)
+{
+	lua_State *L = ctx->L;
+	const char *rb = ctx->runbook_path;
+
+	for (int i = 0; i < ctx->nassign; i++) {
+		const char *eq = strchr(ctx->assign[i], '=');
+		size_t kl = eq ? (size_t)(eq - ctx->assign[i]) : 0;
+		size_t j;
+		if (!eq || !kl)
+			return ff_err_set(e, FF_EUSAGE, "'%s': parameters are NAME=VALUE", ctx->assign[i]);
+		for (j = 0; j < ctx->nparams; j++)
+			if (strlen(ctx->params[j].name) == kl && !strncmp(ctx->params[j].name, ctx->assign[i], kl))
+				break;
+		if (j == ctx->nparams)
+			return ff_err_set(e, FF_EUSAGE, "%s: unknown parameter '%.*s' (see --describe)",
+					  rb, (int)kl, ctx->assign[i]);
+		free(ctx->params[j].value);
+		ctx->params[j].value = strdup(eq + 1);
+	}
+
+	lua_newtable(L);
+	int pv = lua_gettop(L);
+	lua_getfield(L, t, "params");
+	for (size_t i = 0; i < ctx->nparams; i++) {
+		ff_param *p = &ctx->params[i];
+		lua_rawgeti(L, -1, (lua_Integer)i + 1);
+		int spec = lua_gettop(L);
+		if (p->value) {
+			const char *want = push_typed(L, p, p->value);
+			if (want)
+				return ff_err_set(e, FF_EUSAGE, "parameter %s=%s: must be %s",
+						  p->name, p->value, want);
+		} else if (lua_getfield(L, spec, "default") != LUA_TNIL) {
+			if (lua_type(L, -1) == LUA_TBOOLEAN) {
+				p->value = strdup(lua_toboolean(L, -1) ? "true" : "false");
+			} else {
+				lua_pushvalue(L, -1); /* tostring converts in place */
+				p->value = strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
+				lua_pop(L, 1);
+			}
+		} else if (p->required) {
+			return ff_err_set(e, FF_EUSAGE, "parameter %s is required: %s (give %s=VALUE)",
+					  p->name, p->doc, p->name);
+		} else {
+			lua_pop(L, 2);
+			continue;
+		}
+		int v = lua_gettop(L);
+		/* choices = { ... } */
+		if (lua_getfield(L, spec, "choices") == LUA_TTABLE) {
+			int found = 0;
+			char list[512] = "";
+			for (lua_Integer k = 1; k <= (lua_Integer)lua_rawlen(L, -1); k++) {
+				lua_rawgeti(L, -1, k);
+				found |= lua_rawequal(L, -1, v);
+				if (lua_type(L, -1) == LUA_TSTRING) {
+					strncat(list, k > 1 ? ", " : "", sizeof(list) - strlen(list) - 1);
+					strncat(list, lua_tostring(L, -1), sizeof(list) - strlen(list) - 1);
+				}
+				lua_pop(L, 1);
+			}
+			if (!found)
+				return ff_err_set(e, FF_EUSAGE, "parameter %s=%s: must be one of %s",
+						  p->name, p->value, list);
+		}
+		lua_pop(L, 1);
+		/* check = function(v) return true | nil, "why" end */
+		if (lua_getfield(L, spec, "check") == LUA_TFUNCTION) {
+			lua_pushvalue(L, v);
+			if (lua_pcall(L, 1, 2, 0) != LUA_OK)
+				return ff_err_set(e, atomic_load(&ctx->limit) ? FF_ESANDBOX : FF_EUSAGE,
+						  "parameter %s: check failed: %s", p->name, ff_rb_error_text(L, -1));
+			if (!lua_toboolean(L, -2))
+				return ff_err_set(e, FF_EUSAGE, "parameter %s=%s: %s", p->name, p->value,
+						  lua_isstring(L, -1) ? lua_tostring(L, -1) : "rejected");
+			lua_pop(L, 2);
+		} else {
+			lua_pop(L, 1);
+		}
+		if (p->is_dir) {
+			ff_err je = {0};
+			if (ff_jail_add(&ctx->jail, lua_tostring(L, v), 0, &je) < 0)
+				return ff_err_set(e, FF_EUSAGE, "parameter %s: %s", p->name, je.msg);
+		}
+		lua_setfield(L, pv, p->name);
+		lua_settop(L, spec - 1);
+	}
+	lua_pop(L, 1);
+	return 0;
+}
