@@ -551,6 +551,7 @@ ff.pg = {}
 ---@param dbname? string another database of the same server (a restored copy) instead of the target's
 ---@return FfPgConn? conn nil when the connection failed
 ---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function ff.pg.connect(target, dbname) end
 
 ---A connection; every query runs in a READ ONLY transaction. Closed by
@@ -568,6 +569,7 @@ local FfPgConn = {}
 ---@param ... string|number|nil
 ---@return table<string, string>[]? rows nil on failure
 ---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgConn:query(sql, ...) end
 
 ---@class (exact) FfPgFacts
@@ -584,6 +586,7 @@ function FfPgConn:query(sql, ...) end
 ---Read. Facts about the server and the database.
 ---@return FfPgFacts? facts
 ---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgConn:facts() end
 
 ---Read. Open a REPEATABLE READ transaction and export its snapshot, held
@@ -591,6 +594,7 @@ function FfPgConn:facts() end
 ---or the transaction cannot begin.
 ---@return string? id for ff.pg.dump{snapshot=} and conn:use_snapshot
 ---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgConn:export_snapshot() end
 
 ---Read. See exactly what the exporting session sees (this session also
@@ -599,17 +603,20 @@ function FfPgConn:export_snapshot() end
 ---@param id string
 ---@return true? ok
 ---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgConn:use_snapshot(id) end
 
 ---Read. Ordinary and partitioned tables outside pg_catalog,
 ---information_schema and pg_* schemas (partitions excluded), sorted.
 ---@return { schema: string, name: string }[]? tables
 ---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgConn:tables() end
 
 ---Read. Every sequence ("schema.name") with its last value as text (absent when never used).
 ---@return { name: string, last_value: string? }[]? sequences
 ---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgConn:sequences() end
 
 ---Read. A table's fingerprint. mode "rows" (default; any mode but
@@ -621,6 +628,7 @@ function FfPgConn:sequences() end
 ---@param mode? "rows"|"content"
 ---@return integer? rows nil on failure
 ---@return string? sha256_or_err the content digest ("content" mode), or why it failed
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgConn:fingerprint(schema, table, mode) end
 
 ---Read. conn:fingerprint for every table of `tables` (as conn:tables()
@@ -635,6 +643,7 @@ function FfPgConn:fingerprint(schema, table, mode) end
 ---@param jobs? integer 1 to 64
 ---@return { rows: integer, content_sha256: string?, parts: integer }[]? fingerprints
 ---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgConn:fingerprints(tables, mode, jobs) end
 
 ---Read. Read one row of a table (the built-in smoke check).
@@ -643,6 +652,7 @@ function FfPgConn:fingerprints(tables, mode, jobs) end
 ---@param table string
 ---@return true? ok
 ---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgConn:readable(schema, table) end
 
 ---Read. Close the connection (again is harmless).
@@ -724,6 +734,7 @@ function ff.pg.archive_read(path, major) end
 ---@param major? integer
 ---@return string? version nil when the tool is not found or fails
 ---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function ff.pg.version(tool, major) end
 
 ---Read: it runs in --dry-run too (a rehearsal proves confirm=). Open the
@@ -755,6 +766,7 @@ function FfPgAdmin:live() end
 ---Read. Every database of the server, sorted ({} for a dry instance's handle).
 ---@return string[]? names
 ---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgAdmin:databases() end
 
 ---Write. Create an empty database from template0 with the live database's
@@ -764,12 +776,14 @@ function FfPgAdmin:databases() end
 ---@param encoding? string used only when the live database is gone
 ---@return true? ok
 ---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgAdmin:create_database(name, encoding) end
 
 ---Write. DROP DATABASE IF EXISTS … WITH (FORCE): only ffrun's own copies, never the live one.
 ---@param name string `<live>__ff…`
 ---@return true? ok
 ---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgAdmin:drop_database(name) end
 
 ---Write. In one transaction (tried up to 5 times): stop new connections to
@@ -780,6 +794,7 @@ function FfPgAdmin:drop_database(name) end
 ---@param old string `<live>__ff…`, the name the live database gets
 ---@return number? downtime_s nil on failure
 ---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgAdmin:swap(new, old) end
 
 ---Write. ALTER DATABASE … ALLOW_CONNECTIONS (the live one or `<live>__ff…`).
@@ -787,6 +802,7 @@ function FfPgAdmin:swap(new, old) end
 ---@param on boolean
 ---@return true? ok
 ---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgAdmin:allow_connections(name, on) end
 
 ---@class (exact) FfPgRestoreResult
@@ -806,6 +822,7 @@ function FfPgAdmin:allow_connections(name, on) end
 ---@param estimate_bytes? integer the source database's size: progress shows the restored size against it, with an ETA
 ---@return FfPgRestoreResult|true|nil result nil when pg_restore could not be started; true in --dry-run
 ---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgAdmin:restore(database, archive, jobs, major, estimate_bytes) end
 
 ---@class (exact) FfPgGlobalsApplied
@@ -848,6 +865,7 @@ function FfPgInstance:admin() end
 ---@param dbname string
 ---@return FfPgConn? conn
 ---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgInstance:connect(dbname) end
 
 ---Read. Where it runs. Raises when the instance is not running. Dry-run stand-in: true.
@@ -865,4 +883,5 @@ function FfPgInstance:stop() end
 ---@param opts? FfPgInstanceOpts
 ---@return FfPgInstance? instance nil when it could not be made
 ---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function ff.pg.instance(opts) end

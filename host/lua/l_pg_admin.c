@@ -1,0 +1,346 @@
+/* l_pg_admin.c - ff.pg.admin: the only way a runbook changes a server.
+ *
+ * It is opened with confirm=, which must equal the target's database name
+ * (exit 2 otherwise). It creates, restores into and drops only databases
+ * named <live>__ff…, and swaps the live database with one of them in a
+ * single transaction, so the live name always holds either the old
+ * database or the new one. The one change beyond those databases is
+ * apply_globals (roles are server-wide), which a runbook makes only when
+ * the operator asks for it. The statements are core/pgadmin.c's. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/exec.h"
+#include "core/pgadmin.h"
+#include "lua/l_pg.h"
+
+#define GLOBALS_MT "ff.pg.globals" /* apply_globals' lists being pushed */
+
+static lpg_admin *check_admin(lua_State *L)
+{
+	lpg_admin *a = ff_handle_check(L, 1, ADMIN_MT);
+	if (!a->pg && !a->dry)
+		luaL_error(L, "pg.admin: connection to %s is closed", a->target);
+	return a;
+}
+
+/* __gc and __close: idempotent. */
+static int admin_gc(lua_State *L)
+{
+	lpg_admin *a = ff_handle_check(L, 1, ADMIN_MT);
+	if (a->pg)
+		ff_pq()->PQfinish(a->pg);
+	a->pg = NULL;
+	return 0;
+}
+
+lpg_admin *lpg_admin_new(lua_State *L)
+{
+	return ff_handle_new(L, ADMIN_MT, sizeof(lpg_admin), 0);
+}
+
+/* A name this handle may create, drop or swap in: <live>__ff<something>. */
+static const char *own_name(lua_State *L, lpg_admin *a, int idx)
+{
+	const char *n = luaL_checkstring(L, idx);
+	size_t ll = strlen(a->live);
+	if (strlen(n) > 63 || !*n)
+		ff_violation(L, "pg.admin: '%s' is not a valid database name", n);
+	if (a->instance)
+		return n;
+	if (strncmp(n, a->live, ll) || strncmp(n + ll, "__ff", 4) || strlen(n) > 63)
+		ff_violation(L, "pg.admin: '%s' is not a database of ffrun's (%s__ff…)", n, a->live);
+	return n;
+}
+
+/* The answer of a statement: true, or nil, message, code; out of memory
+ * is raised. */
+static int answer(lua_State *L, int rc, const ff_err *e)
+{
+	if (rc == FF_EINTERNAL)
+		return ff_raise(L, e);
+	if (rc < 0)
+		return ff_fail(L, e);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* ff.pg.admin(target, confirm) -> admin */
+int lpg_admin_open(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	const char *confirm = luaL_optstring(L, 2, "");
+	const ff_target *t = lpg_target_of(L, name);
+	ff_err e = {0}, why = {0};
+	int reached = 0;
+
+	lpg_admin *a = lpg_admin_new(L);
+	snprintf(a->target, sizeof(a->target), "%s", name);
+	snprintf(a->conninfo, sizeof(a->conninfo), "%s", t->conninfo ? t->conninfo : "");
+	if (ff_pg_target_dbname(a->live, sizeof(a->live), &reached, name, t->conninfo, &why) < 0)
+		return ff_raise(L, &why);
+	if (strcmp(confirm, a->live) != 0)
+		return ff_usage(L, "target %s is database '%s': to let this run write to it, give confirm=%s",
+				name, a->live, a->live);
+	if (ff_pg_connect(&a->pg, name, t->conninfo, "postgres", &e) < 0)
+		return ff_raise(L, &e);
+	if (!reached) {
+		/* The server answers but the database would not: gone, or
+		 * another reason (rights, connection limit) to report as is. */
+		if (!ff_pgadmin_db_gone(a->pg, a->live))
+			return ff_raise(L, &why);
+		a->live_gone = 1;
+	}
+	return 1;
+}
+
+/* The guard holds in a rehearsal too: a wrong confirm is refused. */
+int lpg_dry_admin_open(lua_State *L)
+{
+	return lpg_admin_open(L);
+}
+
+/* admin:live() -> the live database's name, and whether it exists */
+static int admin_live(lua_State *L)
+{
+	lpg_admin *a = check_admin(L);
+	lua_pushstring(L, a->live);
+	lua_pushboolean(L, !a->live_gone);
+	return 2;
+}
+
+/* admin:databases() -> { name, ... } of the server | nil, message, code */
+static int admin_databases(lua_State *L)
+{
+	lpg_admin *a = check_admin(L);
+	ff_err e = {0};
+	if (a->dry) {
+		lua_newtable(L);
+		return 1;
+	}
+	PGresult **r = lpg_result_box(L);
+	if (ff_pgadmin_databases(r, a->pg, &e) < 0)
+		return ff_fail(L, &e);
+	int n = ff_pq()->PQntuples(*r);
+	lua_createtable(L, n, 0);
+	for (int i = 0; i < n; i++) {
+		lua_pushstring(L, ff_pq()->PQgetvalue(*r, i, 0));
+		lua_rawseti(L, -2, i + 1);
+	}
+	return 1;
+}
+
+/* admin:create_database(name [, encoding]): empty, from template0, with
+ * the live database's owner, encoding and locale; when the live database
+ * is gone, the server's defaults and the given encoding (the source's). */
+static int admin_create(lua_State *L)
+{
+	lpg_admin *a = check_admin(L);
+	const char *n = own_name(L, a, 2);
+	const char *enc = luaL_optstring(L, 3, NULL);
+	ff_err e = {0};
+	int rc;
+	if (a->instance)
+		rc = ff_pgadmin_create(a->pg, n, NULL, "UTF8", &e);
+	else if (a->live_gone)
+		rc = ff_pgadmin_create(a->pg, n, NULL, enc, &e);
+	else
+		rc = ff_pgadmin_create(a->pg, n, a->live, NULL, &e);
+	return answer(L, rc, &e);
+}
+
+/* admin:drop_database(name): only ffrun's own copies, never the live one. */
+static int admin_drop(lua_State *L)
+{
+	lpg_admin *a = check_admin(L);
+	const char *n = own_name(L, a, 2);
+	ff_err e = {0};
+	return answer(L, ff_pgadmin_drop(a->pg, n, &e), &e);
+}
+
+/* admin:swap(new, old) -> downtime_s | nil, message, code
+ * In one transaction: stop new connections to the live database, end its
+ * sessions, rename live -> old and new -> live. A kill at any moment leaves
+ * the live name on the old database or on the new one, never neither. */
+static int admin_swap(lua_State *L)
+{
+	lpg_admin *a = check_admin(L);
+	const char *nw = own_name(L, a, 2), *old = own_name(L, a, 3);
+	ff_err e = {0};
+	double downtime = 0;
+	int rc;
+	if (a->live_gone && !a->instance) {
+		/* Nothing to set aside: the copy only takes the name. A
+		 * database made under that name meanwhile makes this fail. */
+		if ((rc = ff_pgadmin_rename(a->pg, nw, a->live, &e)) == 0)
+			a->live_gone = 0;
+	} else {
+		rc = ff_pgadmin_swap(&downtime, a->pg, a->live, nw, old, &e);
+	}
+	if (rc < 0)
+		return rc == FF_EINTERNAL ? ff_raise(L, &e) : ff_fail(L, &e);
+	lua_pushnumber(L, downtime);
+	return 1;
+}
+
+static int dry_swap(lua_State *L)
+{
+	lua_pushnumber(L, 0); /* no downtime in a rehearsal */
+	return 1;
+}
+
+/* admin:allow_connections(name, on): the old copy is kept closed. */
+static int admin_allow(lua_State *L)
+{
+	lpg_admin *a = check_admin(L);
+	const char *n = lua_tostring(L, 2);
+	ff_err e = {0};
+	if (!n || strcmp(n, a->live))
+		n = own_name(L, a, 2);
+	return answer(L, ff_pgadmin_allow(a->pg, n, lua_toboolean(L, 3), &e), &e);
+}
+
+/* pg_restore's --dbname: the configured conninfo naming database db,
+ * copied out of its malloc'd form before any push. */
+static void restore_dbname(lua_State *L, lpg_admin *a, const char *db, char *out, size_t cap)
+{
+	char *ci = NULL;
+	ff_err e = {0};
+	if (ff_pg_conninfo_with_db(&ci, a->conninfo, db, &e) < 0)
+		ff_raise(L, &e);
+	int n = snprintf(out, cap, "--dbname=%s", ci);
+	free(ci);
+	if (n < 0 || (size_t)n >= cap)
+		luaL_error(L, "pg_restore: the conninfo of %s is too long", a->target);
+}
+
+/* Run pg_restore (argv) with the log in raw/ and, on a real connection,
+ * the progress of the database's size; the output's tail goes to *tail. */
+static int run_restore(lua_State *L, lpg_admin *a, const char *db, const char *const *argv,
+		       uint64_t estimate, char raw[256], void **tail, ff_exec_result *res, ff_err *e)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	int log_fd;
+	if (ff_evidence_raw_open(&ctx->ev, &log_fd, raw, "pg_restore.log", e) < 0)
+		return ff_raise(L, e);
+	/* From here to the end no Lua call: the log and env are held. */
+	char **env = ff_pg_env();
+	ff_pgadmin_watch w = {0};
+	ff_exec_opts o = { .env = (const char *const *)env, .out_fd = log_fd,
+			   .tail_max = 64 * 1024, .cancel = &ctx->cancel };
+	if (a->pg) {
+		ff_pgadmin_watch_start(&w, a->pg, db, &ctx->progress, estimate, ctx->quiet || ctx->json);
+		o.tick = ff_pgadmin_watch_tick;
+		o.tick_arg = &w;
+		o.tick_s = isatty(2) ? 1.0 : 10.0;
+	}
+	int rc = ff_exec_run(res, argv, &o, e);
+	if (a->pg)
+		ff_pgadmin_watch_end(&w, !ctx->cancel && !res->timed_out);
+	ff_pg_env_free(env);
+	close(log_fd);
+	*tail = res->tail;
+	res->tail = NULL;
+	return rc;
+}
+
+/* admin:restore(database, archive, jobs, major, estimate_bytes) -> { ok, output, raw, duration_s, stopped }
+ * pg_restore -j into one of ffrun's databases; its whole log is in raw/
+ * (output holds the last 64 KiB) for the runbook to judge each
+ * "pg_restore: error:" line against restore.allow_errors. */
+static int admin_restore(lua_State *L)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	lpg_admin *a = check_admin(L);
+	const char *db = own_name(L, a, 2);
+	const char *archive = luaL_checkstring(L, 3);
+	int jobs = (int)luaL_optinteger(L, 4, 1);
+	int major = (int)luaL_optinteger(L, 5, 0);
+	lua_Integer estimate = luaL_optinteger(L, 6, 0);
+	char tool[PATH_MAX], raw[256], jarg[32], dbarg[4096];
+	ff_err e = {0};
+	int fd;
+	if (ff_jail_open(&fd, &ctx->jail, archive, O_RDONLY, 0, &e) < 0)
+		return ff_raise(L, &e);
+	close(fd);
+	if (ff_pg_tool(tool, ctx->cfg->pg_bindir, major, "pg_restore", &e) < 0)
+		return ff_raise(L, &e);
+	restore_dbname(L, a, db, dbarg, sizeof(dbarg));
+	snprintf(jarg, sizeof(jarg), "--jobs=%d", jobs < 1 ? 1 : jobs);
+	const char *argv[] = { tool, "--no-password", jarg, dbarg, archive, NULL };
+	void **tail = lpg_mem_box(L);
+	ff_exec_result res = {0};
+	int rc = run_restore(L, a, db, argv, estimate > 0 ? (uint64_t)estimate : 0, raw, tail, &res, &e);
+	ff_exec_result_free(&res);
+	if (rc < 0)
+		return ff_fail(L, &e);
+	lua_createtable(L, 0, 5);
+	lua_pushboolean(L, res.exited && res.status == 0);
+	lua_setfield(L, -2, "ok");
+	lua_pushstring(L, raw);
+	lua_setfield(L, -2, "raw");
+	lua_pushnumber(L, res.duration_s);
+	lua_setfield(L, -2, "duration_s");
+	lua_pushstring(L, *tail ? *tail : "");
+	lua_setfield(L, -2, "output");
+	lua_pushboolean(L, res.timed_out);
+	lua_setfield(L, -2, "stopped");
+	return 1;
+}
+
+static int globals_gc(lua_State *L)
+{
+	ff_pgadmin_globals_free(ff_handle_check(L, 1, GLOBALS_MT));
+	return 0;
+}
+
+static void push_list(lua_State *L, const ff_strlist *l)
+{
+	lua_createtable(L, (int)l->n, 0);
+	for (size_t i = 0; i < l->n; i++) {
+		lua_pushstring(L, l->v[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+}
+
+/* admin:apply_globals(file) -> { applied, existing = {…}, errors = {…} }
+ * globals.sql statement by statement on the maintenance connection: a role
+ * that already exists is reported, not fatal. */
+static int admin_globals(lua_State *L)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	lpg_admin *a = check_admin(L);
+	const char *file = luaL_checkstring(L, 2);
+	ff_err e = {0};
+	ff_pgadmin_globals *g = ff_handle_new(L, GLOBALS_MT, sizeof(*g), 0);
+	if (ff_pgadmin_apply_globals(g, a->pg, &ctx->jail, file, &e) < 0)
+		return ff_raise(L, &e); /* the box frees what was listed */
+	lua_createtable(L, 0, 3);
+	push_list(L, &g->errors);
+	lua_setfield(L, -2, "errors");
+	push_list(L, &g->existing);
+	lua_setfield(L, -2, "existing");
+	lua_pushinteger(L, g->applied);
+	lua_setfield(L, -2, "applied");
+	return 1;
+}
+
+void lpg_admin_class(lua_State *L)
+{
+	static const ff_prim methods[] = {
+		{"live", admin_live, FF_READ, NULL},
+		{"databases", admin_databases, FF_READ, NULL},
+		{"create_database", admin_create, FF_WRITE, NULL},
+		{"drop_database", admin_drop, FF_WRITE, NULL},
+		{"swap", admin_swap, FF_WRITE, dry_swap},
+		{"allow_connections", admin_allow, FF_WRITE, NULL},
+		{"restore", admin_restore, FF_WRITE, NULL},
+		{"apply_globals", admin_globals, FF_WRITE, NULL},
+		{NULL, NULL, 0, NULL}
+	};
+	ff_handle_class(L, ADMIN_MT, "pg.admin", methods, admin_gc);
+	ff_handle_class(L, GLOBALS_MT, "pg.globals", NULL, globals_gc);
+}

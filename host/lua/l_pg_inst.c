@@ -1,0 +1,181 @@
+/* l_pg_inst.c - ff.pg.instance: a throwaway server for drills, and its
+ * dry-run stand-in (an instance whose admin plans every change). */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/cluster.h"
+#include "lua/l_pg.h"
+
+typedef struct instance {
+	ff_cluster c;
+	int slot; /* index in ctx->clusters, -1 when not registered */
+} instance;
+
+/* __gc, __close and instance:stop(): idempotent (a destroyed cluster no
+ * longer exists, an unregistered slot is -1). */
+static int inst_teardown(lua_State *L, instance *in)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	ff_cluster_destroy(&in->c, ctx->log_fd, NULL);
+	if (in->slot >= 0)
+		ctx->clusters[in->slot] = NULL;
+	in->slot = -1;
+	return 0;
+}
+
+static int inst_gc(lua_State *L)
+{
+	return inst_teardown(L, ff_handle_check(L, 1, INST_MT));
+}
+
+static int free_slot(const ff_ctx *ctx)
+{
+	for (int i = 0; i < FF_MAX_CLUSTERS; i++)
+		if (!ctx->clusters[i])
+			return i;
+	return -1;
+}
+
+/* ff.pg.instance{ major = } -> instance | nil, message, code: initdb +
+ * start in a private temporary folder, as postgres.os_user when ffrun is
+ * root. */
+int lpg_instance(lua_State *L)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	int major = lua_istable(L, 1) ? lpg_opt_int(L, 1, "major", 0) : 0;
+	char initdb[PATH_MAX], raw[256];
+	ff_err e = {0};
+	int log_fd;
+	if (ff_pg_tool(initdb, ctx->cfg->pg_bindir, major, "initdb", &e) < 0)
+		return ff_raise(L, &e);
+	*strrchr(initdb, '/') = '\0';
+	int slot = free_slot(ctx);
+	if (slot < 0)
+		return luaL_error(L, "pg.instance: at most %d instances at once", FF_MAX_CLUSTERS);
+	/* Leftovers of a crashed ffrun first: only folders whose maker is
+	 * provably dead. */
+	ff_cluster_reap(ctx->log_fd);
+	instance *in = ff_handle_new(L, INST_MT, sizeof(*in), 0);
+	in->slot = -1;
+	if (ff_evidence_raw_open(&ctx->ev, &log_fd, raw, "instance.log", &e) < 0)
+		return ff_raise(L, &e);
+	/* Registered before it exists: a watchdog abort tears down what is
+	 * half made too. */
+	ctx->clusters[slot] = &in->c;
+	in->slot = slot;
+	int rc = ff_cluster_create(&in->c, initdb, ctx->cfg->pg_os_user, log_fd, &ctx->cancel, &e);
+	close(log_fd);
+	if (rc < 0) {
+		ctx->clusters[slot] = NULL;
+		in->slot = -1;
+		return ff_fail(L, &e);
+	}
+	return 1;
+}
+
+static instance *check_inst(lua_State *L)
+{
+	instance *in = ff_handle_check(L, 1, INST_MT);
+	if (!in->c.running)
+		luaL_error(L, "pg.instance: not running");
+	return in;
+}
+
+/* instance:admin() -> admin over the whole instance */
+static int inst_admin(lua_State *L)
+{
+	instance *in = check_inst(L);
+	ff_err e = {0};
+	lpg_admin *a = lpg_admin_new(L);
+	a->instance = 1;
+	snprintf(a->target, sizeof(a->target), "instance");
+	ff_cluster_conninfo(&in->c, "postgres", a->conninfo, sizeof(a->conninfo));
+	if (ff_pg_connect(&a->pg, "instance", a->conninfo, NULL, &e) < 0)
+		return ff_raise(L, &e);
+	return 1;
+}
+
+/* instance:connect(db) -> conn | nil, message, code */
+static int inst_connect(lua_State *L)
+{
+	instance *in = check_inst(L);
+	const char *db = luaL_checkstring(L, 2);
+	char ci[1024];
+	ff_err e = {0};
+	ff_cluster_conninfo(&in->c, db, ci, sizeof(ci));
+	lpg_conn *c = ff_handle_new(L, CONN_MT, sizeof(*c), 0);
+	snprintf(c->target, sizeof(c->target), "instance");
+	if (lpg_conn_open(c, "instance", ci, NULL, &e) < 0)
+		return ff_fail(L, &e);
+	return 1;
+}
+
+/* instance:info() -> { folder, socket, port } */
+static int inst_info(lua_State *L)
+{
+	instance *in = check_inst(L);
+	lua_createtable(L, 0, 3);
+	lua_pushstring(L, in->c.dir);
+	lua_setfield(L, -2, "folder");
+	lua_pushstring(L, in->c.sock);
+	lua_setfield(L, -2, "socket");
+	lua_pushinteger(L, in->c.port);
+	lua_setfield(L, -2, "port");
+	return 1;
+}
+
+/* instance:stop(): stop the server and remove its folder (idempotent). */
+static int inst_stop(lua_State *L)
+{
+	inst_gc(L);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* In a rehearsal: a stand-in instance whose admin plans every change. */
+static int dry_inst_admin(lua_State *L)
+{
+	lpg_admin *a = lpg_admin_new(L);
+	a->instance = a->dry = 1;
+	snprintf(a->target, sizeof(a->target), "instance");
+	return 1;
+}
+
+static int dry_nothing(lua_State *L)
+{
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* The real connect's failure shape: nil, message, code. */
+static int dry_no_connect(lua_State *L)
+{
+	return ff_failf(L, "dry-run: the instance is only planned");
+}
+
+int lpg_dry_instance(lua_State *L)
+{
+	lua_createtable(L, 0, 4);
+	lua_pushcfunction(L, dry_inst_admin);
+	lua_setfield(L, -2, "admin");
+	lua_pushcfunction(L, dry_no_connect);
+	lua_setfield(L, -2, "connect");
+	lua_pushcfunction(L, dry_nothing);
+	lua_setfield(L, -2, "stop");
+	lua_pushcfunction(L, dry_nothing);
+	lua_setfield(L, -2, "info");
+	return 1;
+}
+
+void lpg_inst_class(lua_State *L)
+{
+	static const ff_prim methods[] = {
+		{"admin", inst_admin, FF_READ, NULL},
+		{"connect", inst_connect, FF_READ, NULL},
+		{"info", inst_info, FF_READ, NULL},
+		{"stop", inst_stop, FF_WRITE, NULL},
+		{NULL, NULL, 0, NULL}
+	};
+	ff_handle_class(L, INST_MT, "pg.instance", methods, inst_gc);
+}
