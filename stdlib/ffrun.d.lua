@@ -50,7 +50,9 @@
 -- mark the run: pcall may catch them, but if the run then fails it exits
 -- 4 or 2 (a violation or limit wins over busy, busy over usage).
 -- Operational failures a runbook may branch on return `nil, message` where
--- noted; other errors raise and fail the step (exit 1).
+-- noted (ff.fs, ff.hash, ff.yaml and ff.exec add a third value, the
+-- failure's class: "fail", "usage", "busy", "sandbox" or "internal");
+-- other errors raise and fail the step (exit 1).
 --
 -- Read: runs in every mode. Write: in --dry-run it is planned (printed as
 -- "plan N [step] call args", kept in the evidence's "plan" and as a
@@ -184,12 +186,14 @@ ff.fs = {}
 ---@param path string
 ---@return string? data nil when it cannot be read (missing, a folder on the way missing, not a regular file)
 ---@return string? err
+---@return string? code "fail" (the failure's class, see the top)
 function ff.fs.read(path) end
 
 ---Read. Names in a folder, sorted, without "." and "..".
 ---@param path string
 ---@return string[]? names nil when it cannot be listed (missing, not a folder)
 ---@return string? err
+---@return string? code "fail" (the failure's class, see the top)
 function ff.fs.list(path) end
 
 ---@class (exact) FfStat
@@ -202,6 +206,7 @@ function ff.fs.list(path) end
 ---@param path string
 ---@return FfStat? stat nil when it does not exist
 ---@return string? err
+---@return string? code "fail" (the failure's class, see the top)
 function ff.fs.stat(path) end
 
 ---Read. Whether path exists (false also when a folder on the way is missing).
@@ -216,6 +221,7 @@ function ff.fs.exists(path) end
 ---@param data string
 ---@return true? ok
 ---@return string? err
+---@return string? code "fail" (the failure's class, see the top)
 function ff.fs.write(path, data) end
 
 ---Write. Append to a file, creating it (0600). Raises when it cannot be
@@ -224,6 +230,7 @@ function ff.fs.write(path, data) end
 ---@param data string
 ---@return true? ok
 ---@return string? err when writing fails
+---@return string? code "fail" (the failure's class, see the top)
 function ff.fs.append(path, data) end
 
 ---Write. Create one folder (0700); an existing name is fine. Raises when
@@ -231,6 +238,7 @@ function ff.fs.append(path, data) end
 ---@param path string
 ---@return true? ok
 ---@return string? err
+---@return string? code "fail" (the failure's class, see the top)
 function ff.fs.mkdir(path) end
 
 ---Write. Remove a file or an empty folder, or a whole tree when recursive
@@ -240,6 +248,7 @@ function ff.fs.mkdir(path) end
 ---@param recursive? boolean
 ---@return true? ok
 ---@return string? err
+---@return string? code "fail" (the failure's class, see the top)
 function ff.fs.remove(path, recursive) end
 
 ---Write. Rename, never replacing an existing `to` (that is `nil, err`).
@@ -248,6 +257,7 @@ function ff.fs.remove(path, recursive) end
 ---@param to string
 ---@return true? ok
 ---@return string? err
+---@return string? code "fail" (the failure's class, see the top)
 function ff.fs.rename(from, to) end
 
 ---Write. fsync a file or folder. Raises when it cannot be opened.
@@ -255,6 +265,7 @@ function ff.fs.rename(from, to) end
 ---@param path string
 ---@return true? ok
 ---@return string? err
+---@return string? code "fail" (the failure's class, see the top)
 function ff.fs.fsync(path) end
 
 ---Write. Take the lock of a folder: flock on <dir>/.ffrun.lock (created,
@@ -280,6 +291,7 @@ function FfLock:release() end
 ---@param dir string
 ---@return integer? bytes
 ---@return string? err
+---@return string? code "fail" (the failure's class, see the top)
 function ff.fs.free_bytes(dir) end
 
 ---Write. Write DIGEST (sha256sum -c format) over every file below a
@@ -289,6 +301,7 @@ function ff.fs.free_bytes(dir) end
 ---@param known? { path: string, sha256: string, bytes: integer }[] digests taken while the files were written (a manifest's artifacts): such a file is not read again while it keeps that size
 ---@return true? ok
 ---@return string? err
+---@return string? code "fail" (the failure's class, see the top)
 function ff.fs.write_digest(dir, known) end
 
 ------------------------------------------------------------------------------
@@ -302,6 +315,7 @@ ff.hash = {}
 ---@param path string
 ---@return string? hex 64 lower-case hex digits; nil on failure
 ---@return integer|string bytes_or_err the file's size, or why it failed
+---@return string? code "fail" on failure (the failure's class, see the top)
 function ff.hash.file(path) end
 
 ---Read. sha256 of a string.
@@ -337,6 +351,7 @@ function ff.hash.string(s) end
 ---@param opts? FfExecOpts
 ---@return FfExecResult? result nil when it could not be started
 ---@return string? err
+---@return string? code "fail" (the failure's class, see the top)
 function ff.exec(argv, opts) end
 
 ------------------------------------------------------------------------------
@@ -412,6 +427,7 @@ ff.yaml = {}
 ---@param name? string for error messages; default "(yaml)"
 ---@return any value nil on failure (or for an empty document)
 ---@return string? err
+---@return string? code "fail" (the failure's class, see the top)
 function ff.yaml.load(text, name) end
 
 ---Read. A safe snapshot: values under secret-looking keys (and URL
@@ -421,6 +437,7 @@ function ff.yaml.load(text, name) end
 ---@param name string the file's name
 ---@return string? redacted nil on failure
 ---@return integer|string count_or_err how many values were redacted, or why it failed
+---@return string? code "fail" on failure (the failure's class, see the top)
 function ff.yaml.redact(text, name) end
 
 ------------------------------------------------------------------------------

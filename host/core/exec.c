@@ -413,214 +413,297 @@ int ff_sched_background(pid_t tid, int on)
 	return sched_setscheduler(tid, on ? SCHED_IDLE : SCHED_OTHER, &sp);
 }
 
+/* Everything one run holds, so each phase below is a function of it and the
+ * cleanup is one place (run_close) whatever phase failed. */
+typedef struct {
+	const ff_exec_opts *o;
+	const char *prog;     /* argv[0], for messages */
+	ff_exec_result *res;
+	int out[2], data[2], st[2];
+	int null_fd, pidfd;
+	capture cap;
+	ff_redactor *red;
+	char *buf;            /* one read's worth, shared by both pipes */
+	pid_t pid;
+	double grace, start, now, term_at, kill_at, drain_until, next_tick;
+	int leader_done, sink_failed, background, wstatus;
+} run;
+
+/* Allocate and open everything before the fork: the child may not. */
+static int run_prepare(run *r, ff_err *e)
+{
+	const ff_exec_opts *o = r->o;
+
+	if ((o->tail_max && !(r->cap.ring = malloc(o->tail_max))) ||
+	    !(r->buf = malloc(FF_EXEC_CHUNK)) ||
+	    !(r->red = ff_redactor_new(o->secrets, capture_sink, &r->cap)))
+		return ff_err_set(e, FF_EFAIL, "exec %s: out of memory", r->prog);
+	if (pipe2(r->out, O_CLOEXEC) < 0 || pipe2(r->st, O_CLOEXEC) < 0 ||
+	    (o->stdout_sink && pipe2(r->data, O_CLOEXEC) < 0) ||
+	    (r->null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+		return ff_err_set(e, FF_EFAIL, "exec %s: %s", r->prog, strerror(errno));
+	if (o->stdout_sink)
+		fcntl(r->data[0], F_SETPIPE_SZ, FF_EXEC_DATA_PIPE); /* a smaller pipe still works */
+	return 0;
+}
+
+/* Fork and learn whether execve succeeded. On failure the child has been
+ * reaped and e says which step of its setup failed. */
+static int run_start(run *r, const char *const *argv, const char *const *env, ff_err *e)
+{
+	const ff_exec_opts *o = r->o;
+	child_status cs;
+	ssize_t n;
+
+	r->start = now_s();
+	if ((r->pid = fork()) < 0)
+		return ff_err_set(e, FF_EFAIL, "exec %s: fork: %s", r->prog, strerror(errno));
+	if (r->pid == 0)
+		child_run(argv, env, o, o->stdin_fd > 0 ? o->stdin_fd : r->null_fd, r->out[1],
+			  r->data[1], r->st[1]);
+
+	/* Also from this side, so the group exists before we ever signal it. */
+	setpgid(r->pid, r->pid);
+	close_fd(&r->out[1]);
+	close_fd(&r->data[1]);
+	close_fd(&r->st[1]);
+	close_fd(&r->null_fd);
+
+	/* EOF means execve succeeded (the pipe is close-on-exec); a record means
+	 * the child failed before it and has already _exit()ed. */
+	do
+		n = read(r->st[0], &cs, sizeof(cs));
+	while (n < 0 && errno == EINTR);
+	close_fd(&r->st[0]);
+	if (n != 0) {
+		if (n != (ssize_t)sizeof(cs))
+			cs = (child_status){ STEP_SETUP, n < 0 ? errno : EIO };
+		kill(r->pid, SIGKILL);
+		reap(r->pid, &r->wstatus);
+		return report_start_failure(r->prog, o, &cs, e);
+	}
+	return 0;
+}
+
+/* How long the next poll may sleep: until the next deadline (kill, term,
+ * drain, tick), and never longer than the cancel and no-pidfd ticks. */
+static int run_poll_ms(const run *r)
+{
+	const ff_exec_opts *o = r->o;
+	int ms = min_ms(ms_until(r->now, fmin(r->kill_at, r->res->timed_out ? r->kill_at : r->term_at)),
+			ms_until(r->now, r->drain_until));
+
+	if (o->cancel)
+		ms = min_ms(ms, FF_EXEC_CANCEL_MS);
+	if (!r->leader_done && r->pidfd < 0)
+		ms = min_ms(ms, FF_EXEC_TICK_MS);
+	if (!r->leader_done)
+		ms = min_ms(ms, ms_until(r->now, r->next_tick));
+	return ms;
+}
+
+static void run_read_captured(run *r)
+{
+	ssize_t n = read(r->out[0], r->buf, FF_EXEC_CHUNK);
+
+	if (n > 0)
+		ff_redactor_write(r->red, r->buf, (size_t)n);
+	else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+		close_fd(&r->out[0]);
+}
+
+static void run_read_data(run *r)
+{
+	const ff_exec_opts *o = r->o;
+	ssize_t n = read(r->data[0], r->buf, FF_EXEC_CHUNK);
+
+	if (n > 0 && !r->sink_failed && o->stdout_sink(o->stdout_arg, r->buf, (size_t)n) < 0) {
+		/* Stop the producer; what it still writes is read and
+		 * dropped so it never blocks on a full pipe. */
+		r->sink_failed = 1;
+		if (!r->leader_done && !r->res->timed_out) {
+			terminate(r->pid);
+			r->kill_at = now_s() + r->grace;
+		}
+	} else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+		close_fd(&r->data[0]);
+	}
+}
+
+/* Has the leader exited? Asked when its pidfd is readable, or on every
+ * tick without one. */
+static void run_check_leader(run *r, int may_have_exited)
+{
+	siginfo_t si;
+
+	/* WNOWAIT leaves the leader a zombie, and a zombie keeps its
+	 * process group id from being reused: the group kill below
+	 * cannot hit a stranger. */
+	memset(&si, 0, sizeof(si));
+	if (!r->leader_done && may_have_exited &&
+	    waitid(P_PID, (id_t)r->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	    si.si_pid == r->pid) {
+		/* What the leader leaves behind in its group is orphaned
+		 * by contract; it must not hold our pipe open. Processes
+		 * that left the group (setsid) are bounded by the drain. */
+		r->leader_done = 1;
+		kill(-r->pid, SIGKILL);
+		r->drain_until = now_s() + FF_EXEC_DRAIN_S;
+	}
+}
+
+/* The clock's part of a turn: foreground switch, progress tick, timeout or
+ * cancel, and the SIGKILL once the grace is over. */
+static void run_clock(run *r)
+{
+	const ff_exec_opts *o = r->o;
+
+	/* The leader is not reaped yet (a zombie at worst): its pid
+	 * cannot name another process. */
+	if (r->background && o->foreground && *o->foreground) {
+		r->background = 0;
+		if (!r->leader_done)
+			(void)ff_sched_background(r->pid, 0);
+	}
+
+	r->now = now_s();
+	if (!r->leader_done && r->now >= r->next_tick) {
+		o->tick(o->tick_arg);
+		r->next_tick = (r->now = now_s()) + o->tick_s;
+	}
+	if (!r->leader_done && !r->res->timed_out &&
+	    (r->now >= r->term_at || (o->cancel && *o->cancel))) {
+		terminate(r->pid);
+		r->res->timed_out = 1;
+		r->kill_at = r->now + r->grace;
+	}
+	if (!r->leader_done && r->now >= r->kill_at) {
+		kill(-r->pid, SIGKILL);
+		r->kill_at = INFINITY; /* now only the exit is awaited */
+	}
+}
+
+/* Read the pipes until the leader has exited and they are drained. Returns
+ * 0, or a negative code only when poll itself fails. */
+static int run_wait(run *r, ff_err *e)
+{
+	const ff_exec_opts *o = r->o;
+
+	r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
+	r->term_at = o->timeout_s > 0 ? r->start + o->timeout_s : INFINITY;
+	r->now = now_s();
+	r->next_tick = o->tick && o->tick_s > 0 ? r->now + o->tick_s : INFINITY;
+
+	while (r->out[0] >= 0 || r->data[0] >= 0 || !r->leader_done) {
+		struct pollfd pf[3];
+		int pout = -1, pdata = -1, ppid = -1, ms;
+		nfds_t nf = 0;
+
+		/* A dump's bytes are read to the end, whatever the clock says;
+		 * only the captured stderr is bounded by the drain. */
+		if (r->leader_done && r->now >= r->drain_until && r->data[0] < 0)
+			break;
+		if (r->leader_done && r->now >= r->drain_until)
+			close_fd(&r->out[0]);
+		ms = run_poll_ms(r);
+
+		if (r->out[0] >= 0) {
+			pout = (int)nf;
+			pf[nf++] = (struct pollfd){ .fd = r->out[0], .events = POLLIN };
+		}
+		if (r->data[0] >= 0) {
+			pdata = (int)nf;
+			pf[nf++] = (struct pollfd){ .fd = r->data[0], .events = POLLIN };
+		}
+		if (!r->leader_done && r->pidfd >= 0) {
+			ppid = (int)nf;
+			pf[nf++] = (struct pollfd){ .fd = r->pidfd, .events = POLLIN };
+		}
+		if (poll(pf, nf, ms) < 0 && errno != EINTR)
+			return ff_err_set(e, FF_EFAIL, "exec %s: poll: %s", r->prog, strerror(errno));
+
+		if (pout >= 0 && pf[pout].revents)
+			run_read_captured(r);
+		if (pdata >= 0 && pf[pdata].revents)
+			run_read_data(r);
+		run_check_leader(r, ppid < 0 || pf[ppid].revents);
+		run_clock(r);
+	}
+	return 0;
+}
+
+/* Reap the leader and fill res. err is run_wait's: the first failure is the
+ * one reported, so later ones are only set when there was none. */
+static int run_finish(run *r, int err, ff_err *e)
+{
+	const ff_exec_opts *o = r->o;
+	ff_exec_result *res = r->res;
+
+	if (!r->leader_done)
+		kill(-r->pid, SIGKILL); /* only after a poll failure */
+	reap(r->pid, &r->wstatus);
+	res->duration_s = now_s() - r->start;
+	ff_redactor_flush(r->red);
+
+	if (WIFEXITED(r->wstatus)) {
+		res->exited = 1;
+		res->status = WEXITSTATUS(r->wstatus);
+	} else if (WIFSIGNALED(r->wstatus)) {
+		res->status = WTERMSIG(r->wstatus);
+	}
+	res->out_bytes = r->cap.bytes;
+	if (r->cap.ring && !(res->tail = capture_tail(&r->cap)) && !err)
+		err = ff_err_set(e, FF_EFAIL, "exec %s: out of memory", r->prog);
+	if (r->sink_failed && !err)
+		err = ff_err_set(e, FF_EFAIL, "%s: writing its output: %s", r->prog,
+				 strerror(o->stdout_errno && *o->stdout_errno ? *o->stdout_errno : EIO));
+	if (r->cap.write_errno && !err)
+		err = ff_err_set(e, FF_EFAIL, "exec %s: writing its output: %s", r->prog,
+				 strerror(r->cap.write_errno));
+	return err;
+}
+
+static void run_close(run *r)
+{
+	close_fd(&r->out[0]);
+	close_fd(&r->out[1]);
+	close_fd(&r->data[0]);
+	close_fd(&r->data[1]);
+	close_fd(&r->st[0]);
+	close_fd(&r->st[1]);
+	close_fd(&r->null_fd);
+	close_fd(&r->pidfd);
+	ff_redactor_free(r->red);
+	free(r->cap.ring);
+	free(r->buf);
+}
+
 int ff_exec_run(ff_exec_result *res, const char *const *argv,
 		const ff_exec_opts *opts, ff_err *e)
 {
 	static const ff_exec_opts no_opts = { .out_fd = -1 };
 	const ff_exec_opts *o = opts ? opts : &no_opts;
-	const char *const *env = o->env ? o->env : default_env;
-	double grace = o->kill_grace_s > 0 ? o->kill_grace_s : 2.0;
-	int out[2] = { -1, -1 }, data[2] = { -1, -1 }, st[2] = { -1, -1 };
-	int null_fd = -1, pidfd = -1, sink_failed = 0;
-	capture cap = { .fd = o->out_fd, .ring_max = o->tail_max };
-	ff_redactor *red = NULL;
-	char *buf = NULL;
-	child_status cs;
-	double start, now, term_at, kill_at = INFINITY, drain_until = INFINITY, next_tick;
-	int err = 0, wstatus = 0, leader_done = 0, background = o->background;
-	ssize_t n;
-	pid_t pid;
+	run r = {
+		.o = o, .res = res,
+		.out = { -1, -1 }, .data = { -1, -1 }, .st = { -1, -1 },
+		.null_fd = -1, .pidfd = -1,
+		.cap = { .fd = o->out_fd, .ring_max = o->tail_max },
+		.grace = o->kill_grace_s > 0 ? o->kill_grace_s : 2.0,
+		.kill_at = INFINITY, .drain_until = INFINITY,
+		.background = o->background,
+	};
+	int err;
 
 	memset(res, 0, sizeof(*res));
 	if (!argv || !argv[0] || argv[0][0] != '/')
 		return ff_err_set(e, FF_EUSAGE, "exec: program must be an absolute path, not '%s'",
 				  argv && argv[0] ? argv[0] : "");
+	r.prog = argv[0];
 
-	if ((o->tail_max && !(cap.ring = malloc(o->tail_max))) ||
-	    !(buf = malloc(FF_EXEC_CHUNK)) ||
-	    !(red = ff_redactor_new(o->secrets, capture_sink, &cap))) {
-		err = ff_err_set(e, FF_EFAIL, "exec %s: out of memory", argv[0]);
-		goto out;
-	}
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(st, O_CLOEXEC) < 0 ||
-	    (o->stdout_sink && pipe2(data, O_CLOEXEC) < 0) ||
-	    (null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
-		err = ff_err_set(e, FF_EFAIL, "exec %s: %s", argv[0], strerror(errno));
-		goto out;
-	}
-	if (o->stdout_sink)
-		fcntl(data[0], F_SETPIPE_SZ, FF_EXEC_DATA_PIPE); /* a smaller pipe still works */
-
-	start = now_s();
-	if ((pid = fork()) < 0) {
-		err = ff_err_set(e, FF_EFAIL, "exec %s: fork: %s", argv[0], strerror(errno));
-		goto out;
-	}
-	if (pid == 0)
-		child_run(argv, env, o, o->stdin_fd > 0 ? o->stdin_fd : null_fd, out[1], data[1], st[1]);
-
-	/* Also from this side, so the group exists before we ever signal it. */
-	setpgid(pid, pid);
-	close_fd(&out[1]);
-	close_fd(&data[1]);
-	close_fd(&st[1]);
-	close_fd(&null_fd);
-
-	/* EOF means execve succeeded (the pipe is close-on-exec); a record means
-	 * the child failed before it and has already _exit()ed. */
-	do
-		n = read(st[0], &cs, sizeof(cs));
-	while (n < 0 && errno == EINTR);
-	close_fd(&st[0]);
-	if (n != 0) {
-		if (n != (ssize_t)sizeof(cs))
-			cs = (child_status){ STEP_SETUP, n < 0 ? errno : EIO };
-		kill(pid, SIGKILL);
-		reap(pid, &wstatus);
-		err = report_start_failure(argv[0], o, &cs, e);
-		goto out;
-	}
-
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	term_at = o->timeout_s > 0 ? start + o->timeout_s : INFINITY;
-	now = now_s();
-	next_tick = o->tick && o->tick_s > 0 ? now + o->tick_s : INFINITY;
-
-	while (out[0] >= 0 || data[0] >= 0 || !leader_done) {
-		struct pollfd pf[3];
-		int pout = -1, pdata = -1, ppid = -1;
-		nfds_t nf = 0;
-		siginfo_t si;
-		int ms;
-
-		/* A dump's bytes are read to the end, whatever the clock says;
-		 * only the captured stderr is bounded by the drain. */
-		if (leader_done && now >= drain_until && data[0] < 0)
-			break;
-		if (leader_done && now >= drain_until)
-			close_fd(&out[0]);
-		ms = min_ms(ms_until(now, fmin(kill_at, res->timed_out ? kill_at : term_at)),
-			    ms_until(now, drain_until));
-		if (o->cancel)
-			ms = min_ms(ms, FF_EXEC_CANCEL_MS);
-		if (!leader_done && pidfd < 0)
-			ms = min_ms(ms, FF_EXEC_TICK_MS);
-		if (!leader_done)
-			ms = min_ms(ms, ms_until(now, next_tick));
-
-		if (out[0] >= 0) {
-			pout = (int)nf;
-			pf[nf++] = (struct pollfd){ .fd = out[0], .events = POLLIN };
-		}
-		if (data[0] >= 0) {
-			pdata = (int)nf;
-			pf[nf++] = (struct pollfd){ .fd = data[0], .events = POLLIN };
-		}
-		if (!leader_done && pidfd >= 0) {
-			ppid = (int)nf;
-			pf[nf++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
-		}
-		if (poll(pf, nf, ms) < 0 && errno != EINTR) {
-			err = ff_err_set(e, FF_EFAIL, "exec %s: poll: %s", argv[0], strerror(errno));
-			break;
-		}
-
-		if (pout >= 0 && pf[pout].revents) {
-			n = read(out[0], buf, FF_EXEC_CHUNK);
-			if (n > 0)
-				ff_redactor_write(red, buf, (size_t)n);
-			else if (n == 0 || (errno != EINTR && errno != EAGAIN))
-				close_fd(&out[0]);
-		}
-		if (pdata >= 0 && pf[pdata].revents) {
-			n = read(data[0], buf, FF_EXEC_CHUNK);
-			if (n > 0 && !sink_failed && o->stdout_sink(o->stdout_arg, buf, (size_t)n) < 0) {
-				/* Stop the producer; what it still writes is read and
-				 * dropped so it never blocks on a full pipe. */
-				sink_failed = 1;
-				if (!leader_done && !res->timed_out) {
-					terminate(pid);
-					kill_at = now_s() + grace;
-				}
-			} else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
-				close_fd(&data[0]);
-			}
-		}
-
-		/* WNOWAIT leaves the leader a zombie, and a zombie keeps its
-		 * process group id from being reused: the group kill below
-		 * cannot hit a stranger. */
-		memset(&si, 0, sizeof(si));
-		if (!leader_done && (ppid < 0 || pf[ppid].revents) &&
-		    waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-		    si.si_pid == pid) {
-			/* What the leader leaves behind in its group is orphaned
-			 * by contract; it must not hold our pipe open. Processes
-			 * that left the group (setsid) are bounded by the drain. */
-			leader_done = 1;
-			kill(-pid, SIGKILL);
-			drain_until = now_s() + FF_EXEC_DRAIN_S;
-		}
-
-		/* The leader is not reaped yet (a zombie at worst): its pid
-		 * cannot name another process. */
-		if (background && o->foreground && *o->foreground) {
-			background = 0;
-			if (!leader_done)
-				(void)ff_sched_background(pid, 0);
-		}
-
-		now = now_s();
-		if (!leader_done && now >= next_tick) {
-			o->tick(o->tick_arg);
-			next_tick = (now = now_s()) + o->tick_s;
-		}
-		if (!leader_done && !res->timed_out &&
-		    (now >= term_at || (o->cancel && *o->cancel))) {
-			terminate(pid);
-			res->timed_out = 1;
-			kill_at = now + grace;
-		}
-		if (!leader_done && now >= kill_at) {
-			kill(-pid, SIGKILL);
-			kill_at = INFINITY; /* now only the exit is awaited */
-		}
-	}
-
-	if (!leader_done)
-		kill(-pid, SIGKILL); /* only after a poll failure */
-	reap(pid, &wstatus);
-	res->duration_s = now_s() - start;
-	ff_redactor_flush(red);
-
-	if (WIFEXITED(wstatus)) {
-		res->exited = 1;
-		res->status = WEXITSTATUS(wstatus);
-	} else if (WIFSIGNALED(wstatus)) {
-		res->status = WTERMSIG(wstatus);
-	}
-	res->out_bytes = cap.bytes;
-	if (cap.ring && !(res->tail = capture_tail(&cap)) && !err)
-		err = ff_err_set(e, FF_EFAIL, "exec %s: out of memory", argv[0]);
-	if (sink_failed && !err)
-		err = ff_err_set(e, FF_EFAIL, "%s: writing its output: %s", argv[0],
-				 strerror(o->stdout_errno && *o->stdout_errno ? *o->stdout_errno : EIO));
-	if (cap.write_errno && !err)
-		err = ff_err_set(e, FF_EFAIL, "exec %s: writing its output: %s", argv[0],
-				 strerror(cap.write_errno));
-
-out:
-	close_fd(&out[0]);
-	close_fd(&out[1]);
-	close_fd(&data[0]);
-	close_fd(&data[1]);
-	close_fd(&st[0]);
-	close_fd(&st[1]);
-	close_fd(&null_fd);
-	close_fd(&pidfd);
-	ff_redactor_free(red);
-	free(cap.ring);
-	free(buf);
+	if ((err = run_prepare(&r, e)) == 0 &&
+	    (err = run_start(&r, argv, o->env ? o->env : default_env, e)) == 0)
+		err = run_finish(&r, run_wait(&r, e), e);
+	run_close(&r);
 	return err;
 }
 

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lua/modules.h"
 #include "lua/prim.h"
 #include "vm/vm.h"
 

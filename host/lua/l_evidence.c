@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lua/modules.h"
 #include "lua/prim.h"
 
 static const char *const reserved[] = {
@@ -100,19 +101,47 @@ void ff_open_evidence(lua_State *L)
 
 /* --- ff.verify ------------------------------------------------------------- */
 
+/* The core walks the folder holding an fd and buffers of its own, and
+ * reports each problem through add_problem: a push that raised there (the
+ * memory cap) would longjmp past them all. So each push runs under
+ * lua_pcall; the first error stops the pushes, stays on top of the stack,
+ * and is raised again once the core has returned and the fd is closed. */
 typedef struct problems {
 	lua_State *L;
-	int table;
+	int table;  /* stack index of the problems table */
 	int n;
+	int failed; /* a push raised: its error object is on top */
 } problems;
 
+/* (table, msg as a light userdata, index): table[index] = msg */
+static int push_problem(lua_State *L)
+{
+	lua_pushstring(L, lua_touserdata(L, 2));
+	lua_rawseti(L, 1, lua_tointeger(L, 3));
+	return 0;
+}
+
+/* Pushes nothing that allocates before the pcall: a light C function, a
+ * copy of a stack slot, a light userdata and an integer. */
 static void add_problem(void *arg, const char *msg)
 {
 	problems *p = arg;
-	lua_pushstring(p->L, msg);
-	lua_rawseti(p->L, p->table, ++p->n);
+	lua_State *L = p->L;
+
+	if (p->failed)
+		return;
+	lua_pushcfunction(L, push_problem);
+	lua_pushvalue(L, p->table);
+	lua_pushlightuserdata(L, (void *)msg);
+	lua_pushinteger(L, (lua_Integer)p->n + 1);
+	if (lua_pcall(L, 3, 0, 0) != LUA_OK)
+		p->failed = 1;
+	else
+		p->n++;
 }
 
+/* The problems table is made before the fd is opened, so that nothing but
+ * add_problem's protected pushes happens while the fd is open. */
 static int open_dir(lua_State *L, int *fd, const char *path)
 {
 	ff_err e = {0};
@@ -121,19 +150,30 @@ static int open_dir(lua_State *L, int *fd, const char *path)
 	return 0;
 }
 
+/* After the core returned and the fd is closed: raise what a push raised,
+ * or add the core's own failure as the last problem. */
+static void end_problems(problems *p, int rc, const ff_err *e)
+{
+	if (p->failed)
+		lua_error(p->L);
+	if (rc < 0) {
+		lua_pushstring(p->L, e->msg);
+		lua_rawseti(p->L, p->table, ++p->n);
+	}
+}
+
 /* ff.verify.digest(dir) -> ok, {problems} */
 static int verify_digest(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	int fd;
 	ff_err e = {0};
-	open_dir(L, &fd, path);
 	lua_newtable(L);
-	problems p = { L, lua_gettop(L), 0 };
+	problems p = { L, lua_gettop(L), 0, 0 };
+	open_dir(L, &fd, path);
 	int rc = ff_digest_verify(fd, add_problem, &p, &e);
 	close(fd);
-	if (rc < 0)
-		add_problem(&p, e.msg);
+	end_problems(&p, rc, &e);
 	lua_pushboolean(L, rc == 0);
 	lua_insert(L, -2);
 	return 2;
@@ -147,13 +187,12 @@ static int verify_events(lua_State *L)
 	char last[FF_SHA256_HEX] = "";
 	unsigned long long count = 0;
 	ff_err e = {0};
-	open_dir(L, &fd, path);
 	lua_newtable(L);
-	problems p = { L, lua_gettop(L), 0 };
+	problems p = { L, lua_gettop(L), 0, 0 };
+	open_dir(L, &fd, path);
 	int rc = ff_events_verify(fd, last, &count, add_problem, &p, &e);
 	close(fd);
-	if (rc < 0)
-		add_problem(&p, e.msg);
+	end_problems(&p, rc, &e);
 	lua_pushboolean(L, rc == 0);
 	lua_insert(L, -2);
 	lua_pushinteger(L, (lua_Integer)count);

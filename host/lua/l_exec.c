@@ -7,7 +7,12 @@
 #include <unistd.h>
 
 #include "core/exec.h"
+#include "lua/handle.h"
+#include "lua/modules.h"
 #include "lua/prim.h"
+
+/* The last bytes of output a runbook gets as .output. */
+#define EXEC_TAIL_MAX 4096
 
 static int allowed(const ff_config *c, const char *prog)
 {
@@ -72,17 +77,19 @@ static int l_exec(lua_State *L)
 	if (ff_evidence_raw_open(&ctx->ev, &fd, rel, name, &e) < 0)
 		return ff_raise(L, &e);
 	ff_exec_opts opts = {
-		.out_fd = fd, .timeout_s = timeout, .tail_max = 4096,
+		.out_fd = fd, .timeout_s = timeout, .tail_max = EXEC_TAIL_MAX,
 		.secrets = (const char *const *)ctx->secrets, .cancel = &ctx->cancel,
 	};
 	ff_exec_result res = {0};
 	int rc = ff_exec_run(&res, argv, &opts, &e);
 	close(fd);
-	if (rc < 0) {
-		luaL_pushfail(L);
-		lua_pushstring(L, e.msg);
-		return 2;
-	}
+	/* The tail is copied out and freed before the first push: a push may
+	 * raise (the memory cap) and would leak it. */
+	char tail[EXEC_TAIL_MAX + 1];
+	snprintf(tail, sizeof(tail), "%s", res.tail ? res.tail : "");
+	ff_exec_result_free(&res);
+	if (rc < 0)
+		return ff_fail(L, &e);
 	lua_createtable(L, 0, 6);
 	lua_pushboolean(L, res.exited && res.status == 0 && !res.timed_out);
 	lua_setfield(L, -2, "ok");
@@ -94,13 +101,12 @@ static int l_exec(lua_State *L)
 	}
 	lua_pushboolean(L, res.timed_out);
 	lua_setfield(L, -2, "timed_out");
-	lua_pushstring(L, res.tail ? res.tail : "");
+	lua_pushstring(L, tail);
 	lua_setfield(L, -2, "output");
 	lua_pushstring(L, rel);
 	lua_setfield(L, -2, "raw");
 	lua_pushnumber(L, res.duration_s);
 	lua_setfield(L, -2, "duration_s");
-	ff_exec_result_free(&res);
 	return 1;
 }
 

@@ -13,7 +13,13 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "lua/handle.h"
+#include "lua/modules.h"
 #include "lua/prim.h"
+
+#define FD_MT "ff.fs.fd"
+#define NAMES_MT "ff.fs.names"
+#define LOCK_MT "ff.fs.lock"
 
 static int resolve(lua_State *L, int *dirfd, char name[256], const char *path, int write)
 {
@@ -23,45 +29,63 @@ static int resolve(lua_State *L, int *dirfd, char name[256], const char *path, i
 	return 0;
 }
 
-/* Operational failures return nil, message (a runbook may branch on them);
- * contract and jail violations raise. */
+/* Operational failures return nil, message, code (a runbook may branch on
+ * them); contract and jail violations raise. */
 static int fail_errno(lua_State *L, const char *what, const char *path)
 {
 	int err = errno;
-	luaL_pushfail(L);
-	lua_pushfstring(L, "%s %s: %s", what, path, strerror(err));
-	return 2;
+	return ff_failf(L, "%s %s: %s", what, path, strerror(err));
+}
+
+/* A descriptor held while the binding pushes (fs.read's buffer grows on
+ * the Lua heap) lives in a handle, so a raised out-of-memory closes it. */
+static int fd_gc(lua_State *L)
+{
+	int *fd = ff_handle_check(L, 1, FD_MT);
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	return 0;
+}
+
+static int *new_fd(lua_State *L, const char *mt)
+{
+	int *fd = ff_handle_new(L, mt, sizeof(int), 0);
+	*fd = -1; /* zeroed would be stdin */
+	return fd;
+}
+
+static void close_fd(int *fd)
+{
+	close(*fd);
+	*fd = -1;
 }
 
 static int fs_read(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	ff_err e = {0};
-	int fd;
+	int *fd = new_fd(L, FD_MT);
 	struct stat st;
-	if (ff_jail_open(&fd, &ff_ctx_of(L)->jail, path, O_RDONLY, 0, &e) < 0) {
+	if (ff_jail_open(fd, &ff_ctx_of(L)->jail, path, O_RDONLY, 0, &e) < 0) {
 		if (e.code == FF_ESANDBOX)
 			return ff_raise(L, &e);
-		luaL_pushfail(L);
-		lua_pushstring(L, e.msg);
-		return 2;
+		return ff_fail(L, &e);
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		luaL_pushfail(L);
-		lua_pushfstring(L, "read %s: not a regular file", path);
-		return 2;
+	if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close_fd(fd);
+		return ff_failf(L, "read %s: not a regular file", path);
 	}
 	luaL_Buffer b;
 	luaL_buffinit(L, &b);
 	for (;;) {
 		char *p = luaL_prepbuffsize(&b, 65536);
-		ssize_t r = read(fd, p, 65536);
+		ssize_t r = read(*fd, p, 65536);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
 			int err = errno;
-			close(fd);
+			close_fd(fd);
 			errno = err;
 			return fail_errno(L, "read", path);
 		}
@@ -69,7 +93,7 @@ static int fs_read(lua_State *L)
 			break;
 		luaL_addsize(&b, (size_t)r);
 	}
-	close(fd);
+	close_fd(fd);
 	luaL_pushresult(&b);
 	return 1;
 }
@@ -163,17 +187,38 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* fs.list's names, collected in C: a handle, so that a push that raises
+ * while they are turned into a table frees them. */
+typedef struct names {
+	char **v;
+	size_t n;
+} names;
+
+static void names_free(names *nm)
+{
+	for (size_t i = 0; i < nm->n; i++)
+		free(nm->v[i]);
+	free(nm->v);
+	nm->v = NULL;
+	nm->n = 0;
+}
+
+static int names_gc(lua_State *L)
+{
+	names_free(ff_handle_check(L, 1, NAMES_MT));
+	return 0;
+}
+
 static int fs_list(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	ff_err e = {0};
 	int fd;
+	names *nm = ff_handle_new(L, NAMES_MT, sizeof(*nm), 0);
 	if (ff_jail_open(&fd, &ff_ctx_of(L)->jail, path, O_RDONLY | O_DIRECTORY, 0, &e) < 0) {
 		if (e.code == FF_ESANDBOX)
 			return ff_raise(L, &e);
-		luaL_pushfail(L);
-		lua_pushstring(L, e.msg);
-		return 2;
+		return ff_fail(L, &e);
 	}
 	DIR *d = fdopendir(fd);
 	if (!d) {
@@ -183,34 +228,31 @@ static int fs_list(lua_State *L)
 		return fail_errno(L, "list", path);
 	}
 	/* Collected in C and sorted so runbooks see a stable order. */
-	char **names = NULL;
-	size_t n = 0, cap = 0;
+	size_t cap = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (n == cap) {
+		if (nm->n == cap) {
 			cap = cap ? cap * 2 : 64;
-			char **nn = realloc(names, cap * sizeof(*nn));
+			char **nn = realloc(nm->v, cap * sizeof(*nn));
 			if (!nn)
 				break;
-			names = nn;
+			nm->v = nn;
 		}
-		if (!(names[n] = strdup(de->d_name)))
+		if (!(nm->v[nm->n] = strdup(de->d_name)))
 			break;
-		n++;
+		nm->n++;
 	}
 	closedir(d);
-	if (n) /* qsort(NULL, 0) is undefined */
-		qsort(names, n, sizeof(char *), cmp_str);
-	lua_createtable(L, (int)n, 0);
-	for (size_t i = 0; i < n; i++) {
-		lua_pushstring(L, names[i]);
+	if (nm->n) /* qsort(NULL, 0) is undefined */
+		qsort(nm->v, nm->n, sizeof(char *), cmp_str);
+	lua_createtable(L, (int)nm->n, 0);
+	for (size_t i = 0; i < nm->n; i++) {
+		lua_pushstring(L, nm->v[i]);
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	names_free(nm); /* now, not at the next collection */
 	return 1;
 }
 
@@ -254,8 +296,9 @@ static int fs_exists(lua_State *L)
 		lua_pushboolean(L, 0); /* a missing parent folder */
 		return 1;
 	}
-	lua_pushboolean(L, fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0);
+	int found = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	close(dirfd);
+	lua_pushboolean(L, found);
 	return 1;
 }
 
@@ -364,11 +407,9 @@ static int fs_fsync(lua_State *L)
  * so a lock left by a killed run never blocks the next one. The file says
  * who holds it, for the message the next run prints. */
 
-#define LOCK_MT "ff.fs.lock"
-
 static int lock_gc(lua_State *L)
 {
-	int *fd = luaL_checkudata(L, 1, LOCK_MT);
+	int *fd = ff_handle_check(L, 1, LOCK_MT);
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
@@ -386,19 +427,7 @@ static int take_lock(lua_State *L, int probe_only)
 	ff_err e = {0};
 
 	snprintf(path, sizeof(path), "%s/.ffrun.lock", dir);
-	int *box = lua_newuserdatauv(L, sizeof(int), 0);
-	*box = -1;
-	if (luaL_newmetatable(L, LOCK_MT)) {
-		lua_pushcfunction(L, lock_gc);
-		lua_setfield(L, -2, "__gc");
-		lua_pushcfunction(L, lock_gc);
-		lua_setfield(L, -2, "__close");
-		lua_createtable(L, 0, 1);
-		lua_pushcfunction(L, lock_gc);
-		lua_setfield(L, -2, "release");
-		lua_setfield(L, -2, "__index");
-	}
-	lua_setmetatable(L, -2);
+	int *box = new_fd(L, LOCK_MT);
 	int flags = probe_only ? O_RDONLY : O_RDWR | O_CREAT;
 	if (ff_jail_open(box, &ctx->jail, path, flags, 0600, &e) < 0) {
 		if (probe_only && e.code != FF_ESANDBOX)
@@ -500,11 +529,8 @@ static int fs_write_digest(lua_State *L)
 	close(dirfd);
 	int rc = ff_digest_write(fd, known, nknown, &e);
 	close(fd);
-	if (rc < 0) {
-		luaL_pushfail(L);
-		lua_pushstring(L, e.msg);
-		return 2;
-	}
+	if (rc < 0)
+		return ff_fail(L, &e);
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -552,4 +578,14 @@ void ff_open_fs(lua_State *L)
 		{NULL, NULL, 0, NULL}
 	};
 	ff_prims_set(L, "fs", prims);
+	ff_handle_class(L, FD_MT, "fs", NULL, fd_gc);
+	ff_handle_class(L, NAMES_MT, "fs", NULL, names_gc);
+	/* release is a plain function, not a primitive: releasing a lock is
+	 * no event, as before the handle helper. */
+	ff_handle_class(L, LOCK_MT, "fs.lock", NULL, lock_gc);
+	luaL_getmetatable(L, LOCK_MT);
+	lua_getfield(L, -1, "__index");
+	lua_pushcfunction(L, lock_gc);
+	lua_setfield(L, -2, "release");
+	lua_pop(L, 2);
 }

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include "core/hash.h"
+#include "lua/handle.h"
+#include "lua/modules.h"
 #include "lua/prim.h"
 
 static int hash_file(lua_State *L)
@@ -16,17 +18,12 @@ static int hash_file(lua_State *L)
 	if (ff_jail_open(&fd, &ff_ctx_of(L)->jail, path, O_RDONLY, 0, &e) < 0) {
 		if (e.code == FF_ESANDBOX)
 			return ff_raise(L, &e);
-		luaL_pushfail(L);
-		lua_pushstring(L, e.msg);
-		return 2;
+		return ff_fail(L, &e);
 	}
 	int rc = ff_sha256_fd(hex, &bytes, fd, &e);
 	close(fd);
-	if (rc < 0) {
-		luaL_pushfail(L);
-		lua_pushstring(L, e.msg);
-		return 2;
-	}
+	if (rc < 0)
+		return ff_fail(L, &e);
 	lua_pushstring(L, hex);
 	lua_pushinteger(L, (lua_Integer)bytes);
 	return 2;

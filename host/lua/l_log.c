@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "lua/modules.h"
 #include "lua/prim.h"
 #include "core/signals.h"
 #include "vm/vm.h"

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lua/handle.h"
+#include "lua/modules.h"
 #include "lua/prim.h"
 #include "core/redact.h"
 #include "core/yaml.h"
@@ -54,12 +56,24 @@ static void push_node(lua_State *L, const ff_yaml_node *n, int depth)
 	}
 }
 
-/* The parsed tree is C memory; it lives in a userdata whose __gc frees it,
- * so an error while building the tables (out of memory) cannot leak it. */
+/* The parsed tree and the redacted text are C memory; each lives in a
+ * handle whose __gc frees it, made before the core allocates, so an error
+ * while pushing (out of memory) cannot leak it. */
+#define TREE_MT "ff.yaml.tree"
+#define TEXT_MT "ff.yaml.text"
+
 static int tree_gc(lua_State *L)
 {
-	ff_yaml_node **box = luaL_checkudata(L, 1, "ff.yaml.tree");
+	ff_yaml_node **box = ff_handle_check(L, 1, TREE_MT);
 	ff_yaml_free(*box);
+	*box = NULL;
+	return 0;
+}
+
+static int text_gc(lua_State *L)
+{
+	char **box = ff_handle_check(L, 1, TEXT_MT);
+	free(*box);
 	*box = NULL;
 	return 0;
 }
@@ -71,20 +85,9 @@ static int yaml_load(lua_State *L)
 	const char *name = luaL_optstring(L, 2, "(yaml)");
 	ff_err e = {0};
 
-	ff_yaml_node **box = lua_newuserdatauv(L, sizeof(*box), 0);
-	*box = NULL;
-	if (luaL_newmetatable(L, "ff.yaml.tree")) {
-		lua_pushcfunction(L, tree_gc);
-		lua_setfield(L, -2, "__gc");
-		lua_pushcfunction(L, tree_gc);
-		lua_setfield(L, -2, "__close");
-	}
-	lua_setmetatable(L, -2);
-	if (ff_yaml_parse(box, text, len, name, &e) < 0) {
-		luaL_pushfail(L);
-		lua_pushstring(L, e.msg);
-		return 2;
-	}
+	ff_yaml_node **box = ff_handle_new(L, TREE_MT, sizeof(*box), 0);
+	if (ff_yaml_parse(box, text, len, name, &e) < 0)
+		return ff_fail(L, &e);
 	if (!*box) {
 		lua_pushnil(L);
 		return 1;
@@ -100,16 +103,15 @@ static int yaml_redact(lua_State *L)
 	size_t len, outlen;
 	const char *text = luaL_checklstring(L, 1, &len);
 	const char *name = luaL_checkstring(L, 2);
-	char *out = NULL;
 	int found = 0;
 	ff_err e = {0};
-	if (ff_redact(&out, &outlen, text, len, name, FF_REDACT_AUTO, &found, &e) < 0) {
-		luaL_pushfail(L);
-		lua_pushstring(L, e.msg);
-		return 2;
-	}
-	lua_pushlstring(L, out, outlen);
-	free(out);
+
+	char **out = ff_handle_new(L, TEXT_MT, sizeof(*out), 0);
+	if (ff_redact(out, &outlen, text, len, name, FF_REDACT_AUTO, &found, &e) < 0)
+		return ff_fail(L, &e);
+	lua_pushlstring(L, *out, outlen);
+	free(*out);
+	*out = NULL;
 	lua_pushinteger(L, found);
 	return 2;
 }
@@ -122,4 +124,6 @@ void ff_open_yaml(lua_State *L)
 		{NULL, NULL, 0, NULL}
 	};
 	ff_prims_set(L, "yaml", prims);
+	ff_handle_class(L, TREE_MT, "yaml", NULL, tree_gc);
+	ff_handle_class(L, TEXT_MT, "yaml", NULL, text_gc);
 }
