@@ -52,6 +52,15 @@ void ff_logf(ff_ctx *ctx, const char *level, const char *fmt, ...)
 	ff_jsonw_free(&w);
 }
 
+/* Fail the step with msg after setting the flag that maps the run's exit
+ * status (busy: 4, usage: 2). */
+static int raise_flagged(lua_State *L, int *flag, const char *prefix, const char *msg)
+{
+	*flag = 1;
+	lua_pushfstring(L, "%s%s", prefix, msg);
+	return lua_error(L);
+}
+
 int ff_busy(lua_State *L, const char *fmt, ...)
 {
 	char msg[600];
@@ -59,8 +68,7 @@ int ff_busy(lua_State *L, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	ff_ctx_of(L)->busy = 1;
-	return luaL_error(L, "busy: %s", msg);
+	return raise_flagged(L, &ff_ctx_of(L)->busy, "busy: ", msg);
 }
 
 int ff_usage(lua_State *L, const char *fmt, ...)
@@ -70,9 +78,7 @@ int ff_usage(lua_State *L, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	ff_ctx_of(L)->usage = 1;
-	lua_pushstring(L, msg);
-	return lua_error(L);
+	return raise_flagged(L, &ff_ctx_of(L)->usage, "", msg);
 }
 
 /* The driver's log line for each dead run's folder the reaper removed. */
