@@ -441,68 +441,26 @@ function ff.yaml.load(text, name) end
 function ff.yaml.redact(text, name) end
 
 ------------------------------------------------------------------------------
--- ff.json: lua-cjson 2.1, linked in (its settings are this run's own, and
--- ff.evidence.set encodes with them). Not primitives: no events.
+-- ff.json: lua-cjson 2.1, linked in, with its settings fixed at cjson's
+-- defaults (nesting up to 1000 levels each way, 14 significant digits,
+-- NaN and infinity refused): encode, decode and null only. Its setters
+-- and new() are not exposed: a runbook that raised the depth limits could
+-- send the recursive coder through the C stack. Not primitives: no events.
 ------------------------------------------------------------------------------
 
 ---@class (exact) FfJson
 ---@field null lightuserdata stands for JSON null in both directions
----@field _NAME string
----@field _VERSION string
 ff.json = {}
 
----Not a primitive. Encode a value as JSON; raises on what JSON cannot hold (functions, sparse arrays, NaN).
+---Not a primitive. Encode a value as JSON; raises on what JSON cannot hold (functions, sparse arrays, NaN, more than 1000 levels).
 ---@param value any
 ---@return string
 function ff.json.encode(value) end
 
----Not a primitive. Decode JSON text; raises on invalid JSON (use pcall to branch).
+---Not a primitive. Decode JSON text; raises on invalid JSON or more than 1000 levels (use pcall to branch).
 ---@param text string
 ---@return any
 function ff.json.decode(text) end
-
----Not a primitive. Setting: how sparse arrays are encoded.
----@param convert? boolean|"on"|"off" encode excessively sparse arrays as objects
----@param ratio? integer
----@param safe? integer
----@return boolean convert
----@return integer ratio
----@return integer safe
-function ff.json.encode_sparse_array(convert, ratio, safe) end
-
----Not a primitive. Setting: the deepest nesting encode accepts.
----@param depth? integer
----@return integer depth
-function ff.json.encode_max_depth(depth) end
-
----Not a primitive. Setting: the deepest nesting decode accepts.
----@param depth? integer
----@return integer depth
-function ff.json.decode_max_depth(depth) end
-
----Not a primitive. Setting: significant digits of encoded numbers (1 to 14).
----@param precision? integer
----@return integer precision
-function ff.json.encode_number_precision(precision) end
-
----Not a primitive. Setting: keep the encode buffer between calls.
----@param keep? boolean|"on"|"off"
----@return boolean keep
-function ff.json.encode_keep_buffer(keep) end
-
----Not a primitive. Setting: whether NaN and infinity encode (true, false or "null").
----@param setting? boolean|"on"|"off"|"null"
----@return boolean|"null" setting
-function ff.json.encode_invalid_numbers(setting) end
-
----Not a primitive. Setting: whether NaN, Infinity and hex numbers decode.
----@param setting? boolean|"on"|"off"
----@return boolean setting
-function ff.json.decode_invalid_numbers(setting) end
-
----Not a primitive. A fresh cjson module with its own settings.
----@return FfJson
-function ff.json.new() end
 
 ------------------------------------------------------------------------------
 -- ff.evidence and ff.verify (host/lua/l_evidence.c)

@@ -536,6 +536,22 @@ static int fs_write_digest(lua_State *L)
 }
 
 /* In a dry-run a write still has to be one the jail would allow. */
+/* fsync's stand-in: the path must be one the jail lets the run read (the
+ * file itself may be one the rehearsal only planned). */
+static int dry_fsync(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	int dirfd;
+	char name[256];
+	ff_err e = {0};
+	if (ff_jail_resolve(&dirfd, name, &ff_ctx_of(L)->jail, path, 0, &e) == 0)
+		close(dirfd);
+	else if (e.code == FF_ESANDBOX)
+		return ff_raise(L, &e);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 static int dry_check_path(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
@@ -571,7 +587,7 @@ void ff_open_fs(lua_State *L)
 		{"mkdir", fs_mkdir, FF_WRITE, dry_check_path},
 		{"remove", fs_remove, FF_WRITE, dry_check_path},
 		{"rename", fs_rename, FF_WRITE, dry_rename},
-		{"fsync", fs_fsync, FF_WRITE, NULL},
+		{"fsync", fs_fsync, FF_WRITE, dry_fsync},
 		{"lock", fs_lock, FF_WRITE, dry_lock},
 		{"free_bytes", fs_free_bytes, FF_READ, NULL},
 		{"write_digest", fs_write_digest, FF_WRITE, dry_check_path},

@@ -186,9 +186,86 @@ static int admin_swap(lua_State *L)
 	return 1;
 }
 
+/* The stand-ins check what the real calls check (the handle, a name of
+ * ffrun's, the archive or file readable through the jail) and return
+ * their shapes. */
 static int dry_swap(lua_State *L)
 {
+	lpg_admin *a = check_admin(L);
+	own_name(L, a, 2);
+	own_name(L, a, 3);
 	lua_pushnumber(L, 0); /* no downtime in a rehearsal */
+	return 1;
+}
+
+static int dry_create(lua_State *L)
+{
+	own_name(L, check_admin(L), 2);
+	luaL_optstring(L, 3, NULL);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int dry_drop(lua_State *L)
+{
+	own_name(L, check_admin(L), 2);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int dry_allow(lua_State *L)
+{
+	lpg_admin *a = check_admin(L);
+	const char *n = lua_tostring(L, 2);
+	if (!n || strcmp(n, a->live))
+		own_name(L, a, 2);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* A file the real call would read: refused the same way when the jail
+ * does. */
+static void dry_readable(lua_State *L, int idx)
+{
+	ff_err e = {0};
+	int fd;
+	if (ff_jail_open(&fd, &ff_ctx_of(L)->jail, luaL_checkstring(L, idx), O_RDONLY, 0, &e) < 0)
+		ff_raise(L, &e);
+	close(fd);
+}
+
+static int dry_restore(lua_State *L)
+{
+	own_name(L, check_admin(L), 2);
+	dry_readable(L, 3);
+	luaL_optinteger(L, 4, 1);
+	luaL_optinteger(L, 5, 0);
+	luaL_optinteger(L, 6, 0);
+	lua_createtable(L, 0, 5);
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, "ok");
+	lua_pushliteral(L, "(planned)");
+	lua_setfield(L, -2, "raw");
+	lua_pushnumber(L, 0);
+	lua_setfield(L, -2, "duration_s");
+	lua_pushliteral(L, "");
+	lua_setfield(L, -2, "output");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "stopped");
+	return 1;
+}
+
+static int dry_globals(lua_State *L)
+{
+	check_admin(L);
+	dry_readable(L, 2);
+	lua_createtable(L, 0, 3);
+	lua_newtable(L);
+	lua_setfield(L, -2, "errors");
+	lua_newtable(L);
+	lua_setfield(L, -2, "existing");
+	lua_pushinteger(L, 0);
+	lua_setfield(L, -2, "applied");
 	return 1;
 }
 
@@ -333,12 +410,12 @@ void lpg_admin_class(lua_State *L)
 	static const ff_prim methods[] = {
 		{"live", admin_live, FF_READ, NULL},
 		{"databases", admin_databases, FF_READ, NULL},
-		{"create_database", admin_create, FF_WRITE, NULL},
-		{"drop_database", admin_drop, FF_WRITE, NULL},
+		{"create_database", admin_create, FF_WRITE, dry_create},
+		{"drop_database", admin_drop, FF_WRITE, dry_drop},
 		{"swap", admin_swap, FF_WRITE, dry_swap},
-		{"allow_connections", admin_allow, FF_WRITE, NULL},
-		{"restore", admin_restore, FF_WRITE, NULL},
-		{"apply_globals", admin_globals, FF_WRITE, NULL},
+		{"allow_connections", admin_allow, FF_WRITE, dry_allow},
+		{"restore", admin_restore, FF_WRITE, dry_restore},
+		{"apply_globals", admin_globals, FF_WRITE, dry_globals},
 		{NULL, NULL, 0, NULL}
 	};
 	ff_handle_class(L, ADMIN_MT, "pg.admin", methods, admin_gc);

@@ -10,6 +10,7 @@
 typedef struct instance {
 	ff_cluster c;
 	int slot; /* index in ctx->clusters, -1 when not registered */
+	int dry;  /* a rehearsal's stand-in: planned, never made */
 } instance;
 
 /* __gc, __close and instance:stop(): idempotent (a destroyed cluster no
@@ -77,7 +78,7 @@ int lpg_instance(lua_State *L)
 static instance *check_inst(lua_State *L)
 {
 	instance *in = ff_handle_check(L, 1, INST_MT);
-	if (!in->c.running)
+	if (!in->c.running && !in->dry)
 		luaL_error(L, "pg.instance: not running");
 	return in;
 }
@@ -90,6 +91,10 @@ static int inst_admin(lua_State *L)
 	lpg_admin *a = lpg_admin_new(L);
 	a->instance = 1;
 	snprintf(a->target, sizeof(a->target), "instance");
+	if (in->dry) { /* an admin that plans every change */
+		a->dry = 1;
+		return 1;
+	}
 	ff_cluster_conninfo(&in->c, "postgres", a->conninfo, sizeof(a->conninfo));
 	if (ff_pg_connect(&a->pg, "instance", a->conninfo, NULL, &e) < 0)
 		return ff_raise(L, &e);
@@ -103,6 +108,8 @@ static int inst_connect(lua_State *L)
 	const char *db = luaL_checkstring(L, 2);
 	char ci[1024];
 	ff_err e = {0};
+	if (in->dry) /* the real call's failure shape */
+		return ff_failf(L, "dry-run: the instance is only planned");
 	ff_cluster_conninfo(&in->c, db, ci, sizeof(ci));
 	lpg_conn *c = ff_handle_new(L, CONN_MT, sizeof(*c), 0);
 	snprintf(c->target, sizeof(c->target), "instance");
@@ -111,16 +118,17 @@ static int inst_connect(lua_State *L)
 	return 1;
 }
 
-/* instance:info() -> { folder, socket, port } */
+/* instance:info() -> { folder, socket, port }; a planned instance has
+ * the same shape, its fields saying it is planned (port 0). */
 static int inst_info(lua_State *L)
 {
 	instance *in = check_inst(L);
 	lua_createtable(L, 0, 3);
-	lua_pushstring(L, in->c.dir);
+	lua_pushstring(L, in->dry ? "(planned)" : in->c.dir);
 	lua_setfield(L, -2, "folder");
-	lua_pushstring(L, in->c.sock);
+	lua_pushstring(L, in->dry ? "(planned)" : in->c.sock);
 	lua_setfield(L, -2, "socket");
-	lua_pushinteger(L, in->c.port);
+	lua_pushinteger(L, in->dry ? 0 : in->c.port);
 	lua_setfield(L, -2, "port");
 	return 1;
 }
@@ -133,38 +141,23 @@ static int inst_stop(lua_State *L)
 	return 1;
 }
 
-/* In a rehearsal: a stand-in instance whose admin plans every change. */
-static int dry_inst_admin(lua_State *L)
+/* stop's stand-in: the real call's check and answer. */
+static int dry_inst_stop(lua_State *L)
 {
-	lpg_admin *a = lpg_admin_new(L);
-	a->instance = a->dry = 1;
-	snprintf(a->target, sizeof(a->target), "instance");
-	return 1;
-}
-
-static int dry_nothing(lua_State *L)
-{
+	ff_handle_check(L, 1, INST_MT);
 	lua_pushboolean(L, 1);
 	return 1;
 }
 
-/* The real connect's failure shape: nil, message, code. */
-static int dry_no_connect(lua_State *L)
-{
-	return ff_failf(L, "dry-run: the instance is only planned");
-}
-
+/* In a rehearsal: an instance handle like the real one, planned, whose
+ * admin plans every change. */
 int lpg_dry_instance(lua_State *L)
 {
-	lua_createtable(L, 0, 4);
-	lua_pushcfunction(L, dry_inst_admin);
-	lua_setfield(L, -2, "admin");
-	lua_pushcfunction(L, dry_no_connect);
-	lua_setfield(L, -2, "connect");
-	lua_pushcfunction(L, dry_nothing);
-	lua_setfield(L, -2, "stop");
-	lua_pushcfunction(L, dry_nothing);
-	lua_setfield(L, -2, "info");
+	if (lua_istable(L, 1))
+		(void)lpg_opt_int(L, 1, "major", 0); /* the real call's check */
+	instance *in = ff_handle_new(L, INST_MT, sizeof(*in), 0);
+	in->slot = -1;
+	in->dry = 1;
 	return 1;
 }
 
@@ -174,7 +167,7 @@ void lpg_inst_class(lua_State *L)
 		{"admin", inst_admin, FF_READ, NULL},
 		{"connect", inst_connect, FF_READ, NULL},
 		{"info", inst_info, FF_READ, NULL},
-		{"stop", inst_stop, FF_WRITE, NULL},
+		{"stop", inst_stop, FF_WRITE, dry_inst_stop},
 		{NULL, NULL, 0, NULL}
 	};
 	ff_handle_class(L, INST_MT, "pg.instance", methods, inst_gc);

@@ -138,10 +138,7 @@ static int dispatch(lua_State *L)
 		snprintf(details, sizeof(details), "\"call\":\"%s\",\"effect\":\"write\",\"args\":%s", what, args);
 		ff_event(ctx, "planned", details);
 		plan_add(ctx, what, args);
-		if (p->dry)
-			return p->dry(L);
-		lua_pushboolean(L, 1);
-		return 1;
+		return p->dry(L);
 	}
 	snprintf(details, sizeof(details), "\"call\":\"%s\",\"effect\":\"%s\",\"args\":%s",
 		 what, p->effect == FF_WRITE ? "write" : "read", args);
@@ -152,6 +149,13 @@ static int dispatch(lua_State *L)
 void ff_prims_set(lua_State *L, const char *module, const ff_prim *prims)
 {
 	for (; prims->name; prims++) {
+		if (prims->effect == FF_WRITE && !prims->dry) {
+			/* A rehearsal would answer it with another shape and skip
+			 * its checks: a bug of the binding, caught at the start. */
+			fprintf(stderr, "ffrun: internal error: write %s.%s has no dry-run stand-in\n",
+				module, prims->name);
+			abort();
+		}
 		lua_pushlightuserdata(L, (void *)prims);
 		lua_pushstring(L, module);
 		lua_pushcclosure(L, dispatch, 2);

@@ -2,8 +2,8 @@
  *
  * Every primitive is registered with its effect. A READ runs in every mode.
  * A WRITE runs only in a real run: in a dry-run the dispatcher records it in
- * the plan (with its arguments), and returns what its `dry` function says
- * (true when it has none). Bindings never test the dry-run flag themselves;
+ * the plan (with its arguments), and returns what its `dry` function says:
+ * the real call's shape, after the real call's argument checks. Bindings never test the dry-run flag themselves;
  * this table is the one place that decides. Every call reaches the evidence
  * as an event. */
 #ifndef FF_PRIM_H
@@ -20,8 +20,9 @@ typedef struct ff_prim {
 	const char *name;  /* "write" within its module */
 	lua_CFunction fn;
 	ff_effect effect;
-	lua_CFunction dry; /* WRITE only: checks the arguments and returns a
-	                      stand-in result in a dry-run; NULL returns true */
+	lua_CFunction dry; /* WRITE: required (ff_prims_set aborts without
+	                      one); checks what fn checks and returns what fn
+	                      returns, in a dry-run. READ: NULL */
 } ff_prim;
 
 /* Set prims (terminated by a NULL name) as fields of the table on top of the

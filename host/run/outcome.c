@@ -13,6 +13,7 @@
 #include "core/fsutil.h"
 #include "core/jsonw.h"
 #include "core/metrics.h"
+#include "core/signals.h"
 #include "core/tmpdir.h"
 
 /* --- summary ----------------------------------------------------------------- */
@@ -182,9 +183,27 @@ void ff_rb_seal(ff_ctx *ctx)
 }
 
 
+static void destroy_clusters(ff_ctx *ctx)
+{
+	for (int i = 0; i < FF_MAX_CLUSTERS; i++)
+		if (ctx->clusters[i])
+			ff_cluster_destroy(ctx->clusters[i], -1, NULL);
+}
+
 void ff_rb_stuck(ff_ctx *ctx, int exit_status)
 {
 	char limit[300];
+	if (atomic_load(&ctx->closing) && ctx->status == FF_OK) {
+		/* The steps are done; the handles they left did not close. */
+		ctx->status = FF_EFAIL;
+		if (ctx->signal_seen)
+			snprintf(ctx->error, sizeof(ctx->error), "stopped by %s while closing the run's handles",
+				 ff_signal_name(ctx->signal_seen));
+		else
+			snprintf(ctx->error, sizeof(ctx->error),
+				 "closing the run's handles took more than %g s", FF_CLOSE_GRACE_S);
+		exit_status = 1;
+	}
 	ff_vm_limit_text(ctx, limit, sizeof(limit));
 	if (ctx->status == FF_OK) {
 		ctx->status = exit_status == 3 ? FF_ESANDBOX : FF_EFAIL;
@@ -199,9 +218,7 @@ void ff_rb_stuck(ff_ctx *ctx, int exit_status)
 		} else if (!strcmp(ctx->steps[i].status, "pending")) {
 			ctx->steps[i].status = "skipped";
 		}
-	for (int i = 0; i < FF_MAX_CLUSTERS; i++)
-		if (ctx->clusters[i])
-			ff_cluster_destroy(ctx->clusters[i], -1, NULL);
+	destroy_clusters(ctx);
 	ff_rb_seal(ctx);
 	ff_tmpdir_remove(ctx->tmp_dir, ctx->tmp_lock_fd);
 	_exit(exit_status);

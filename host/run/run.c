@@ -336,6 +336,23 @@ static void run_steps(ff_ctx *ctx, int header, int params)
 	}
 }
 
+/* Close the Lua state before the seal: every handle the runbook still
+ * holds (a job whose pg_dump still writes its log, an instance) is
+ * finalized now, so nothing writes to the evidence after its DIGEST.
+ * Finalizers run with hooks off: the watchdog guards them, and one that
+ * hangs, or a signal meanwhile, ends the run FAIL (ff_rb_stuck). */
+static void close_state(ff_ctx *ctx)
+{
+	ff_err ge = {0};
+	if (!ctx->L)
+		return;
+	int guarded = ctx->ev_open && ff_watchdog_guard_close(ctx, &ge) == 0;
+	lua_close(ctx->L);
+	ctx->L = NULL;
+	if (guarded)
+		ff_watchdog_stop(ctx);
+}
+
 /* The exit status's class, the seal, and everything the run held freed. */
 static int finish(ff_ctx *ctx)
 {
@@ -346,14 +363,11 @@ static int finish(ff_ctx *ctx)
 	else if (ctx->usage && ctx->status != FF_OK)
 		ctx->status = FF_EUSAGE;
 	ff_watchdog_stop(ctx);
+	close_state(ctx);
 	if (ctx->ev_open)
 		ff_rb_seal(ctx);
 	else if (ctx->status != FF_OK)
 		ff_rb_say(ctx, "ffrun: %s\n", ctx->error);
-	if (ctx->L) {
-		lua_close(ctx->L);
-		ctx->L = NULL;
-	}
 	if (ctx->log_fd >= 0)
 		close(ctx->log_fd);
 	ctx->log_fd = -1;

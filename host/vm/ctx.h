@@ -86,6 +86,8 @@ typedef struct ff_ctx {
 	pthread_t watchdog;
 	int watchdog_on;
 	atomic_int done;             /* tells the watchdog to return */
+	atomic_int closing;          /* sealed, the Lua state closing */
+	double closing_at;           /* when it began (monotonic) */
 
 	/* outcome */
 	double started_at, started_mono;

@@ -554,6 +554,23 @@ static void open_std(lua_State *L, int g)
 	lua_pop(L, 3);
 }
 
+/* ff.json: lua-cjson, linked in and opened here, never loaded at run
+ * time, with its settings fixed and only encode, decode and null exposed.
+ * Its setters (encode_max_depth and the like) and new() are not: a depth
+ * of a million sends cjson's recursive encoder and decoder through the C
+ * stack (a segmentation fault, no evidence). The defaults (1000 levels)
+ * are what runbooks get. */
+static void open_json(lua_State *L)
+{
+	luaL_requiref(L, "cjson", luaopen_cjson, 0);
+	lua_createtable(L, 0, 3);
+	for (const char *const *f = (const char *const[]){"encode", "decode", "null", NULL}; *f; f++) {
+		lua_getfield(L, -2, *f);
+		lua_setfield(L, -2, *f);
+	}
+	lua_remove(L, -2);
+}
+
 /* ff: the bindings' modules, lua-cjson, and the run's own fields,
  * protected all the way down; set in the globals at g. */
 static void open_ff(lua_State *L, int g, ff_ctx *ctx, const ff_module *mods)
@@ -564,9 +581,7 @@ static void open_ff(lua_State *L, int g, ff_ctx *ctx, const ff_module *mods)
 		m->open(L);
 		lua_setfield(L, ff, m->name);
 	}
-	/* ff.json: lua-cjson, linked in and opened here, never loaded at run
-	 * time. A fresh instance so its settings are ours. */
-	luaL_requiref(L, "cjson", luaopen_cjson, 0);
+	open_json(L);
 	lua_setfield(L, ff, "json");
 
 	lua_pushcfunction(L, ff_usage_fn);

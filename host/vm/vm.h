@@ -42,4 +42,11 @@ int ff_watchdog_start(ff_ctx *ctx, ff_err *e);
 void ff_signals_hold(void);
 void ff_watchdog_stop(ff_ctx *ctx);
 
+/* After the steps, while the state closes: the watchdog again, now only
+ * so that no finalizer can keep the process alive. A signal, or more than
+ * FF_CLOSE_GRACE_S of closing, calls ctx->on_stuck (the run ends FAIL,
+ * sealed). Stop it with ff_watchdog_stop. */
+#define FF_CLOSE_GRACE_S 10.0
+int ff_watchdog_guard_close(ff_ctx *ctx, ff_err *e);
+
 #endif

@@ -42,6 +42,16 @@ static void *watchdog_main(void *arg)
 			sig = stray_signal;
 			stray_signal = 0;
 		}
+		if (atomic_load(&ctx->closing)) {
+			/* The steps are done and the state is closing: its
+			 * finalizers (ours: a connection, a job, an instance) get
+			 * FF_CLOSE_GRACE_S, a signal ends them at once. */
+			if (sig > 0)
+				ctx->signal_seen = sig;
+			if (sig > 0 || ff_time_mono() - ctx->closing_at > FF_CLOSE_GRACE_S)
+				ctx->on_stuck(ctx, ff_err_exit_status(ctx->status));
+			continue;
+		}
 		if (sig > 0) {
 			if (ctx->cancel) /* a second signal: stop waiting for cleanup */
 				ctx->on_stuck(ctx, 1);
@@ -102,4 +112,15 @@ void ff_watchdog_stop(ff_ctx *ctx)
 	pthread_kill(ctx->watchdog, SIGUSR1); /* no need to wait for its tick */
 	pthread_join(ctx->watchdog, NULL);
 	ctx->watchdog_on = 0;
+}
+
+int ff_watchdog_guard_close(ff_ctx *ctx, ff_err *e)
+{
+	ctx->closing_at = ff_time_mono();
+	atomic_store(&ctx->closing, 1);
+	atomic_store(&ctx->done, 0);
+	if (pthread_create(&ctx->watchdog, NULL, watchdog_main, ctx) != 0)
+		return ff_err_set(e, FF_EINTERNAL, "cannot start the watchdog thread");
+	ctx->watchdog_on = 1;
+	return 0;
 }
