@@ -26,8 +26,9 @@ static void usage(FILE *out)
 	      "  -n, --dry-run      rehearse: read-only probes run, every write is planned\n"
 	      "                     and printed, none is done\n"
 	      "      --describe     print the runbook's name, version, summary and params\n"
-	      "      --check        load the runbook in the sandbox, validate its params,\n"
-	      "                     run nothing\n"
+	      "      --check        lint: load each given runbook (several paths allowed)\n"
+	      "                     and what it requires in the sandbox, check its header\n"
+	      "                     and param declarations; needs no values, runs nothing\n"
 	      "      --json         print the final result as one JSON object on stdout\n"
 	      "  -q, --quiet        only errors on stderr\n"
 	      "  -v, --verbose      announce every step\n"
@@ -55,6 +56,27 @@ static void version(void)
 		printf("libpq: %s\n", e.msg);
 	}
 	printf("%s\nlibyaml %s\n", OpenSSL_version(OPENSSL_VERSION), ff_yaml_libyaml_version());
+}
+
+/* --check RUNBOOK...: each runbook linted on a context of its own, all
+ * of them even after a broken one; the first failure's exit status. */
+static int check_all(ff_ctx *proto, char **runbooks, int n)
+{
+	int status = 0;
+	for (int i = 0; i < n; i++) {
+		ff_ctx ctx;
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.cfg = proto->cfg;
+		ctx.check = 1;
+		ctx.quiet = proto->quiet;
+		ctx.verbose = proto->verbose;
+		ctx.runbook_arg = runbooks[i];
+		int rc = ff_run(&ctx);
+		ff_ctx_free(&ctx);
+		if (rc && !status)
+			status = rc;
+	}
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -116,7 +138,7 @@ int main(int argc, char **argv)
 		return ff_err_exit_status(e.code);
 	}
 	ctx.cfg = &cfg;
-	int status = ff_run(&ctx);
+	int status = ctx.check ? check_all(&ctx, argv + optind, argc - optind) : ff_run(&ctx);
 	ff_ctx_free(&ctx);
 	ff_config_free(&cfg);
 	return status;

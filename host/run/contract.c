@@ -21,6 +21,31 @@ const char *ff_rb_error_text(lua_State *L, int idx)
 
 /* --- header ------------------------------------------------------------- */
 
+/* "path:LINE" of the first line of the runbook holding needle (a name or
+ * a value the header gave), or "path" when none does: tables carry no line
+ * of their own, and a reviewer wants to land on the declaration. */
+static const char *where_in_source(const ff_ctx *ctx, const char *needle, char *out, size_t cap)
+{
+	const char *rb = ctx->runbook_path;
+	FILE *f = needle && *needle ? fopen(rb, "r") : NULL;
+	char line[4096];
+	int n = 0, found = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		n++;
+		if (strstr(line, needle)) {
+			found = n;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (found)
+		snprintf(out, cap, "%s:%d", rb, found);
+	else
+		snprintf(out, cap, "%s", rb);
+	return out;
+}
+
 static char *field_str(lua_State *L, int t, const char *k, int required, ff_err *e,
 		       const char *where)
 {
@@ -70,8 +95,12 @@ int ff_rb_read_header(ff_ctx *ctx, ff_err *e)
 		if (lua_rawgeti(L, -1, (lua_Integer)i + 1) != LUA_TTABLE)
 			return ff_err_set(e, FF_EUSAGE, "%s must be a table", where);
 		ctx->nparams++;
-		if (!(p->name = field_str(L, -1, "name", 1, e, where)) ||
-		    !(p->doc = field_str(L, -1, "doc", 1, e, where)))
+		if (!(p->name = field_str(L, -1, "name", 1, e, where)))
+			return e->code;
+		char at[PATH_MAX + 16];
+		snprintf(where, sizeof(where), "%s: param '%s'",
+			 where_in_source(ctx, p->name, at, sizeof(at)), p->name);
+		if (!(p->doc = field_str(L, -1, "doc", 1, e, where)))
 			return e->code;
 		p->type = field_str(L, -1, "type", 0, e, where);
 		if (e->code)
@@ -104,7 +133,9 @@ int ff_rb_read_header(ff_ctx *ctx, ff_err *e)
 		s->status = "pending";
 		if (!(s->name = field_str(L, -1, "name", 1, e, where)))
 			return e->code;
-		snprintf(where, sizeof(where), "%s: step '%s'", rb, s->name);
+		char at[PATH_MAX + 16];
+		snprintf(where, sizeof(where), "%s: step '%s'",
+			 where_in_source(ctx, s->name, at, sizeof(at)), s->name);
 		if (!(s->doc = field_str(L, -1, "doc", 1, e, where)) || !*s->doc)
 			return ff_err_set(e, FF_EUSAGE, "%s needs a doc line", where);
 		if (lua_getfield(L, -1, "run") != LUA_TFUNCTION)
@@ -114,7 +145,7 @@ int ff_rb_read_header(ff_ctx *ctx, ff_err *e)
 		lua_pop(L, 3);
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(ctx->steps[j].name, s->name))
-				return ff_err_set(e, FF_EUSAGE, "%s: two steps are named '%s'", rb, s->name);
+				return ff_err_set(e, FF_EUSAGE, "%s: two steps are named '%s'", where, s->name);
 	}
 	lua_pop(L, 1);
 	return 0;
@@ -158,6 +189,66 @@ void ff_rb_describe(const ff_ctx *ctx)
 }
 
 /* --- params --------------------------------------------------------------- */
+
+/* Whether the value at idx is of the param's declared type. */
+static int of_type(lua_State *L, int idx, const ff_param *p)
+{
+	if (!strcmp(p->type, "integer"))
+		return lua_isinteger(L, idx);
+	if (!strcmp(p->type, "number"))
+		return lua_type(L, idx) == LUA_TNUMBER;
+	if (!strcmp(p->type, "boolean"))
+		return lua_type(L, idx) == LUA_TBOOLEAN;
+	return lua_type(L, idx) == LUA_TSTRING;
+}
+
+/* One declaration's lint: default, choices and check well formed. */
+static int lint_param(ff_ctx *ctx, const ff_param *p, int spec, ff_err *e)
+{
+	lua_State *L = ctx->L;
+	char at[PATH_MAX + 16];
+	const char *where = where_in_source(ctx, p->name, at, sizeof(at));
+	int has_default = lua_getfield(L, spec, "default") != LUA_TNIL;
+	int d = lua_gettop(L);
+	if (has_default && !of_type(L, d, p))
+		return ff_err_set(e, FF_EUSAGE, "%s: param '%s': default is a %s, the type is %s",
+				  where, p->name, luaL_typename(L, d), p->type);
+	int ct = lua_getfield(L, spec, "choices");
+	if (ct != LUA_TNIL && ct != LUA_TTABLE)
+		return ff_err_set(e, FF_EUSAGE, "%s: param '%s': choices must be an array", where, p->name);
+	int in_choices = ct == LUA_TNIL;
+	for (lua_Integer k = 1; ct == LUA_TTABLE && k <= (lua_Integer)lua_rawlen(L, -1); k++) {
+		lua_rawgeti(L, -1, k);
+		if (!of_type(L, -1, p))
+			return ff_err_set(e, FF_EUSAGE, "%s: param '%s': choice %lld is a %s, the type is %s",
+					  where, p->name, (long long)k, luaL_typename(L, -1), p->type);
+		in_choices |= has_default && lua_rawequal(L, -1, d);
+		lua_pop(L, 1);
+	}
+	if (has_default && !in_choices)
+		return ff_err_set(e, FF_EUSAGE, "%s: param '%s': its default is not one of its choices",
+				  where, p->name);
+	int kt = lua_getfield(L, spec, "check");
+	if (kt != LUA_TNIL && kt != LUA_TFUNCTION)
+		return ff_err_set(e, FF_EUSAGE, "%s: param '%s': check must be a function", where, p->name);
+	lua_settop(L, spec);
+	return 0;
+}
+
+int ff_rb_lint_params(ff_ctx *ctx, int t, ff_err *e)
+{
+	lua_State *L = ctx->L;
+	int err;
+	lua_getfield(L, t, "params");
+	for (size_t i = 0; i < ctx->nparams; i++) {
+		lua_rawgeti(L, -1, (lua_Integer)i + 1);
+		if ((err = lint_param(ctx, &ctx->params[i], lua_gettop(L), e)) < 0)
+			return err;
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	return 0;
+}
 
 /* Convert text to the param's type and push it; 0 or an error message. */
 static const char *push_typed(lua_State *L, const ff_param *p, const char *text)

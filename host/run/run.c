@@ -270,6 +270,8 @@ static int load_runbook(ff_ctx *ctx, ff_err *e)
 				  ff_rb_error_text(L, -1));
 	if ((err = ff_rb_read_header(ctx, e)) < 0 || ctx->describe)
 		return err;
+	if (ctx->check) /* a lint: no run-time value is asked for */
+		return ff_rb_lint_params(ctx, lua_gettop(L), e);
 	return ff_rb_read_params(ctx, lua_gettop(L), e);
 }
 
@@ -395,8 +397,8 @@ int ff_run(ff_ctx *ctx)
 		ff_rb_describe(ctx);
 	} else if (ctx->check) {
 		if (!ctx->quiet)
-			printf("ok: %s %s loads, %zu params valid, %zu steps\n", ctx->rb_name,
-			       ctx->rb_version, ctx->nparams, ctx->nsteps);
+			printf("ok: %s (%s %s): loads, %zu params declared well, %zu steps\n",
+			       ctx->runbook_path, ctx->rb_name, ctx->rb_version, ctx->nparams, ctx->nsteps);
 	} else {
 		int params = lua_gettop(ctx->L);
 		run_steps(ctx, params - 1, params);

@@ -23,6 +23,11 @@ void ff_rb_describe(const ff_ctx *ctx);
  * header at index t and push the params table the steps get. */
 int ff_rb_read_params(ff_ctx *ctx, int t, ff_err *e);
 
+/* --check: the param declarations of the header at index t well formed
+ * (default of the declared type and among the choices, choices an array
+ * of that type, check a function), with no run-time value needed. */
+int ff_rb_lint_params(ff_ctx *ctx, int t, ff_err *e);
+
 /* A line on stderr that clears a status line of long work first. */
 void ff_rb_say(ff_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Seal the evidence (summary.json, DIGEST), print the outcome, write the
