@@ -53,11 +53,11 @@ return {
       run = function()
         local removed = {}
         for _, b in ipairs(doomed) do
-          ff.log.info((ff.dry_run and "would remove " or "removing ") .. b.path)
+          ff.log.info("remove " .. b.path)
           rb.must(ff.fs.remove(b.path, true))
           removed[#removed + 1] = b.stamp
         end
-        ff.evidence.set(ff.dry_run and "would_remove" or "removed", removed)
+        ff.evidence.set("removed", removed) -- a dry-run's: what the run would remove
       end,
     },
   },

@@ -94,7 +94,6 @@ return {
         local jobs = p.jobs > 0 and p.jobs or (cfg.backup.jobs > 0 and cfg.backup.jobs) or ff.run.cpus
         local r = rb.must(admin:restore(restored, backup.path .. "/db.dump", jobs,
           proof.source_major(manifest), manifest.source.size_bytes))
-        if ff.dry_run then return end
         proof.check_restore(r)
         ff.log.info(string.format("pg_restore -j%d finished in %.1f s", jobs, r.duration_s))
       end,
@@ -103,6 +102,7 @@ return {
       name = "prove",
       doc = "The copy's fingerprints equal the manifest's and the smoke checks pass, or the live database stays",
       run = function(p)
+        -- A rehearsal restored nothing: there is no copy to prove.
         if ff.dry_run then return end
         local db = rb.must(ff.pg.connect(p.target, restored))
         verification = proof.prove(db, manifest, "smoke_restored")
@@ -121,7 +121,6 @@ return {
           return
         end
         ff.evidence.set("previous_database", previous)
-        if ff.dry_run then return end
         ff.log.info(string.format("swapped in %.2f s; the old database is %s (runbooks/rollback.lua swaps back)",
           downtime_s, previous))
       end,
@@ -149,7 +148,9 @@ return {
       name = "smoke",
       doc = "Smoke checks on the live database after the swap: the restore is done when this passes",
       run = function(p)
-        if ff.dry_run then return end
+        -- Only a proven copy is checked again once live (a rehearsal
+        -- proved none: the prove step had nothing to prove).
+        if not verification then return end
         local db = rb.must(ff.pg.connect(p.target))
         local smoke = proof.smoke(db, cfg.smoke, manifest)
         db:close()
@@ -164,7 +165,7 @@ return {
       doc = "If the copy was never swapped in, drop it (unless keep_failed=true); the live database is untouched",
       cleanup = true,
       run = function(p)
-        if admin and restored and not swapped and not ff.dry_run then
+        if admin and restored and not swapped then
           if p.keep_failed then
             ff.log.warn("keeping the failed copy " .. restored .. " (keep_failed=true)")
           else

@@ -295,8 +295,10 @@ function FfLock:release() end
 function ff.fs.free_bytes(dir) end
 
 ---Write. Write DIGEST (sha256sum -c format) over every file below a
----writable folder, fsynced. Raises when the folder cannot be opened.
----Dry-run: the path is checked against the jail.
+---writable folder, fsynced, then read it back: every file hashed again
+---(a mismatch is the failure, naming the first one). Raises when the
+---folder cannot be opened. Dry-run: the path is checked against the jail;
+---true.
 ---@param dir string
 ---@param known? { path: string, sha256: string, bytes: integer }[] digests taken while the files were written (a manifest's artifacts): such a file is not read again while it keeps that size
 ---@return true? ok
@@ -644,9 +646,11 @@ function FfPgConn:close() end
 ---@class (exact) FfPgDumpResult
 ---@field ok boolean
 ---@field bytes integer written to out
----@field sha256? string of the bytes written, computed while streaming (absent in the dry stand-in)
----@field duration_s? number (absent in the dry stand-in)
----@field raw? string "raw/pg_dump.log" or "raw/pg_dumpall.log" (".2"...) in ff.run.dir: the tool's stderr (absent in the dry stand-in)
+---@field sha256 string of the bytes written, computed while streaming ("(planned)" in a dry-run)
+---@field duration_s number (0 in a dry-run)
+---@field raw string "raw/pg_dump.log" or "raw/pg_dumpall.log" (".2"...) in ff.run.dir: the tool's stderr ("(planned)" in a dry-run)
+---@field toc? string ff.pg.dump: the finished archive's table of contents, as stock pg_restore --list read it back (in a dry-run: only the "Dumped by pg_dump version:" line of the pg_dump that would write it)
+---@field toc_error? string ff.pg.dump: why there is no toc
 ---@field error? string why, when not ok
 ---@field dry_run? boolean true for the stand-in returned by --dry-run
 ---@field tables? { schema: string, name: string, rows: integer, content_sha256: string? }[] with opts.fingerprint: every table whose data is in the archive (a partition on its own), in archive order
@@ -665,8 +669,9 @@ function FfPgDumpJob:wait() end
 ---streamed through sha256 in one pass, in the background. Raises when it
 ---cannot start (a missing option, no pg_dump, out exists or cannot be
 ---created; out outside the writable folders is a violation). Dry-run:
----checks target and that out is given (not out's path), and returns a
----stand-in table whose wait() gives `{ ok = true, dry_run = true, bytes = 0 }`.
+---the same checks (target, out writable through the jail, fingerprint),
+---and a job whose wait() gives the result's shape with planned values
+---(`dry_run = true`, `bytes = 0`, `tables = {}` with fingerprint).
 ---@param opts FfPgDumpOpts
 ---@return FfPgDumpJob
 function ff.pg.dump(opts) end
@@ -679,7 +684,7 @@ function ff.pg.dump(opts) end
 
 ---Write. pg_dumpall --globals-only (roles, tablespaces) into out, and wait
 ---for it. Raises like ff.pg.dump. Dry-run: checks target and that out is
----given, and returns `{ ok = true, dry_run = true, bytes = 0 }`.
+---given, and returns the result's shape with planned values.
 ---@param opts FfPgGlobalsOpts
 ---@return FfPgDumpResult
 function ff.pg.globals(opts) end
@@ -789,13 +794,14 @@ function FfPgAdmin:allow_connections(name, on) end
 
 ---Write. pg_restore --jobs into one of ffrun's databases. Raises when the
 ---archive cannot be opened (outside the jail: a violation) or pg_restore
----is not found. Dry-run: true (not a result table).
+---is not found. Dry-run: the same checks, and a result of the same shape
+---(`ok = true`, `raw = "(planned)"`, `duration_s = 0`).
 ---@param database string `<live>__ff…`
 ---@param archive string
 ---@param jobs? integer default 1
 ---@param major? integer
 ---@param estimate_bytes? integer the source database's size: progress shows the restored size against it, with an ETA
----@return FfPgRestoreResult|true|nil result nil when pg_restore could not be started; true in --dry-run
+---@return FfPgRestoreResult? result nil when pg_restore could not be started
 ---@return string? err
 ---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgAdmin:restore(database, archive, jobs, major, estimate_bytes) end
@@ -808,9 +814,10 @@ function FfPgAdmin:restore(database, archive, jobs, major, estimate_bytes) end
 ---Write. Apply a globals.sql (pg_dumpall output) statement by statement on
 ---the maintenance connection: one statement a line, comments and psql
 ---meta-commands skipped. Raises when the file cannot be opened (outside
----the jail: a violation) or is over 16 MiB. Dry-run: true (not a result table).
+---the jail: a violation) or is over 16 MiB. Dry-run: the file is checked
+---readable, and `{ applied = 0, existing = {}, errors = {} }`.
 ---@param file string
----@return FfPgGlobalsApplied|true
+---@return FfPgGlobalsApplied
 function FfPgAdmin:apply_globals(file) end
 
 ---@class FfPgInstanceOpts
@@ -823,9 +830,9 @@ function FfPgAdmin:apply_globals(file) end
 
 ---A throwaway server (at most 4 at once). Stopped and removed by stop(),
 ---`<close>`, garbage collection (keep a reference) or the end of the run.
----In --dry-run the stand-in is a plain table with the same methods, which
----are not primitives (no event, nothing planned; its admin handle's
----methods are).
+---In --dry-run the stand-in is an instance handle of the same class,
+---planned: info() gives "(planned)" folders and port 0, connect() fails as
+---a connection does, admin() plans every write, stop() is planned.
 ---@class (exact) FfPgInstance
 local FfPgInstance = {}
 

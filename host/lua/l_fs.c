@@ -488,6 +488,20 @@ static int fs_free_bytes(lua_State *L)
  * every file below dir, fsynced. known: a list of {path, sha256, bytes}
  * (a manifest's artifacts) for files hashed as they were written, which
  * are then not read again while they keep that size. */
+/* The first problem a check reports, kept in C (no Lua call while the
+ * folder's fd is open). */
+typedef struct first_problem {
+	char msg[512];
+	int n;
+} first_problem;
+
+static void note_problem(void *arg, const char *msg)
+{
+	first_problem *fp = arg;
+	if (!fp->n++)
+		snprintf(fp->msg, sizeof(fp->msg), "%s", msg);
+}
+
 static int fs_write_digest(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
@@ -528,6 +542,12 @@ static int fs_write_digest(lua_State *L)
 	}
 	close(dirfd);
 	int rc = ff_digest_write(fd, known, nknown, &e);
+	first_problem fp = { "", 0 };
+	/* Read back at once: every file hashed again against what was just
+	 * written (nothing is called complete on a DIGEST never checked). */
+	if (rc == 0 && (rc = ff_digest_verify(fd, note_problem, &fp, &e)) > 0)
+		rc = ff_err_set(&e, FF_EFAIL, "DIGEST does not verify: %s%s", fp.msg,
+				fp.n > 1 ? " (and more)" : "");
 	close(fd);
 	if (rc < 0)
 		return ff_fail(L, &e);

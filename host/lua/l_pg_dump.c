@@ -12,7 +12,14 @@
 
 typedef struct job {
 	ff_dump *d; /* NULL once collected (or never started) */
+	int dry;    /* a rehearsal's planned dump: wait() answers the plan */
+	int major;  /* the server's, for pg_restore --list after the dump */
+	char out[PATH_MAX];
 } job;
+
+static int run_pg_restore(lua_State *L, const char *path, int major, const char *const *extra,
+			  int keep_output, void **tail, int *ok, int *ran, char raw[256], ff_err *e);
+static int tool_version(lua_State *L, const char *tool, int major, char line[300], ff_err *e);
 
 /* __gc and __close: a job never waited for is stopped. Idempotent. */
 static int job_gc(lua_State *L)
@@ -171,9 +178,75 @@ int lpg_dump(lua_State *L)
 		.scan_content = fp && !strcmp(fp, "content"),
 	};
 	job *h = ff_handle_new(L, DUMP_MT, sizeof(*h), 1);
+	h->major = major;
+	snprintf(h->out, sizeof(h->out), "%s", out);
 	open_and_start(L, h, &o, out, 0, raw);
 	lua_pushstring(L, raw);
 	lua_setiuservalue(L, -2, 1);
+	return 1;
+}
+
+/* result.toc: the finished archive's table of contents as stock
+ * pg_restore --list reads it (the read-back every backup makes before it
+ * calls the archive one), or result.toc_error saying why there is none. */
+static void push_toc(lua_State *L, job *h)
+{
+	static const char *const list[] = { "--list", NULL };
+	int ok = 0, ran = 0;
+	char raw[256];
+	ff_err e = {0};
+	void **tail = lpg_mem_box(L);
+	int rc = run_pg_restore(L, h->out, h->major, list, 1, tail, &ok, &ran, raw, &e);
+	if (rc == 0 && ok) {
+		lua_pushstring(L, *tail ? (const char *)*tail : "");
+		lua_setfield(L, -3, "toc");
+	} else {
+		if (rc == 0)
+			snprintf(e.msg, sizeof(e.msg), "pg_restore --list failed: %.900s",
+				 *tail ? (const char *)*tail : "");
+		e.msg[strcspn(e.msg, "\n")] = '\0';
+		lua_pushstring(L, e.msg);
+		lua_setfield(L, -3, "toc_error");
+	}
+	lua_pop(L, 1); /* the box */
+}
+
+/* A planned dump's result: the real shape, the values saying it is
+ * planned; its table of contents names only the pg_dump that would write
+ * it (that tool's --version, so a missing pg_dump fails here as there). */
+static int dry_job_wait(lua_State *L, job *h)
+{
+	char version[300], toc[512];
+	ff_err e = {0};
+	if (h->dry == 2)
+		return luaL_error(L, "dump: already finished");
+	h->dry = 2;
+	if (tool_version(L, "pg_dump", h->major, version, &e) < 0)
+		return ff_raise(L, &e);
+	const char *v = strrchr(version, ' ');
+	snprintf(toc, sizeof(toc), ";\n; Archive created at (planned)\n;     Dumped by pg_dump version: %s\n;\n",
+		 v ? v + 1 : version);
+	lua_createtable(L, 0, 9);
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, "ok");
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, "dry_run");
+	lua_pushinteger(L, 0);
+	lua_setfield(L, -2, "bytes");
+	lua_pushliteral(L, "(planned)");
+	lua_setfield(L, -2, "sha256");
+	lua_pushnumber(L, 0);
+	lua_setfield(L, -2, "duration_s");
+	lua_pushliteral(L, "(planned)");
+	lua_setfield(L, -2, "raw");
+	lua_pushstring(L, toc);
+	lua_setfield(L, -2, "toc");
+	lua_getiuservalue(L, 1, 1); /* fingerprint= was asked: none streamed */
+	if (lua_toboolean(L, -1)) {
+		lua_newtable(L);
+		lua_setfield(L, -3, "tables");
+	}
+	lua_pop(L, 1);
 	return 1;
 }
 
@@ -181,11 +254,16 @@ int lpg_dump(lua_State *L)
 static int job_wait(lua_State *L)
 {
 	job *h = ff_handle_check(L, 1, DUMP_MT);
+	if (h->dry)
+		return dry_job_wait(L, h);
 	if (!h->d)
 		return luaL_error(L, "dump: already finished");
 	ff_dump_wait(h->d);
+	const ff_dump_result *r = ff_dump_result_of(h->d);
 	lua_getiuservalue(L, 1, 1);
-	push_result(L, ff_dump_result_of(h->d), lua_tostring(L, -1));
+	push_result(L, r, lua_tostring(L, -1));
+	if (r->ok)
+		push_toc(L, h);
 	ff_dump_free(h->d);
 	h->d = NULL;
 	return 1;
@@ -222,21 +300,23 @@ int lpg_globals(lua_State *L)
 	return 1;
 }
 
-/* Run pg_restore with extra on the archive at argument 1, its output
- * discarded or captured: ok, output, raw | nil, message, code. */
-static int archive_tool(lua_State *L, const char *const *extra, int keep_output)
+/* pg_restore with extra arguments on the archive at path (readable
+ * through the jail), its output in raw/ and, up to 1 MiB when keep_output,
+ * in *tail (a mem box already pushed: freed if a later push raises).
+ * Returns 0 with *ok set, or a negative code with e: *ran says whether
+ * pg_restore was started (before it: the jail, the tool, the log, which
+ * callers raise; after it: an operational failure). No push of its own. */
+static int run_pg_restore(lua_State *L, const char *path, int major, const char *const *extra,
+			  int keep_output, void **tail, int *ok, int *ran, char raw[256], ff_err *e)
 {
 	ff_ctx *ctx = ff_ctx_of(L);
-	const char *path = luaL_checkstring(L, 1);
-	char tool[PATH_MAX], raw[256];
-	ff_err e = {0};
-	int fd;
-	/* The archive must be one the jail lets us read. */
-	if (ff_jail_open(&fd, &ctx->jail, path, O_RDONLY, 0, &e) < 0)
-		return ff_raise(L, &e);
+	char tool[PATH_MAX];
+	int fd, log_fd, rc;
+	if ((rc = ff_jail_open(&fd, &ctx->jail, path, O_RDONLY, 0, e)) < 0)
+		return rc;
 	close(fd);
-	if (ff_pg_tool(tool, ctx->cfg->pg_bindir, (int)luaL_optinteger(L, 2, 0), "pg_restore", &e) < 0)
-		return ff_raise(L, &e);
+	if ((rc = ff_pg_tool(tool, ctx->cfg->pg_bindir, major, "pg_restore", e)) < 0)
+		return rc;
 	const char *argv[8];
 	int k = 0;
 	argv[k++] = tool;
@@ -244,30 +324,41 @@ static int archive_tool(lua_State *L, const char *const *extra, int keep_output)
 		argv[k++] = *extra;
 	argv[k++] = path;
 	argv[k] = NULL;
-	void **tail = lpg_mem_box(L); /* before the log is open: may raise */
-	int log_fd;
-	if (ff_evidence_raw_open(&ctx->ev, &log_fd, raw, keep_output ? "pg_restore-list.txt" : "pg_restore-read.log", &e) < 0)
-		return ff_raise(L, &e);
+	if ((rc = ff_evidence_raw_open(&ctx->ev, &log_fd, raw,
+				       keep_output ? "pg_restore-list.txt" : "pg_restore-read.log", e)) < 0)
+		return rc;
 	char **env = ff_pg_env();
 	ff_exec_opts o = { .env = (const char *const *)env, .out_fd = log_fd,
 			   .tail_max = keep_output ? (1u << 20) : 2048, .cancel = &ctx->cancel };
 	ff_exec_result res = {0};
-	int rc = ff_exec_run(&res, argv, &o, &e);
-	int ok = res.exited && res.status == 0;
+	*ran = 1;
+	rc = ff_exec_run(&res, argv, &o, e);
+	*ok = res.exited && res.status == 0;
 	ff_pg_env_free(env);
 	close(log_fd);
-	*tail = res.tail; /* up to 1 MiB: the box frees it if a push raises */
+	*tail = res.tail;
 	res.tail = NULL;
 	ff_exec_result_free(&res);
+	return rc;
+}
+
+/* Run a PostgreSQL tool on an archive: ok, output, raw. */
+static int archive_tool(lua_State *L, const char *const *extra, int keep_output)
+{
+	const char *path = luaL_checkstring(L, 1);
+	int major = (int)luaL_optinteger(L, 2, 0), ok = 0, ran = 0;
+	char raw[256];
+	ff_err e = {0};
+	void **tail = lpg_mem_box(L);
+	int rc = run_pg_restore(L, path, major, extra, keep_output, tail, &ok, &ran, raw, &e);
 	if (rc < 0)
-		return ff_fail(L, &e);
+		return ran ? ff_fail(L, &e) : ff_raise(L, &e);
 	lua_pushboolean(L, ok);
 	lua_pushstring(L, *tail ? *tail : "");
 	lua_pushstring(L, raw);
 	return 3;
 }
 
-/* ff.pg.archive_list(path) -> ok, toc text, raw: pg_restore --list */
 int lpg_archive_list(lua_State *L)
 {
 	static const char *const extra[] = { "--list", NULL };
@@ -283,58 +374,86 @@ int lpg_archive_read(lua_State *L)
 }
 
 /* ff.pg.version(tool, major) -> "pg_dump (PostgreSQL) 15.8" | nil, msg, code */
-int lpg_version(lua_State *L)
+/* tool --version's first line ("pg_dump (PostgreSQL) 15.8") into line. */
+static int tool_version(lua_State *L, const char *tool, int major, char line[300], ff_err *e)
 {
 	ff_ctx *ctx = ff_ctx_of(L);
+	char path[PATH_MAX];
+	int rc;
+	if ((rc = ff_pg_tool(path, ctx->cfg->pg_bindir, major, tool, e)) < 0)
+		return rc;
+	const char *argv[] = { path, "--version", NULL };
+	ff_exec_opts o = { .out_fd = -1, .tail_max = 256, .timeout_s = 30 };
+	ff_exec_result res = {0};
+	int ok = ff_exec_run(&res, argv, &o, e) == 0 && res.exited && res.status == 0;
+	snprintf(line, 300, "%s", res.tail ? res.tail : "");
+	ff_exec_result_free(&res);
+	if (!ok)
+		return ff_err_set(e, FF_EFAIL, "%s --version failed", path);
+	line[strcspn(line, "\n")] = '\0';
+	return 0;
+}
+
+int lpg_version(lua_State *L)
+{
 	const char *tool = luaL_checkstring(L, 1);
-	char path[PATH_MAX], line[300];
+	char line[300];
 	ff_err e = {0};
 	if (strcmp(tool, "pg_dump") && strcmp(tool, "pg_restore") && strcmp(tool, "pg_dumpall") &&
 	    strcmp(tool, "initdb") && strcmp(tool, "postgres"))
 		return luaL_argerror(L, 1, "not a PostgreSQL tool ffrun uses");
-	if (ff_pg_tool(path, ctx->cfg->pg_bindir, (int)luaL_optinteger(L, 2, 0), tool, &e) < 0)
+	if (tool_version(L, tool, (int)luaL_optinteger(L, 2, 0), line, &e) < 0)
 		return ff_fail(L, &e);
-	const char *argv[] = { path, "--version", NULL };
-	ff_exec_opts o = { .out_fd = -1, .tail_max = 256, .timeout_s = 30 };
-	ff_exec_result res = {0};
-	int ok = ff_exec_run(&res, argv, &o, &e) == 0 && res.exited && res.status == 0;
-	snprintf(line, sizeof(line), "%s", res.tail ? res.tail : "");
-	ff_exec_result_free(&res); /* before any push */
-	if (!ok)
-		return ff_failf(L, "%s --version failed", path);
-	line[strcspn(line, "\n")] = '\0';
 	lua_pushstring(L, line);
 	return 1;
 }
 
-/* In a dry-run, a dump is planned: the stand-in job's wait() says so. */
-static int dry_dump_wait(lua_State *L)
+/* In a dry-run, a dump is planned: the stand-in job is a job handle whose
+ * wait() answers the plan; the same options are checked, out through the
+ * jail as a path the run may write. */
+int lpg_dry_dump(lua_State *L)
 {
-	lua_createtable(L, 0, 3);
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lpg_target_of(L, lpg_opt_str(L, 1, "target", 1));
+	const char *out = lpg_opt_str(L, 1, "out", 1);
+	int major = lpg_opt_int(L, 1, "major", 0);
+	const char *fp = lpg_opt_str(L, 1, "fingerprint", 0);
+	if (fp && strcmp(fp, "rows") && strcmp(fp, "content"))
+		return luaL_error(L, "pg.dump: fingerprint must be \"rows\" or \"content\"");
+	int dirfd;
+	char name[256];
+	ff_err e = {0};
+	if (ff_jail_resolve(&dirfd, name, &ff_ctx_of(L)->jail, out, 1, &e) == 0)
+		close(dirfd);
+	else if (e.code == FF_ESANDBOX)
+		return ff_raise(L, &e);
+	job *h = ff_handle_new(L, DUMP_MT, sizeof(*h), 1);
+	h->dry = 1;
+	h->major = major;
+	lua_pushboolean(L, fp != NULL);
+	lua_setiuservalue(L, -2, 1);
+	return 1;
+}
+
+int lpg_dry_globals(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lpg_target_of(L, lpg_opt_str(L, 1, "target", 1));
+	lpg_opt_str(L, 1, "out", 1);
+	lua_createtable(L, 0, 6);
 	lua_pushboolean(L, 1);
 	lua_setfield(L, -2, "ok");
 	lua_pushboolean(L, 1);
 	lua_setfield(L, -2, "dry_run");
 	lua_pushinteger(L, 0);
 	lua_setfield(L, -2, "bytes");
+	lua_pushliteral(L, "(planned)");
+	lua_setfield(L, -2, "sha256");
+	lua_pushnumber(L, 0);
+	lua_setfield(L, -2, "duration_s");
+	lua_pushliteral(L, "(planned)");
+	lua_setfield(L, -2, "raw");
 	return 1;
-}
-
-int lpg_dry_dump(lua_State *L)
-{
-	luaL_checktype(L, 1, LUA_TTABLE);
-	lpg_target_of(L, lpg_opt_str(L, 1, "target", 1));
-	lpg_opt_str(L, 1, "out", 1);
-	lua_createtable(L, 0, 1);
-	lua_pushcfunction(L, dry_dump_wait);
-	lua_setfield(L, -2, "wait");
-	return 1;
-}
-
-int lpg_dry_globals(lua_State *L)
-{
-	lpg_dry_dump(L);
-	return dry_dump_wait(L);
 }
 
 void lpg_dump_class(lua_State *L)

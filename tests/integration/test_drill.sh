@@ -173,7 +173,7 @@ mk_drill "${S[20]}" FAIL      # a failed drill proves nothing
 mkdir "$P/backups/$(date -u +%Y%m%d-%H%M%S).partial"   # never a backup
 "$FFRUN" -c "$P/ffrun.yaml" --dry-run prune > "$WORK/out" 2> "$WORK/err"; code=$?
 check "prune dry-run lists what it would remove and removes nothing" \
-  bash -c "[ $code = 0 ] && [ \$(grep -c 'would remove' '$WORK/err') = 6 ] && [ \$(ls '$P/backups' | grep -vc lock) = 13 ]"
+  bash -c "[ $code = 0 ] && [ \$(grep -cE '^ +plan +[0-9]+ +\[remove\] fs.remove ' '$WORK/out') = 6 ] && [ \$(ls '$P/backups' | grep -vc lock) = 13 ]"
 "$FFRUN" -q -c "$P/ffrun.yaml" prune 2> "$WORK/err"; code=$?
 left=$(ls "$P/backups" | grep -E '^[0-9]{8}-[0-9]{6}$' | tr '\n' ' ')
 want=$(printf '%s\n' "${S[25]}" "${S[9]}" "${S[5]}" "${S[3]}" "${S[2]}" "${S[1]}" | sort | tr '\n' ' ')

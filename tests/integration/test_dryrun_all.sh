@@ -50,4 +50,9 @@ rehearse "" prune
 rehearse fs.remove prune keep_last=1 keep_days=0
 rehearse "" report
 check "nothing changed: databases, roles and the backups folder as before" [ "$(state)" = "$before" ]
+# The stand-ins answer what the real calls answer, so the runbooks test the
+# flag only where the procedure itself differs (there is no restored copy
+# to prove in a rehearsal).
+uses=$(grep -o 'ff\.dry_run' "$FF_SRC"/runbooks/*.lua | wc -l)
+check "the shipped runbooks test ff.dry_run in $uses place(s), at most 3" [ "$uses" -le 3 ]
 finish
