@@ -17,6 +17,7 @@
 static void usage(FILE *out)
 {
 	fputs("usage: ffrun [OPTIONS] RUNBOOK [NAME=VALUE ...]\n"
+	      "       ffrun [OPTIONS] --plan FILE\n"
 	      "\n"
 	      "Run a disaster-recovery runbook (backup, restore, drill, verify, prune,\n"
 	      "report, or a path to a .lua file) in a sandbox, and leave evidence.\n"
@@ -29,6 +30,12 @@ static void usage(FILE *out)
 	      "      --check        lint: load each given runbook (several paths allowed)\n"
 	      "                     and what it requires in the sandbox, check its header\n"
 	      "                     and param declarations; needs no values, runs nothing\n"
+	      "      --plan-out FILE  with --dry-run: write the rehearsal as a sealed plan\n"
+	      "                     (what it was made from, the writes it planned)\n"
+	      "      --plan-ttl S   how long that plan holds (default 86400 s)\n"
+	      "      --plan FILE    run exactly that plan: refuse before any write if\n"
+	      "                     anything it was made from changed, stop before a\n"
+	      "                     write it does not list (no RUNBOOK, no params)\n"
 	      "      --json         print the final result as one JSON object on stdout\n"
 	      "  -q, --quiet        only errors on stderr\n"
 	      "  -v, --verbose      announce every step\n"
@@ -58,6 +65,26 @@ static void version(void)
 	printf("%s\nlibyaml %s\n", OpenSSL_version(OPENSSL_VERSION), ff_yaml_libyaml_version());
 }
 
+/* The plan options' rules, and a runbook unless a plan names it. */
+static int plan_usage(const ff_ctx *ctx, int nargs)
+{
+	const char *why = NULL;
+	if (ctx->pin.out && !ctx->dry_run)
+		why = "--plan-out writes the plan of a rehearsal: give --dry-run too";
+	else if (ctx->pin.in && (ctx->dry_run || ctx->pin.out || ctx->check || ctx->describe))
+		why = "--plan runs a plan: not with --dry-run, --plan-out, --check or --describe";
+	else if (ctx->pin.in && nargs > 0)
+		why = "--plan takes the runbook and its params from the plan: give neither";
+	else if (!ctx->pin.in && nargs == 0)
+		why = "no runbook given";
+	if (!why)
+		return 0;
+	if (!ctx->pin.in && nargs == 0)
+		usage(stderr);
+	fprintf(stderr, "ffrun: %s\n", why);
+	return -1;
+}
+
 /* --check RUNBOOK...: each runbook linted on a context of its own, all
  * of them even after a broken one; the first failure's exit status. */
 static int check_all(ff_ctx *proto, char **runbooks, int n)
@@ -81,13 +108,16 @@ static int check_all(ff_ctx *proto, char **runbooks, int n)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_DESCRIBE = 256, OPT_CHECK, OPT_JSON, OPT_VERSION };
+	enum { OPT_DESCRIBE = 256, OPT_CHECK, OPT_JSON, OPT_VERSION, OPT_PLAN_OUT, OPT_PLAN, OPT_PLAN_TTL };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"describe", no_argument, NULL, OPT_DESCRIBE},
 		{"check", no_argument, NULL, OPT_CHECK},
 		{"json", no_argument, NULL, OPT_JSON},
+		{"plan-out", required_argument, NULL, OPT_PLAN_OUT},
+		{"plan", required_argument, NULL, OPT_PLAN},
+		{"plan-ttl", required_argument, NULL, OPT_PLAN_TTL},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, OPT_VERSION},
@@ -113,6 +143,11 @@ int main(int argc, char **argv)
 		case OPT_DESCRIBE: ctx.describe = 1; break;
 		case OPT_CHECK: ctx.check = 1; break;
 		case OPT_JSON: ctx.json = 1; break;
+		case OPT_PLAN_OUT: ctx.pin.out = optarg; break;
+		case OPT_PLAN: ctx.pin.in = optarg; break;
+		case OPT_PLAN_TTL: ctx.pin.ttl_s = atof(optarg); if (ctx.pin.ttl_s > 0) break;
+			fprintf(stderr, "ffrun: --plan-ttl takes a number of seconds above 0\n");
+			return 2;
 		case OPT_VERSION: version(); return 0;
 		case 'h': usage(stdout); return 0;
 		default:
@@ -120,14 +155,15 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		fprintf(stderr, "ffrun: no runbook given\n");
+	if (plan_usage(&ctx, argc - optind) < 0)
 		return 2;
+	if (!ctx.pin.ttl_s)
+		ctx.pin.ttl_s = 24 * 3600;
+	if (!ctx.pin.in) {
+		ctx.runbook_arg = argv[optind];
+		ctx.assign = argv + optind + 1;
+		ctx.nassign = argc - optind - 1;
 	}
-	ctx.runbook_arg = argv[optind];
-	ctx.assign = argv + optind + 1;
-	ctx.nassign = argc - optind - 1;
 
 	if (!config && getenv("FFRUN_CONFIG") && *getenv("FFRUN_CONFIG"))
 		config = getenv("FFRUN_CONFIG");

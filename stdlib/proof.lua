@@ -66,6 +66,7 @@ function proof.open_backup(root, which)
   local lock = ff.fs.lock(root, "shared")
   local backup = proof.resolve(root, which)
   local manifest = proof.check_backup(backup.path)
+  ff.plan.backup(backup.path) -- a plan pins it; a pinned run must find it unchanged
   ff.evidence.set("backup", { stamp = backup.stamp,
     age_s = math.floor(ff.run.started_at - ff.time.parse_stamp(backup.stamp)) })
   return lock, backup, manifest

@@ -84,3 +84,60 @@ unsigned long long ff_proc_start_time(pid_t pid)
 		}
 	return t;
 }
+
+int ff_read_file(char **out, size_t *len, const char *path, size_t max, ff_err *e)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	*out = NULL;
+	*len = 0;
+	if (fd < 0)
+		return ff_err_set(e, FF_EFAIL, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+		close(fd);
+		return ff_err_set(e, FF_EFAIL, "%s: not a regular file of at most %zu bytes", path, max);
+	}
+	char *buf = malloc((size_t)st.st_size + 1);
+	size_t got = 0;
+	while (buf && got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	if (!buf)
+		return ff_err_set(e, FF_EINTERNAL, "out of memory");
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+int ff_write_file_atomic(const char *tmp, const char *path, const char *data, size_t len,
+			 ff_err *e)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	size_t off = 0;
+	if (fd < 0)
+		return ff_err_set(e, FF_EFAIL, "%s: %s", tmp, strerror(errno));
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+	int err = off < len || fsync(fd) < 0 ? errno : 0;
+	close(fd);
+	if (err || rename(tmp, path) < 0) {
+		if (!err)
+			err = errno;
+		unlink(tmp);
+		return ff_err_set(e, FF_EFAIL, "%s: %s", path, strerror(err));
+	}
+	return 0;
+}

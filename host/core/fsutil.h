@@ -19,6 +19,15 @@ void ff_remove_tree(const char *path);
  * be read (or is empty). flags: O_NOFOLLOW or 0. */
 size_t ff_read_head(const char *path, int flags, char *buf, size_t size);
 
+/* A whole file of at most max bytes, NUL-terminated, into a malloc'd
+ * *out (len bytes without the NUL). */
+int ff_read_file(char **out, size_t *len, const char *path, size_t max, ff_err *e);
+
+/* Write data to tmp, fsync it, rename it over path: a reader sees the old
+ * file or the whole new one, never a part. */
+int ff_write_file_atomic(const char *tmp, const char *path, const char *data, size_t len,
+			 ff_err *e);
+
 /* Field 22 of /proc/PID/stat (0 when there is no such process): with the
  * pid, it names one process for good, where a pid alone is reused. */
 unsigned long long ff_proc_start_time(pid_t pid);

@@ -92,6 +92,31 @@ int ff_pg_command(PGconn *c, const char *sql, ff_err *e)
 	return 0;
 }
 
+int ff_pg_identity(ff_pg_ident *out, const char *target, const char *conninfo, ff_err *e)
+{
+	int reached = 0, rc;
+	PGconn *c = NULL;
+	memset(out, 0, sizeof(*out));
+	if ((rc = ff_pg_target_dbname(out->dbname, sizeof(out->dbname), &reached, target, conninfo, e)) < 0)
+		return rc;
+	/* The server's identity, from its maintenance database: the
+	 * target's own may be the one a restore brings back. */
+	if ((rc = ff_pg_connect(&c, target, conninfo, "postgres", e)) < 0)
+		return rc;
+	PGresult *r = ff_pq()->PQexec(c, "select system_identifier::text, current_setting('server_version') "
+					 "from pg_control_system()");
+	if (ff_pq()->PQresultStatus(r) != PGRES_TUPLES_OK || ff_pq()->PQntuples(r) != 1) {
+		rc = result_error(r, c, "the server's identity", e);
+		ff_pq()->PQfinish(c);
+		return rc;
+	}
+	snprintf(out->system_identifier, sizeof(out->system_identifier), "%s", ff_pq()->PQgetvalue(r, 0, 0));
+	snprintf(out->server_version, sizeof(out->server_version), "%s", ff_pq()->PQgetvalue(r, 0, 1));
+	ff_pq()->PQclear(r);
+	ff_pq()->PQfinish(c);
+	return 0;
+}
+
 static void append_quoted(char **buf, size_t *len, size_t *cap, const char *k, const char *v)
 {
 	size_t need = *len + strlen(k) + 2 * strlen(v) + 8;

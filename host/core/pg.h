@@ -27,6 +27,15 @@ int ff_pg_connect(PGconn **out, const char *target, const char *conninfo,
 int ff_pg_target_dbname(char *out, size_t cap, int *reached, const char *target,
 			const char *conninfo, ff_err *e);
 
+/* Who a target is: its server's system identifier and version (asked on
+ * the maintenance database) and the database it names (which may be gone). */
+typedef struct ff_pg_ident {
+	char system_identifier[32];
+	char server_version[64];
+	char dbname[128];
+} ff_pg_ident;
+int ff_pg_identity(ff_pg_ident *out, const char *target, const char *conninfo, ff_err *e);
+
 /* Run one statement of ffrun's own (no parameters, no rows wanted). */
 int ff_pg_command(PGconn *c, const char *sql, ff_err *e);
 

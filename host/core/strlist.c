@@ -43,3 +43,11 @@ void ff_strlist_free(ff_strlist *l)
 	l->v = NULL;
 	l->n = l->cap = 0;
 }
+
+int ff_strlist_has_unsorted(const ff_strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i], s))
+			return 1;
+	return 0;
+}

@@ -15,6 +15,8 @@ int ff_strlist_push(ff_strlist *l, const char *s);
 void ff_strlist_sort(ff_strlist *l);
 /* True when s is in a sorted list. */
 int ff_strlist_has(const ff_strlist *l, const char *s);
+/* True when s is in the list, whatever its order. */
+int ff_strlist_has_unsorted(const ff_strlist *l, const char *s);
 void ff_strlist_free(ff_strlist *l);
 
 #endif

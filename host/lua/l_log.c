@@ -65,8 +65,15 @@ static int time_monotonic(lua_State *L)
 
 static int time_stamp(lua_State *L)
 {
+	ff_ctx *ctx = ff_ctx_of(L);
 	char out[16];
-	ff_time_stamp(out, luaL_optnumber(L, 1, ff_time_now()));
+	double t = luaL_optnumber(L, 1, ff_time_now());
+	ff_time_stamp(out, t);
+	/* A name made from this run's own time (a backup's, a copy's) differs
+	 * between a rehearsal and its pinned run: plans hold it as {stamp}. */
+	if ((ctx->pin.out || ctx->pin.pinned) && t >= ctx->started_at - 1 &&
+	    !ff_strlist_has_unsorted(&ctx->pin.stamps, out) && ff_strlist_push(&ctx->pin.stamps, out) < 0)
+		return luaL_error(L, "out of memory");
 	lua_pushstring(L, out);
 	return 1;
 }

@@ -54,6 +54,11 @@ const ff_target *lpg_target_of(lua_State *L, const char *name)
 		luaL_error(L, "pg: no target named '%s' in the configuration", name);
 	if (t->ephemeral)
 		luaL_error(L, "pg: target '%s' is an ephemeral instance, not a server to connect to", name);
+	/* A plan pins the identity of every server its rehearsal reached. */
+	ff_pin *pin = &ff_ctx_of(L)->pin;
+	if (pin->out && !ff_strlist_has_unsorted(&pin->targets, name) &&
+	    ff_strlist_push(&pin->targets, name) < 0)
+		luaL_error(L, "out of memory");
 	return t;
 }
 

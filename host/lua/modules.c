@@ -21,6 +21,7 @@ TABLE_MODULE(yaml)
 TABLE_MODULE(evidence)
 TABLE_MODULE(verify)
 TABLE_MODULE(pg)
+TABLE_MODULE(plan)
 
 /* ff.exec is a function, the dispatched primitive itself. */
 static int open_exec(lua_State *L)
@@ -53,6 +54,7 @@ const ff_module ff_modules[] = {
 	{ "evidence", open_evidence, NULL },
 	{ "verify", open_verify, NULL },
 	{ "pg", open_pg, NULL },
+	{ "plan", open_plan, NULL },
 	{ "exec", open_exec, NULL },
 	{ "paths", open_paths, ff_paths_lazy },
 	{ "config", open_config, NULL },

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/jsonw.h"
+#include "core/plan.h"
 
 static void arg_json(lua_State *L, int i, ff_jsonw *w, int depth)
 {
@@ -125,6 +126,60 @@ static void plan_add(ff_ctx *ctx, const char *what, const char *args)
 	ff_jsonw_free(&w);
 }
 
+/* The write as a plan line: the run's own folders and generated stamps
+ * as placeholders (core/plan.c says what else). */
+static void plan_line(const ff_ctx *ctx, const char *what, const char *args, char *out, size_t cap)
+{
+	enum { MAX = 16 };
+	const char *from[MAX + 3], *to[MAX + 3];
+	size_t n = 0;
+	from[n] = ctx->tmp_dir, to[n++] = "{tmp}";
+	from[n] = ctx->ev_open ? ctx->ev.dir : NULL, to[n++] = "{run}";
+	/* before the stamps: a backup of the same second keeps its name */
+	from[n] = ctx->pin.backup_path, to[n++] = "{backup}";
+	for (size_t i = 0; i < ctx->pin.stamps.n && i < MAX; i++)
+		from[n] = ctx->pin.stamps.v[i], to[n++] = "{stamp}";
+	ff_plan_line(out, cap, ctx->cur_step, what, args, from, to, n);
+}
+
+/* Whether the current step is a cleanup step of a run that has failed:
+ * its writes (drop our copy, stop our instance) are not held to a plan
+ * the run has already left. */
+static int failed_cleanup(const ff_ctx *ctx)
+{
+	if (ctx->status == FF_OK || !ctx->cur_step)
+		return 0;
+	for (size_t i = 0; i < ctx->nsteps; i++)
+		if (!strcmp(ctx->steps[i].name, ctx->cur_step))
+			return ctx->steps[i].cleanup;
+	return 0;
+}
+
+/* A pinned run's write must be its plan's next one; the first that is
+ * not stops the run before it is done, and no write after it runs. */
+static void pin_check(lua_State *L, ff_ctx *ctx, const char *what, const char *args)
+{
+	char line[1400];
+	if (failed_cleanup(ctx))
+		return;
+	plan_line(ctx, what, args, line, sizeof(line));
+	if (!ctx->pin.broken && ctx->pin.next < ctx->pin.want.n &&
+	    !strcmp(line, ctx->pin.want.v[ctx->pin.next])) {
+		ctx->pin.next++;
+		return;
+	}
+	char msg[3200];
+	const char *step = ctx->cur_step ? ctx->cur_step : "-";
+	ctx->pin.broken = 1;
+	if (ctx->pin.next >= ctx->pin.want.n)
+		snprintf(msg, sizeof(msg), "pinned run: step %s attempted %s, a write its plan does not have "
+			 "(it planned %zu)", step, line, ctx->pin.want.n);
+	else
+		snprintf(msg, sizeof(msg), "pinned run: step %s left its plan: planned write %zu is %s, "
+			 "the run attempted %s", step, ctx->pin.next + 1, ctx->pin.want.v[ctx->pin.next], line);
+	luaL_error(L, "%s", msg);
+}
+
 static int dispatch(lua_State *L)
 {
 	const ff_prim *p = lua_touserdata(L, lua_upvalueindex(1));
@@ -138,8 +193,16 @@ static int dispatch(lua_State *L)
 		snprintf(details, sizeof(details), "\"call\":\"%s\",\"effect\":\"write\",\"args\":%s", what, args);
 		ff_event(ctx, "planned", details);
 		plan_add(ctx, what, args);
+		if (ctx->pin.out) {
+			char line[1400];
+			plan_line(ctx, what, args, line, sizeof(line));
+			if (ff_strlist_push(&ctx->pin.lines, line) < 0)
+				return luaL_error(L, "out of memory");
+		}
 		return p->dry(L);
 	}
+	if (p->effect == FF_WRITE && ctx->pin.pinned)
+		pin_check(L, ctx, what, args);
 	snprintf(details, sizeof(details), "\"call\":\"%s\",\"effect\":\"%s\",\"args\":%s",
 		 what, p->effect == FF_WRITE ? "write" : "read", args);
 	ff_event(ctx, "call", details);

@@ -75,6 +75,24 @@ static void summary_json(ff_ctx *ctx, ff_jsonw *w, double finished)
 			ff_jsonw_raw(w, ctx->plan_json);
 		ff_jsonw_end(w, ']');
 	}
+	if (ctx->pin.out && ctx->pin.sha256[0]) { /* the plan this rehearsal wrote */
+		ff_jsonw_key(w, "plan_out");
+		ff_jsonw_obj(w);
+		ff_jsonw_kstr(w, "file", ctx->pin.out);
+		ff_jsonw_kstr(w, "sha256", ctx->pin.sha256);
+		ff_jsonw_end(w, '}');
+	}
+	if (ctx->pin.pinned) { /* the plan this run was held to */
+		ff_jsonw_key(w, "plan");
+		ff_jsonw_obj(w);
+		ff_jsonw_kstr(w, "sha256", ctx->pin.sha256);
+		ff_jsonw_kstr(w, "file", ctx->pin.in);
+		ff_jsonw_key(w, "pinned");
+		ff_jsonw_bool(w, 1);
+		ff_jsonw_kint(w, "writes_planned", (long long)ctx->pin.want.n);
+		ff_jsonw_kint(w, "writes_done", (long long)ctx->pin.next);
+		ff_jsonw_end(w, '}');
+	}
 	/* Anchors the hash chain: a removed last line is caught too. */
 	ff_jsonw_key(w, "events");
 	ff_jsonw_obj(w);

@@ -241,7 +241,13 @@ static int prepare(ff_ctx *ctx, ff_err *e)
 	if (!home || !*home)
 		home = FF_SOURCE_DIR;
 	collect_secrets(ctx);
+	/* A pinned run: the plan, checked against the world, names the
+	 * runbook and its params. */
+	if (ctx->pin.in && (err = ff_pin_load(ctx, e)) < 0)
+		return err;
 	if ((err = resolve_runbook(ctx, home, e)) < 0 || (err = build_jail(ctx, e)) < 0)
+		return err;
+	if (ctx->pin.pinned && (err = ff_pin_check_runbook(ctx, e)) < 0)
 		return err;
 	if (is_run && ((err = open_evidence(ctx, e)) < 0 || (err = ff_watchdog_start(ctx, e)) < 0))
 		return err;
@@ -336,6 +342,11 @@ static void run_steps(ff_ctx *ctx, int header, int params)
 		ff_err_set(&e, FF_ESANDBOX, "%s", limit);
 		fail(ctx, &e);
 	}
+	if (ctx->pin.pinned && ctx->status == FF_OK && ctx->pin.next != ctx->pin.want.n) {
+		ff_err_set(&e, FF_EFAIL, "pinned run: it did %zu of the %zu writes its plan holds",
+			   ctx->pin.next, ctx->pin.want.n);
+		fail(ctx, &e);
+	}
 }
 
 /* Close the Lua state before the seal: every handle the runbook still
@@ -366,6 +377,11 @@ static int finish(ff_ctx *ctx)
 		ctx->status = FF_EUSAGE;
 	ff_watchdog_stop(ctx);
 	close_state(ctx);
+	/* The plan of a rehearsal that passed; one that failed plans nothing. */
+	ff_err pe = {0};
+	if (ctx->pin.out && ctx->status == FF_OK && !ctx->check && !ctx->describe &&
+	    ff_pin_write(ctx, &pe) < 0)
+		fail(ctx, &pe);
 	if (ctx->ev_open)
 		ff_rb_seal(ctx);
 	else if (ctx->status != FF_OK)

@@ -28,6 +28,15 @@ int ff_rb_read_params(ff_ctx *ctx, int t, ff_err *e);
  * of that type, check a function), with no run-time value needed. */
 int ff_rb_lint_params(ff_ctx *ctx, int t, ff_err *e);
 
+/* Plans (pin.c). ff_pin_write: the rehearsal just made, as a sealed plan
+ * at ctx->pin.out. ff_pin_load: read, unseal and check the plan at
+ * ctx->pin.in against the world (ffrun, expiry, config, modules, backup,
+ * targets), then take its runbook and params; FF_EFAIL naming what
+ * differs. ff_pin_check_runbook: the runbook resolved is the plan's. */
+int ff_pin_write(ff_ctx *ctx, ff_err *e);
+int ff_pin_load(ff_ctx *ctx, ff_err *e);
+int ff_pin_check_runbook(ff_ctx *ctx, ff_err *e);
+
 /* A line on stderr that clears a status line of long work first. */
 void ff_rb_say(ff_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Seal the evidence (summary.json, DIGEST), print the outcome, write the

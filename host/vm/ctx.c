@@ -142,6 +142,12 @@ void ff_ctx_free(ff_ctx *ctx)
 	free(ctx->extra_keys);
 	free(ctx->extra_vals);
 	free(ctx->plan_json);
+	ff_strlist_free(&ctx->pin.stamps);
+	ff_strlist_free(&ctx->pin.modules);
+	ff_strlist_free(&ctx->pin.targets);
+	ff_strlist_free(&ctx->pin.lines);
+	ff_strlist_free(&ctx->pin.want);
+	ff_strlist_free(&ctx->pin.params);
 	for (size_t i = 0; i < ctx->nsecrets; i++)
 		free(ctx->secrets[i]);
 	free(ctx->secrets);

@@ -7,6 +7,7 @@
 #ifndef FF_CTX_H
 #define FF_CTX_H
 
+#include <limits.h>
 #include <lua.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include "core/evidence.h"
 #include "core/path.h"
 #include "core/progress.h"
+#include "core/strlist.h"
 
 /* Which limit ended the run; sticky once set (SPEC §5). */
 enum { FF_LIMIT_NONE, FF_LIMIT_MEMORY, FF_LIMIT_INSTRUCTIONS, FF_LIMIT_WALL, FF_LIMIT_VIOLATION };
@@ -37,6 +39,29 @@ typedef struct ff_param {
 	int required;
 	int is_dir;        /* type "dir": the folder becomes a read root */
 } ff_param;
+
+/* Plans (--plan-out, --plan): what a rehearsal records of the world it
+ * was made in, and what a run pinned to it must find the same. */
+typedef struct ff_pin {
+	const char *out;         /* --plan-out FILE (with --dry-run) */
+	const char *in;          /* --plan FILE */
+	double ttl_s;            /* --plan-ttl: how long a plan holds (24 h) */
+	ff_strlist stamps;       /* what ff.time.stamp() made in this run */
+	ff_strlist modules;      /* "sha256 path" of each module required */
+	ff_strlist targets;      /* targets the runbook connected to */
+	ff_strlist lines;        /* its writes: "[step] call args", normalized */
+	char backup_path[PATH_MAX];            /* ff.plan.backup(): the chosen */
+	char backup_digest[FF_SHA256_HEX];     /* its DIGEST's sha256 */
+	/* a pinned run */
+	int pinned;
+	char sha256[FF_SHA256_HEX];            /* the plan's own */
+	char runbook[PATH_MAX];                /* the plan's runbook */
+	char runbook_sha256[FF_SHA256_HEX];
+	ff_strlist params;       /* its params as NAME=VALUE (ctx->assign) */
+	ff_strlist want;         /* the plan's writes, in order */
+	size_t next;             /* the next one expected */
+	int broken;              /* a write left the plan: no more writes */
+} ff_pin;
 
 typedef struct ff_ctx {
 	/* set by main before ff_run */
@@ -100,6 +125,7 @@ typedef struct ff_ctx {
 	size_t nextra;
 	char *plan_json;             /* planned writes, JSON array items */
 	size_t nplan;
+	ff_pin pin;                  /* plans: --plan-out, --plan */
 
 	/* throwaway instances alive now: a watchdog abort tears them down */
 #define FF_MAX_CLUSTERS 4

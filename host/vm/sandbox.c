@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/hash.h"
 #include "core/signals.h"
 #include "lua-cjson.h"
 
@@ -346,6 +347,23 @@ static int read_source(lua_State *L, ff_ctx *ctx, const char *path)
 	return 1;
 }
 
+/* Each module a run requires, as "sha256 path": a plan records them, and
+ * a pinned run may load only the very modules its plan was made with.
+ * -1 when pinned and this one is not among them. */
+static int note_module(ff_ctx *ctx, const char *path, const char *src, size_t len)
+{
+	char hex[FF_SHA256_HEX], entry[4200];
+	if (!ctx->pin.out && !ctx->pin.pinned)
+		return 0;
+	ff_sha256_hex(hex, src, len);
+	snprintf(entry, sizeof(entry), "%s %s", hex, path);
+	if (ctx->pin.pinned && !ff_strlist_has_unsorted(&ctx->pin.modules, entry))
+		return -1;
+	if (!ctx->pin.pinned && !ff_strlist_has_unsorted(&ctx->pin.modules, entry))
+		ff_strlist_push(&ctx->pin.modules, entry);
+	return 0;
+}
+
 /* require: a module name of words and dots, looked up in the runbook's own
  * folder, then in stdlib/; loaded as text into the sandbox globals. */
 static int sb_require(lua_State *L)
@@ -385,6 +403,8 @@ static int sb_require(lua_State *L)
 	size_t len;
 	const char *src = lua_tolstring(L, -1, &len);
 	char chunk[4200];
+	if (note_module(ctx, path, src, len) < 0)
+		return luaL_error(L, "require '%s': %s differs from the plan this run is pinned to", name, path);
 	snprintf(chunk, sizeof(chunk), "@%s", path);
 	if (luaL_loadbufferx(L, src, len, chunk, "t") != LUA_OK)
 		return lua_error(L);
