@@ -35,12 +35,18 @@ return {
             proven_by = d and d.run_id or nil }
         end
         out[#out + 1] = ""
-        out[#out + 1] = string.format("%-34s %-8s %-7s %-5s %10s %10s", "RUN", "RUNBOOK", "MODE", "STATUS", "RPO", "RTO")
+        out[#out + 1] = string.format("%-34s %-8s %-7s %-5s %10s %10s  %s", "RUN", "RUNBOOK", "MODE", "STATUS",
+          "RPO", "RTO", "PLAN")
         for _, r in ipairs(runs) do
-          out[#out + 1] = string.format("%-34s %-8s %-7s %-5s %10s %10s", r.run_id, r.runbook.name, r.mode,
-            r.status, r.rpo_s and age(r.rpo_s) or "-", r.rto_s and string.format("%.0fs", r.rto_s) or "-")
+          -- A run held to a plan names it; so does the rehearsal that wrote one.
+          local pinned = type(r.plan) == "table" and r.plan.pinned and r.plan.sha256 or nil
+          local wrote = type(r.plan_out) == "table" and r.plan_out.sha256 or nil
+          local plan = pinned and ("pinned " .. pinned:sub(1, 12)) or wrote and ("wrote " .. wrote:sub(1, 12)) or "-"
+          out[#out + 1] = string.format("%-34s %-8s %-7s %-5s %10s %10s  %s", r.run_id, r.runbook.name, r.mode,
+            r.status, r.rpo_s and age(r.rpo_s) or "-", r.rto_s and string.format("%.0fs", r.rto_s) or "-", plan)
           rows.runs[#rows.runs + 1] = { run_id = r.run_id, runbook = r.runbook.name, mode = r.mode,
-            status = r.status, rpo_s = r.rpo_s, rto_s = r.rto_s }
+            status = r.status, rpo_s = r.rpo_s, rto_s = r.rto_s, plan_sha256 = pinned, pinned = pinned ~= nil,
+            plan_written = wrote }
         end
         local text = table.concat(out, "\n") .. "\n"
         ff.log.out(text)

@@ -161,6 +161,7 @@
 ---@field evidence FfEvidence
 ---@field verify FfVerify
 ---@field pg FfPg
+---@field plan FfPlan
 ff = {}
 
 ---Not a primitive. Fail the run as a usage error (exit 2), for input only
@@ -463,6 +464,21 @@ function ff.json.encode(value) end
 ---@param text string
 ---@return any
 function ff.json.decode(text) end
+
+------------------------------------------------------------------------------
+-- ff.plan (host/lua/l_plan.c): what a plan pins of the runbook's choices
+------------------------------------------------------------------------------
+
+---@class (exact) FfPlan
+ff.plan = {}
+
+---Read. The backup this run works from (a folder with a DIGEST). Under
+-----dry-run --plan-out the plan pins it: its path and its DIGEST's sha256,
+---and `backup=<its stamp>` in the plan's params. Under --plan it raises
+---unless it is the plan's backup with the same DIGEST. Otherwise nothing.
+---stdlib/proof.lua's open_backup calls it for restore and drill.
+---@param path string
+function ff.plan.backup(path) end
 
 ------------------------------------------------------------------------------
 -- ff.evidence and ff.verify (host/lua/l_evidence.c)

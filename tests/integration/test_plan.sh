@@ -104,9 +104,12 @@ ev=$(ls -1d "$WS"/evidence/*-restore*/ | sed 's:/$::' | sort -V | tail -n 1)
 sha=$(sed -n 's/.*,"sha256":"\([0-9a-f]\{64\}\)"}$/\1/p' "$WORK/plan.json")
 check "the unchanged pinned restore passes ($code: $(tail -n 1 "$WORK/err"))" [ "$code" = 0 ]
 check "it restored the plan's backup $B1, not the newer $B2" \
-  bash -c "grep -q '\"backup\":{\"stamp\":\"$B1\"' '$ev/summary.json' &&
+  bash -c "grep -o '\"backup\":{[^}]*}' '$ev/summary.json' | grep -q '\"stamp\":\"$B1\"' &&
            [ -z \"\$(psql -h '$(pg_host src)' -p '$(pg_port src)' -U postgres -Atc \"select to_regclass('marker_after_plan')\" app)\" ]"
 check "its evidence names the plan's sha256 and that it was pinned, every planned write done" \
   grep -qE "\"plan\":\{\"sha256\":\"$sha\",\"file\":\"[^\"]*\",\"pinned\":true,\"writes_planned\":([0-9]+),\"writes_done\":\1\}" "$ev/summary.json"
 check "the evidence verifies" bash -c "cd '$ev' && sha256sum --quiet -c DIGEST"
+ff -q report > "$WORK/report" 2>&1
+check "report shows the run pinned to the plan" \
+  bash -c "grep -E '^$(basename "$ev") +restore +run +PASS .* pinned ${sha:0:12}\$' '$WORK/report'"
 finish
