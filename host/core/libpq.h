@@ -39,6 +39,10 @@
 	   const char *const *paramValues, const int *paramLengths,                \
 	   const int *paramFormats, int resultFormat))                             \
 	X(int, PQconsumeInput, (PGconn *conn))                                     \
+	X(int, PQsocket, (const PGconn *conn))                                     \
+	X(PGcancel *, PQgetCancel, (PGconn *conn))                                 \
+	X(int, PQcancel, (PGcancel *cancel, char *errbuf, int errbufsize))         \
+	X(void, PQfreeCancel, (PGcancel *cancel))                                  \
 	X(int, PQisBusy, (PGconn *conn))                                           \
 	X(PGresult *, PQgetResult, (PGconn *conn))                                 \
 	X(int, PQgetCopyData, (PGconn *conn, char **buffer, int async))            \

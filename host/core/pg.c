@@ -1,6 +1,8 @@
 #include "pg.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <poll.h>
 #include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +92,37 @@ int ff_pg_command(PGconn *c, const char *sql, ff_err *e)
 		return result_error(r, c, sql, e);
 	ff_pq()->PQclear(r);
 	return 0;
+}
+
+PGresult *ff_pg_exec_cancellable(PGconn *c, const char *sql, int nparams,
+				 const char *const *params, const volatile int *cancel)
+{
+	const ff_libpq *pq = ff_pq();
+	int asked = 0;
+	if (!cancel)
+		return pq->PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (!pq->PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 0))
+		return NULL;
+	while (pq->PQisBusy(c)) {
+		struct pollfd p = { .fd = pq->PQsocket(c), .events = POLLIN };
+		if (*cancel && !asked) {
+			char err[256];
+			PGcancel *k = pq->PQgetCancel(c);
+			if (k) {
+				(void)pq->PQcancel(k, err, sizeof(err));
+				pq->PQfreeCancel(k);
+			}
+			asked = 1;
+		}
+		if (p.fd < 0 || (poll(&p, 1, 100) < 0 && errno != EINTR) || !pq->PQconsumeInput(c))
+			break;
+	}
+	PGresult *last = NULL, *r;
+	while ((r = pq->PQgetResult(c))) {
+		pq->PQclear(last);
+		last = r;
+	}
+	return last;
 }
 
 int ff_pg_identity(ff_pg_ident *out, const char *target, const char *conninfo, ff_err *e)

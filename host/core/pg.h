@@ -36,6 +36,13 @@ typedef struct ff_pg_ident {
 } ff_pg_ident;
 int ff_pg_identity(ff_pg_ident *out, const char *target, const char *conninfo, ff_err *e);
 
+/* PQexecParams that a stop can interrupt: the statement is sent, the
+ * answer awaited in 100 ms polls, and once *cancel turns true the server
+ * is asked to cancel it (its result then says so). The last result, as
+ * PQexecParams gives it (NULL when the connection broke). */
+PGresult *ff_pg_exec_cancellable(PGconn *c, const char *sql, int nparams,
+				 const char *const *params, const volatile int *cancel);
+
 /* Run one statement of ffrun's own (no parameters, no rows wanted). */
 int ff_pg_command(PGconn *c, const char *sql, ff_err *e);
 

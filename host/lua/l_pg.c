@@ -153,7 +153,9 @@ static int run_query(lua_State *L, lpg_conn *c, const char *sql, int nparams,
 	    ff_pg_command(c->pg, "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY;"
 			  "SELECT 1", &e) < 0)
 		return ff_fail(L, &e);
-	*r = ff_pq()->PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	/* A stop (SIGTERM) cancels the statement on the server: a long query
+	 * must not hold the run past its signal. */
+	*r = ff_pg_exec_cancellable(c->pg, sql, nparams, params, &ff_ctx_of(L)->cancel);
 	ExecStatusType st = ff_pq()->PQresultStatus(*r);
 	if (!c->in_snapshot)
 		ff_pg_command(c->pg, "ROLLBACK", NULL);

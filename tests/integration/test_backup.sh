@@ -169,8 +169,11 @@ sigterm_during_readback() { # NAME WORKSPACE
   "$FFRUN" -q -c "$ws/ffrun.yaml" backup 2> "$WORK/err" & pid=$!
   for _ in $(seq 1000); do
     [ -z "$reader" ] && reader=$(pgrep -P $pid -x pg_restore) && kill -STOP $reader
+    # pg_dump seen running, or (a tiny archive: it may come and go between
+    # two looks) gone with the archive written: db.dump is not empty.
     if pgrep -P $pid -x pg_dump >/dev/null; then dumper_seen=1
-    elif [ -n "$reader" ] && [ -n "$dumper_seen" ]; then dumper_gone=1; break; fi
+    elif [ -n "$reader" ] && { [ -n "$dumper_seen" ] ||
+         [ -s "$(ls -d "$ws"/backups/*.partial 2>/dev/null | head -n 1)/db.dump" ]; }; then dumper_gone=1; break; fi
     kill -0 $pid 2>/dev/null || break
     sleep 0.01
   done

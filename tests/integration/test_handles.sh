@@ -98,6 +98,25 @@ for mode in run dry-run; do
   check "$mode: sealed PASS evidence" bash -c "grep -q '\"status\":\"PASS\"' '$ev/summary.json' && cd '$ev' && sha256sum --quiet -c DIGEST"
 done
 # The instances kept alive past the run were torn down by the host.
+# SIGTERM during a long statement on the server: the statement is
+# cancelled, the run ends within 2 s (it waited out the query before: 28 s
+# for a pg_sleep(30)), FAIL evidence names the signal, the cleanup ran.
+cat > "$WORK/slow.lua" <<'LUA'
+return { name = "slow", version = "1", summary = "a long query", steps = {
+  { name = "query", doc = "sleep on the server", run = function()
+      assert(ff.pg.connect("prod")):query("select pg_sleep(30)") end },
+  { name = "after", doc = "cleanup", cleanup = true, run = function() ff.log.info("cleanup ran") end } } }
+LUA
+"$FFRUN" -c "$WS/ffrun.yaml" "$WORK/slow.lua" > "$WORK/out" 2>&1 & pid=$!
+for _ in $(seq 100); do pg_sql src postgres "select 1 from pg_stat_activity where query like 'select pg_sleep%'" | grep -q 1 && break; sleep 0.05; done
+start=$(date +%s%N); kill -TERM $pid; wait $pid; code=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+ev=$(ls -1d "$WS"/evidence/*-slow*/ | sed 's:/$::' | sort -V | tail -n 1)
+check "SIGTERM during a long query: exit 1 in $ms ms (under 2 s), FAIL naming the signal, cleanup ran" \
+  bash -c "[ $code = 1 ] && [ $ms -lt 2000 ] && grep -q 'SIGTERM' '$ev/summary.json' && grep -q 'cleanup ran' '$WORK/out'"
+check "and the server's statement was cancelled" \
+  bash -c "! psql -h '$(pg_host src)' -p '$(pg_port src)' -U postgres -Atc \"select 1 from pg_stat_activity where query like 'select pg_sleep%'\" postgres | grep -q 1"
+
 set -- $folders
 check "the run made 4 instances ($#)" [ $# = 4 ]
 left=""
