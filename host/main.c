@@ -36,6 +36,8 @@ static void usage(FILE *out)
 	      "      --plan FILE    run exactly that plan: refuse before any write if\n"
 	      "                     anything it was made from changed, stop before a\n"
 	      "                     write it does not list (no RUNBOOK, no params)\n"
+	      "      --plan-sha256 HEX  with --plan: only the plan a reviewer approved\n"
+	      "                     (the sha256 --plan-out printed)\n"
 	      "      --json         print the final result as one JSON object on stdout\n"
 	      "  -q, --quiet        only errors on stderr\n"
 	      "  -v, --verbose      announce every step\n"
@@ -73,6 +75,8 @@ static int plan_usage(const ff_ctx *ctx, int nargs)
 		why = "--plan-out writes the plan of a rehearsal: give --dry-run too";
 	else if (ctx->pin.in && (ctx->dry_run || ctx->pin.out || ctx->check || ctx->describe))
 		why = "--plan runs a plan: not with --dry-run, --plan-out, --check or --describe";
+	else if (ctx->pin.want_sha256 && !ctx->pin.in)
+		why = "--plan-sha256 goes with --plan";
 	else if (ctx->pin.in && nargs > 0)
 		why = "--plan takes the runbook and its params from the plan: give neither";
 	else if (!ctx->pin.in && nargs == 0)
@@ -91,6 +95,13 @@ static int check_all(ff_ctx *proto, char **runbooks, int n)
 {
 	int status = 0;
 	for (int i = 0; i < n; i++) {
+		if (strchr(runbooks[i], '=') && !strstr(runbooks[i], ".lua")) {
+			fprintf(stderr, "ffrun: --check lints runbooks and takes no NAME=VALUE (%s): "
+				"give values to a run or a --dry-run\n", runbooks[i]);
+			if (!status)
+				status = 2;
+			continue;
+		}
 		ff_ctx ctx;
 		memset(&ctx, 0, sizeof(ctx));
 		ctx.cfg = proto->cfg;
@@ -108,7 +119,7 @@ static int check_all(ff_ctx *proto, char **runbooks, int n)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_DESCRIBE = 256, OPT_CHECK, OPT_JSON, OPT_VERSION, OPT_PLAN_OUT, OPT_PLAN, OPT_PLAN_TTL };
+	enum { OPT_DESCRIBE = 256, OPT_CHECK, OPT_JSON, OPT_VERSION, OPT_PLAN_OUT, OPT_PLAN, OPT_PLAN_TTL, OPT_PLAN_SHA };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"dry-run", no_argument, NULL, 'n'},
@@ -118,6 +129,7 @@ int main(int argc, char **argv)
 		{"plan-out", required_argument, NULL, OPT_PLAN_OUT},
 		{"plan", required_argument, NULL, OPT_PLAN},
 		{"plan-ttl", required_argument, NULL, OPT_PLAN_TTL},
+		{"plan-sha256", required_argument, NULL, OPT_PLAN_SHA},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, OPT_VERSION},
@@ -145,9 +157,13 @@ int main(int argc, char **argv)
 		case OPT_JSON: ctx.json = 1; break;
 		case OPT_PLAN_OUT: ctx.pin.out = optarg; break;
 		case OPT_PLAN: ctx.pin.in = optarg; break;
-		case OPT_PLAN_TTL: ctx.pin.ttl_s = atof(optarg); if (ctx.pin.ttl_s > 0) break;
-			fprintf(stderr, "ffrun: --plan-ttl takes a number of seconds above 0\n");
+		case OPT_PLAN_TTL:
+			ctx.pin.ttl_s = atof(optarg);
+			if (ctx.pin.ttl_s > 0 && ctx.pin.ttl_s <= 366 * 86400.0)
+				break;
+			fprintf(stderr, "ffrun: --plan-ttl takes seconds, above 0 and at most a year\n");
 			return 2;
+		case OPT_PLAN_SHA: ctx.pin.want_sha256 = optarg; break;
 		case OPT_VERSION: version(); return 0;
 		case 'h': usage(stdout); return 0;
 		default:

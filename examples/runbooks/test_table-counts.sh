@@ -13,7 +13,7 @@ ff() { "$FFRUN" -c "$WORK/ws/ffrun.yaml" "$@"; }
 
 check "--check loads it and validates params" ff -q --check "$RB"
 check "--describe lists min_tables" bash -c "'$FFRUN' --describe '$RB' | grep -q min_tables"
-ff -q --check "$RB" min_tables=x 2>/dev/null; code=$?
+ff -q --dry-run "$RB" min_tables=x 2>/dev/null; code=$?
 check "a non-integer param is a usage error (exit 2, got $code)" [ $code = 2 ]
 ff -q "$RB" target=drill 2>/dev/null; code=$?
 check "ff.usage on an ephemeral target exits 2 (got $code)" [ $code = 2 ]

@@ -119,8 +119,14 @@ PGresult *ff_pg_exec_cancellable(PGconn *c, const char *sql, int nparams,
 	}
 	PGresult *last = NULL, *r;
 	while ((r = pq->PQgetResult(c))) {
+		ExecStatusType st = pq->PQresultStatus(r);
 		pq->PQclear(last);
 		last = r;
+		/* COPY answers stay until their data is read: PQexec stops
+		 * here too (a COPY is not a query's answer). */
+		if (st == PGRES_COPY_OUT || st == PGRES_COPY_IN || st == PGRES_COPY_BOTH ||
+		    pq->PQstatus(c) == CONNECTION_BAD)
+			break;
 	}
 	return last;
 }

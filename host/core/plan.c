@@ -41,6 +41,17 @@ static size_t snapshot_len(const char *s)
 	return i;
 }
 
+/* "(text, N bytes)", as the dispatcher shows a long text: its length. */
+static size_t text_len(const char *s)
+{
+	size_t i = 7;
+	if (strncmp(s, "(text, ", 7) || !isdigit((unsigned char)s[i]))
+		return 0;
+	while (isdigit((unsigned char)s[i]))
+		i++;
+	return strncmp(s + i, " bytes)", 7) ? 0 : i + 7;
+}
+
 /* Copy in to out: numbers outside strings as "#", snapshot ids and
  * "(text, N bytes)" inside strings as placeholders. */
 static void mask(char *out, size_t cap, const char *in)
@@ -55,9 +66,9 @@ static void mask(char *out, size_t cap, const char *in)
 		} else if (*p == '"') {
 			str = !str;
 			out[o++] = *p++;
-		} else if (str && !strncmp(p, "(text, ", 7) && strstr(p, " bytes)")) {
+		} else if (str && (n = text_len(p))) {
 			o += (size_t)snprintf(out + o, cap - o, "(text)");
-			p = strstr(p, " bytes)") + 7;
+			p += n;
 		} else if (str && (n = snapshot_len(p))) {
 			o += (size_t)snprintf(out + o, cap - o, "{snapshot}");
 			p += n;

@@ -114,7 +114,13 @@ static int l_exec(lua_State *L)
 static int dry_exec(lua_State *L)
 {
 	check_argv(L, ff_ctx_of(L));
-	lua_createtable(L, 0, 3);
+	lua_createtable(L, 0, 7);
+	lua_pushliteral(L, "(planned)");
+	lua_setfield(L, -2, "raw");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "timed_out");
+	lua_pushnumber(L, 0);
+	lua_setfield(L, -2, "duration_s");
 	lua_pushboolean(L, 1);
 	lua_setfield(L, -2, "ok");
 	lua_pushinteger(L, 0);

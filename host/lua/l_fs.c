@@ -556,6 +556,34 @@ static int fs_write_digest(lua_State *L)
 }
 
 /* In a dry-run a write still has to be one the jail would allow. */
+static int dry_check_path(lua_State *L);
+
+/* write's and append's stand-in: a path the run may write, and text. */
+static int dry_write(lua_State *L)
+{
+	luaL_checkstring(L, 2);
+	return dry_check_path(L);
+}
+
+/* remove's stand-in: as the real call, a root of the jail is a violation. */
+static int dry_remove(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	int dirfd;
+	char name[256];
+	ff_err e = {0};
+	if (ff_jail_resolve(&dirfd, name, &ff_ctx_of(L)->jail, path, 1, &e) == 0) {
+		int root = ff_jail_is_root(&ff_ctx_of(L)->jail, dirfd, name);
+		close(dirfd);
+		if (root)
+			return ff_violation(L, "remove %s: a root folder cannot be removed", path);
+	} else if (e.code == FF_ESANDBOX) {
+		return ff_raise(L, &e);
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 /* fsync's stand-in: the path must be one the jail lets the run read (the
  * file itself may be one the rehearsal only planned). */
 static int dry_fsync(lua_State *L)
@@ -602,10 +630,10 @@ void ff_open_fs(lua_State *L)
 		{"list", fs_list, FF_READ, NULL},
 		{"stat", fs_stat, FF_READ, NULL},
 		{"exists", fs_exists, FF_READ, NULL},
-		{"write", fs_write, FF_WRITE, dry_check_path},
-		{"append", fs_append, FF_WRITE, dry_check_path},
+		{"write", fs_write, FF_WRITE, dry_write},
+		{"append", fs_append, FF_WRITE, dry_write},
 		{"mkdir", fs_mkdir, FF_WRITE, dry_check_path},
-		{"remove", fs_remove, FF_WRITE, dry_check_path},
+		{"remove", fs_remove, FF_WRITE, dry_remove},
 		{"rename", fs_rename, FF_WRITE, dry_rename},
 		{"fsync", fs_fsync, FF_WRITE, dry_fsync},
 		{"lock", fs_lock, FF_WRITE, dry_lock},

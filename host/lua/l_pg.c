@@ -54,12 +54,15 @@ const ff_target *lpg_target_of(lua_State *L, const char *name)
 		luaL_error(L, "pg: no target named '%s' in the configuration", name);
 	if (t->ephemeral)
 		luaL_error(L, "pg: target '%s' is an ephemeral instance, not a server to connect to", name);
-	/* A plan pins the identity of every server its rehearsal reached. */
+	return t;
+}
+
+void lpg_reached(lua_State *L, const char *name)
+{
 	ff_pin *pin = &ff_ctx_of(L)->pin;
 	if (pin->out && !ff_strlist_has_unsorted(&pin->targets, name) &&
 	    ff_strlist_push(&pin->targets, name) < 0)
 		luaL_error(L, "out of memory");
-	return t;
 }
 
 int lpg_opt_int(lua_State *L, int t, const char *k, int def)
@@ -94,6 +97,7 @@ static int pg_connect(lua_State *L)
 	snprintf(c->target, sizeof(c->target), "%s", name);
 	if (lpg_conn_open(c, name, t->conninfo, dbname, &e) < 0)
 		return ff_fail(L, &e);
+	lpg_reached(L, name);
 	return 1;
 }
 

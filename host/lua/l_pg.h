@@ -44,6 +44,10 @@ typedef struct lpg_admin {
  * raised error. */
 const ff_target *lpg_target_of(lua_State *L, const char *name);
 
+/* A plan pins the identity of every server its rehearsal reached: call
+ * after a connection to target name succeeded. MAY_LJMP. */
+void lpg_reached(lua_State *L, const char *name);
+
 /* Fields of the options table at t: an integer (def when absent), a
  * string (NULL when absent and not required; it lives in the table). */
 int lpg_opt_int(lua_State *L, int t, const char *k, int def);

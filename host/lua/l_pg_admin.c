@@ -94,6 +94,7 @@ int lpg_admin_open(lua_State *L)
 			return ff_raise(L, &why);
 		a->live_gone = 1;
 	}
+	lpg_reached(L, name);
 	return 1;
 }
 

@@ -223,9 +223,11 @@ static int dry_job_wait(lua_State *L, job *h)
 	h->dry = 2;
 	if (tool_version(L, "pg_dump", h->major, version, &e) < 0)
 		return ff_raise(L, &e);
-	const char *v = strrchr(version, ' ');
+	/* "pg_dump (PostgreSQL) 16.2 (Debian 16.2-1)": what follows the
+	 * product name, as pg_dump writes it in an archive's header. */
+	const char *v = strstr(version, "(PostgreSQL) ");
 	snprintf(toc, sizeof(toc), ";\n; Archive created at (planned)\n;     Dumped by pg_dump version: %s\n;\n",
-		 v ? v + 1 : version);
+		 v ? v + 13 : version);
 	lua_createtable(L, 0, 9);
 	lua_pushboolean(L, 1);
 	lua_setfield(L, -2, "ok");
@@ -439,7 +441,14 @@ int lpg_dry_globals(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lpg_target_of(L, lpg_opt_str(L, 1, "target", 1));
-	lpg_opt_str(L, 1, "out", 1);
+	const char *out = lpg_opt_str(L, 1, "out", 1);
+	int dirfd;
+	char name[256];
+	ff_err e = {0};
+	if (ff_jail_resolve(&dirfd, name, &ff_ctx_of(L)->jail, out, 1, &e) == 0)
+		close(dirfd);
+	else if (e.code == FF_ESANDBOX)
+		return ff_raise(L, &e);
 	lua_createtable(L, 0, 6);
 	lua_pushboolean(L, 1);
 	lua_setfield(L, -2, "ok");

@@ -236,7 +236,11 @@ void ff_rb_stuck(ff_ctx *ctx, int exit_status)
 		} else if (!strcmp(ctx->steps[i].status, "pending")) {
 			ctx->steps[i].status = "skipped";
 		}
-	destroy_clusters(ctx);
+	/* While the state closes its finalizers own the instances (one may
+	 * be tearing its own down now): they are left to the next run's
+	 * reaper rather than torn down twice at once. */
+	if (!atomic_load(&ctx->closing))
+		destroy_clusters(ctx);
 	ff_rb_seal(ctx);
 	ff_tmpdir_remove(ctx->tmp_dir, ctx->tmp_lock_fd);
 	_exit(exit_status);

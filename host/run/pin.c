@@ -160,6 +160,9 @@ int ff_pin_write(ff_ctx *ctx, ff_err *e)
 		ff_sha256_hex(ctx->pin.sha256, w.buf, w.len);
 		snprintf(tmp, sizeof(tmp), "%s.tmp", ctx->pin.out);
 		rc = ff_write_file_atomic(tmp, ctx->pin.out, text, strlen(text), e);
+		if (rc == 0 && !ctx->json)
+			printf("plan: %s sha256 %s (run it with --plan %s --plan-sha256 %s)\n", ctx->pin.out,
+			       ctx->pin.sha256, ctx->pin.out, ctx->pin.sha256);
 	}
 	free(text);
 	ff_jsonw_free(&w);
@@ -216,8 +219,11 @@ static int check_targets(ff_ctx *ctx, lua_State *L, int body, ff_err *e)
 		const ff_target *cf = ff_config_target(ctx->cfg, name);
 		if (!cf)
 			return ff_err_set(e, FF_EFAIL, "plan refused: target %s is no longer in the configuration", name);
-		if ((rc = ff_pg_identity(&now, name, cf->conninfo, e)) < 0)
-			return ff_err_set(e, FF_EFAIL, "plan refused: target %s: %s", name, e->msg);
+		if ((rc = ff_pg_identity(&now, name, cf->conninfo, e)) < 0) {
+			char why[sizeof(e->msg)];
+			snprintf(why, sizeof(why), "%s", e->msg);
+			return ff_err_set(e, FF_EFAIL, "plan refused: target %s: %.900s", name, why);
+		}
 		if (strcmp(now.system_identifier, sysid) || strcmp(now.dbname, db))
 			return ff_err_set(e, FF_EFAIL, "plan refused: target %s is another cluster or database now "
 					  "(system_identifier %s, database %s; the plan was made on %s, %s)",
@@ -308,6 +314,19 @@ static int check_body(ff_ctx *ctx, lua_State *L, int body, ff_err *e)
 	return take_params(ctx, L, body, e);
 }
 
+typedef struct checking {
+	ff_ctx *ctx;
+	ff_err *e;
+	int rc;
+} checking;
+
+static int check_protected(lua_State *L)
+{
+	checking *c = lua_touserdata(L, 2);
+	c->rc = check_body(c->ctx, L, 1, c->e);
+	return 0;
+}
+
 /* A private state, not the runbook's: only cjson, to read the plan. */
 static int decode(ff_ctx *ctx, const char *body, size_t blen, ff_err *e)
 {
@@ -318,10 +337,22 @@ static int decode(ff_ctx *ctx, const char *body, size_t blen, ff_err *e)
 	lua_getfield(L, -1, "decode");
 	lua_pushlstring(L, body, blen);
 	int rc;
-	if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_istable(L, -1))
+	rc = 0;
+	if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
 		rc = ff_err_set(e, FF_EFAIL, "the plan's body is not a JSON object");
-	else
-		rc = check_body(ctx, L, lua_gettop(L), e);
+	} else {
+		/* Checked under pcall: a body of the wrong shape (a string
+		 * where a table belongs) raises, and is refused, not fatal. */
+		checking c = { ctx, e, 0 };
+		lua_pushcfunction(L, check_protected);
+		lua_insert(L, -2);
+		lua_pushlightuserdata(L, &c);
+		if (lua_pcall(L, 2, 0, 0) != LUA_OK)
+			rc = ff_err_set(e, FF_EFAIL, "the plan's body is malformed: %s",
+					lua_isstring(L, -1) ? lua_tostring(L, -1) : "?");
+		else
+			rc = c.rc;
+	}
 	lua_close(L);
 	return rc;
 }
@@ -332,11 +363,20 @@ int ff_pin_load(ff_ctx *ctx, ff_err *e)
 	size_t len = 0, blen = 0;
 	const char *body;
 	int rc;
-	if ((rc = ff_read_file(&text, &len, ctx->pin.in, PLAN_MAX, e)) < 0)
-		return ff_err_set(e, FF_EUSAGE, "plan %s: %s", ctx->pin.in, e->msg);
+	if ((rc = ff_read_file(&text, &len, ctx->pin.in, PLAN_MAX, e)) < 0) {
+		char why[sizeof(e->msg)];
+		snprintf(why, sizeof(why), "%s", e->msg);
+		return ff_err_set(e, FF_EUSAGE, "plan: %.900s", why);
+	}
 	if ((rc = ff_plan_unseal(&body, &blen, text, len, e)) == 0) {
 		ff_sha256_hex(ctx->pin.sha256, body, blen);
-		rc = decode(ctx, body, blen, e);
+		/* The seal catches a changed byte; only the sha256 a reviewer
+		 * approved catches a plan rewritten and sealed again. */
+		if (ctx->pin.want_sha256 && strcmp(ctx->pin.want_sha256, ctx->pin.sha256))
+			rc = ff_err_set(e, FF_EFAIL, "plan refused: its sha256 is %s, not the approved %s",
+					ctx->pin.sha256, ctx->pin.want_sha256);
+		else
+			rc = decode(ctx, body, blen, e);
 	}
 	free(text);
 	if (rc < 0 && strncmp(e->msg, "plan refused", 12)) {

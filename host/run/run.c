@@ -342,7 +342,10 @@ static void run_steps(ff_ctx *ctx, int header, int params)
 		ff_err_set(&e, FF_ESANDBOX, "%s", limit);
 		fail(ctx, &e);
 	}
-	if (ctx->pin.pinned && ctx->status == FF_OK && ctx->pin.next != ctx->pin.want.n) {
+	if (ctx->pin.pinned && ctx->status == FF_OK && ctx->pin.broken) {
+		ff_err_set(&e, FF_EFAIL, "pinned run: a write left its plan (a runbook caught the refusal)");
+		fail(ctx, &e);
+	} else if (ctx->pin.pinned && ctx->status == FF_OK && ctx->pin.next != ctx->pin.want.n) {
 		ff_err_set(&e, FF_EFAIL, "pinned run: it did %zu of the %zu writes its plan holds",
 			   ctx->pin.next, ctx->pin.want.n);
 		fail(ctx, &e);

@@ -45,6 +45,7 @@ typedef struct ff_param {
 typedef struct ff_pin {
 	const char *out;         /* --plan-out FILE (with --dry-run) */
 	const char *in;          /* --plan FILE */
+	const char *want_sha256; /* --plan-sha256: the approved plan's */
 	double ttl_s;            /* --plan-ttl: how long a plan holds (24 h) */
 	ff_strlist stamps;       /* what ff.time.stamp() made in this run */
 	ff_strlist modules;      /* "sha256 path" of each module required */

@@ -46,7 +46,7 @@ void ff_watchdog_stop(ff_ctx *ctx);
  * so that no finalizer can keep the process alive. A signal, or more than
  * FF_CLOSE_GRACE_S of closing, calls ctx->on_stuck (the run ends FAIL,
  * sealed). Stop it with ff_watchdog_stop. */
-#define FF_CLOSE_GRACE_S 10.0
+#define FF_CLOSE_GRACE_S 45.0 /* above an instance's 30 s stop */
 int ff_watchdog_guard_close(ff_ctx *ctx, ff_err *e);
 
 #endif

@@ -33,6 +33,10 @@ lint "$WORK/type.lua" "type.lua:3: param .target.: unknown type .strin." "an unk
 lint "$WORK/default.lua" "default.lua:3: param .keep.: default is a string, the type is integer" "a default of the wrong type"
 lint "$WORK/choices.lua" "choices.lua:3: param .mode.: its default is not one of its choices" "a default outside the choices"
 
+"$FFRUN" --check "$WORK/good.lua" path=/tmp > "$WORK/out" 2> "$WORK/err"; code=$?
+check "--check takes no NAME=VALUE: exit 2 saying so, the runbook still linted ($code)" \
+  bash -c "[ $code = 2 ] && grep -q 'takes no NAME=VALUE' '$WORK/err' && grep -q '^ok: .*good.lua' '$WORK/out'"
+
 "$FFRUN" --check "$WORK/good.lua" "$WORK/type.lua" "$WORK/syntax.lua" > "$WORK/out" 2> "$WORK/err"; code=$?
 check "several at once, two broken: exit 2, the good one ok, both broken named ($code)" \
   bash -c "[ $code = 2 ] && grep -q '^ok: .*good.lua' '$WORK/out' && grep -q 'type.lua:3' '$WORK/err' && grep -q 'syntax.lua:' '$WORK/err'"

@@ -117,6 +117,20 @@ check "SIGTERM during a long query: exit 1 in $ms ms (under 2 s), FAIL naming th
 check "and the server's statement was cancelled" \
   bash -c "! psql -h '$(pg_host src)' -p '$(pg_port src)' -U postgres -Atc \"select 1 from pg_stat_activity where query like 'select pg_sleep%'\" postgres | grep -q 1"
 
+# A COPY through conn:query is refused at once (it waited forever in C for
+# a result that only the COPY's data ends).
+cat > "$WORK/copy.lua" <<'LUA'
+return { name = "copy", version = "1", summary = "a COPY as a query", steps = {
+  { name = "query", doc = "COPY is no query", run = function()
+      local rows, err = assert(ff.pg.connect("prod")):query("copy (select 1) to stdout")
+      assert(rows == nil and err, "a COPY gave rows")
+  end } } }
+LUA
+start=$(date +%s%N)
+timeout -s KILL 20 "$FFRUN" -q -c "$WS/ffrun.yaml" "$WORK/copy.lua" 2> "$WORK/err"; code=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "a COPY through conn:query is answered nil, message at once (exit $code in $ms ms)" [ "$code" = 0 -a "$ms" -lt 5000 ]
+
 set -- $folders
 check "the run made 4 instances ($#)" [ $# = 4 ]
 left=""

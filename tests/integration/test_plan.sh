@@ -19,7 +19,20 @@ mkdir -p "$FFRUN_HOME" && cp -r "$FF_SRC/runbooks" "$FF_SRC/stdlib" "$FFRUN_HOME
 WS=$WORK/ws
 # The target names no host: PGHOST/PGPORT pick the cluster, so another
 # cluster can stand behind an unchanged config.
-make_config "$WS" "targets: { prod: { conninfo: \"user=postgres dbname=app\" } }"
+# services.check fails its first poll after each up (not ready yet), so a
+# pinned restore retries it: a write its rehearsal never needed twice.
+cat > "$WORK/up.sh" <<'SH'
+#!/bin/sh
+rm -f "$1.polled"; echo up > "$1"
+SH
+cat > "$WORK/check.sh" <<'SH'
+#!/bin/sh
+[ -f "$1.polled" ] && exit 0
+touch "$1.polled"; echo "not ready"; exit 1
+SH
+chmod +x "$WORK/up.sh" "$WORK/check.sh"
+make_config "$WS" "targets: { prod: { conninfo: \"user=postgres dbname=app\" } }" \
+  "services:" "  up: [[ $WORK/up.sh, $WORK/app ]]" "  check: [[ $WORK/check.sh, $WORK/app ]]"
 ff() { "$FFRUN" -c "$WS/ffrun.yaml" "$@"; }
 state() { pg_sql src postgres "select datname from pg_database order by 1"; ls -la "$WS/backups" | awk '{print $NF, $5}'; }
 
@@ -34,9 +47,9 @@ check "the plan is one sealed JSON object naming ffrun, the runbook, the backup 
   bash -c "head -c 40 '$WORK/plan.json' | grep -q '^{\"format\":\"ffrun.plan/1\",\"body\":' &&
            grep -q '\"backup\":{\"path\":\"[^\"]*/$B1\"' '$WORK/plan.json' && grep -q 'pg.admin.swap' '$WORK/plan.json'"
 
-refused() { # NAME PLAN EXPECTED-MESSAGE: exit 1 before any write
+refused() { # NAME PLAN EXPECTED-MESSAGE [OPTIONS]: exit 1 before any write
   local before; before=$(state)
-  ff -q --plan "$2" > "$WORK/out" 2> "$WORK/err"; local code=$?
+  ff -q --plan "$2" "${@:4}" > "$WORK/out" 2> "$WORK/err"; local code=$?
   if [ "$code" = 1 ] && grep -q -- "$3" "$WORK/err" && [ "$(state)" = "$before" ]; then
     ok "$1: refused before any write ($(head -n 1 "$WORK/err" | cut -c1-150))"
   else
@@ -81,6 +94,15 @@ plan "$WORK/short.json" --plan-ttl 1 || nok "short plan"
 sleep 2
 refused "the plan expired" "$WORK/short.json" "expired"
 
+sha=$(sed -n 's/.*,"sha256":"\([0-9a-f]\{64\}\)"}$/\1/p' "$WORK/plan.json")
+refused "another plan than the approved sha256" "$WORK/plan.json" "not the approved" --plan-sha256 "$(printf '%064d' 0)"
+
+# A sealed body of the wrong shape is refused, not fatal.
+v=$("$FFRUN" --version | head -n 1 | cut -d' ' -f2)
+body="{\"ffrun\":\"$v\",\"expires_unix\":9999999999,\"runbook\":5}"
+printf '{"format":"ffrun.plan/1","body":%s,"sha256":"%s"}\n' "$body" "$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)" > "$WORK/shape.json"
+refused "a sealed body of the wrong shape" "$WORK/shape.json" "malformed"
+
 check "--plan takes no runbook" bash -c "'$FFRUN' -c '$WS/ffrun.yaml' --plan '$WORK/plan.json' restore 2>/dev/null; [ \$? = 2 ]"
 check "--plan-out needs --dry-run" bash -c "'$FFRUN' -c '$WS/ffrun.yaml' --plan-out '$WORK/x.json' restore 2>/dev/null; [ \$? = 2 ] && [ ! -e '$WORK/x.json' ]"
 
@@ -99,10 +121,11 @@ pg_sql src app "create table marker_after_plan (x int)" >/dev/null
 sleep 1; ff -q backup 2> "$WORK/err" || nok "second backup: $(tail -n 1 "$WORK/err")"
 B2=$(ls -1 "$WS/backups" | grep -E '^[0-9]{8}-[0-9]{6}$' | tail -n 1)
 check "a newer backup is latest now ($B2 after $B1)" [ "$B2" != "$B1" ]
-ff -q --plan "$WORK/plan.json" > "$WORK/out" 2> "$WORK/err"; code=$?
+ff -q --plan "$WORK/plan.json" --plan-sha256 "$sha" > "$WORK/out" 2> "$WORK/err"; code=$?
 ev=$(ls -1d "$WS"/evidence/*-restore*/ | sed 's:/$::' | sort -V | tail -n 1)
-sha=$(sed -n 's/.*,"sha256":"\([0-9a-f]\{64\}\)"}$/\1/p' "$WORK/plan.json")
-check "the unchanged pinned restore passes ($code: $(tail -n 1 "$WORK/err"))" [ "$code" = 0 ]
+polls=$(grep '"call":"exec"' "$ev/events.jsonl" 2>/dev/null | grep -c 'check.sh')
+check "the unchanged pinned restore passes, its services check polled twice (a retry the plan allows: $polls) ($code: $(tail -n 1 "$WORK/err"))" \
+  [ "$code" = 0 -a "$polls" = 2 ]
 check "it restored the plan's backup $B1, not the newer $B2" \
   bash -c "grep -o '\"backup\":{[^}]*}' '$ev/summary.json' | grep -q '\"stamp\":\"$B1\"' &&
            [ -z \"\$(psql -h '$(pg_host src)' -p '$(pg_port src)' -U postgres -Atc \"select to_regclass('marker_after_plan')\" app)\" ]"
