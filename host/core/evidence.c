@@ -362,23 +362,7 @@ static int slurp(char **out, size_t *len, int dirfd, const char *name, size_t ma
 		close(fd);
 		return ff_err_set(e, FF_EFAIL, "%s: unreadable or larger than %zu bytes", name, max);
 	}
-	char *buf = malloc((size_t)st.st_size + 1);
-	size_t got = 0;
-	while (buf && got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	if (!buf)
-		return ff_err_set(e, FF_EINTERNAL, "out of memory");
-	buf[got] = '\0';
-	*out = buf;
-	*len = got;
-	return 0;
+	return ff_read_fd(out, len, fd, (size_t)st.st_size, e);
 }
 
 static void problemf(ff_problem_fn fn, void *arg, const char *fmt, ...)

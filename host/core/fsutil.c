@@ -97,10 +97,15 @@ int ff_read_file(char **out, size_t *len, const char *path, size_t max, ff_err *
 		close(fd);
 		return ff_err_set(e, FF_EFAIL, "%s: not a regular file of at most %zu bytes", path, max);
 	}
-	char *buf = malloc((size_t)st.st_size + 1);
+	return ff_read_fd(out, len, fd, (size_t)st.st_size, e);
+}
+
+int ff_read_fd(char **out, size_t *len, int fd, size_t size, ff_err *e)
+{
+	char *buf = malloc(size + 1);
 	size_t got = 0;
-	while (buf && got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+	while (buf && got < size) {
+		ssize_t r = read(fd, buf + got, size - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)

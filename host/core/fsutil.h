@@ -23,6 +23,10 @@ size_t ff_read_head(const char *path, int flags, char *buf, size_t size);
  * *out (len bytes without the NUL). */
 int ff_read_file(char **out, size_t *len, const char *path, size_t max, ff_err *e);
 
+/* At most size bytes of fd (then closed), NUL-terminated, into a malloc'd
+ * *out (len bytes without the NUL): the read that ff_read_file does. */
+int ff_read_fd(char **out, size_t *len, int fd, size_t size, ff_err *e);
+
 /* Write data to tmp, fsync it, rename it over path: a reader sees the old
  * file or the whole new one, never a part. */
 int ff_write_file_atomic(const char *tmp, const char *path, const char *data, size_t len,

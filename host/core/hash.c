@@ -138,3 +138,13 @@ int ff_sha256_fd(char hex[FF_SHA256_HEX], uint64_t *bytes, int fd, ff_err *e)
 		*bytes = total;
 	return 0;
 }
+
+int ff_sha256_path(char hex[FF_SHA256_HEX], const char *path, ff_err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ff_err_set(e, FF_EFAIL, "%s: %s", path, strerror(errno));
+	int rc = ff_sha256_fd(hex, NULL, fd, e);
+	close(fd);
+	return rc;
+}

@@ -30,5 +30,7 @@ void ff_sha256_hex(char hex[FF_SHA256_HEX], const void *data, size_t len);
 /* Digest of everything readable from fd, from its current offset, in
  * fixed-size blocks. bytes (may be NULL) receives the count read. */
 int ff_sha256_fd(char hex[FF_SHA256_HEX], uint64_t *bytes, int fd, ff_err *e);
+/* The same of the file at path (FF_EFAIL naming it when it cannot be opened). */
+int ff_sha256_path(char hex[FF_SHA256_HEX], const char *path, ff_err *e);
 
 #endif

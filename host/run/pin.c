@@ -48,15 +48,6 @@ static int config_digest(const ff_config *cfg, char hex[FF_SHA256_HEX], ff_err *
 	return rc;
 }
 
-static int file_digest(const char *path, char hex[FF_SHA256_HEX], ff_err *e)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ff_err_set(e, FF_EFAIL, "%s: %s", path, strerror(errno));
-	int rc = ff_sha256_fd(hex, NULL, fd, e);
-	close(fd);
-	return rc;
-}
 
 static void write_targets(ff_ctx *ctx, ff_jsonw *w, ff_err *e, int *rc)
 {
@@ -293,7 +284,7 @@ static int check_body(ff_ctx *ctx, lua_State *L, int body, ff_err *e)
 		return rc;
 	for (size_t i = 0; i < ctx->pin.modules.n; i++) {
 		const char *path = strchr(ctx->pin.modules.v[i], ' ');
-		if (!path || file_digest(path + 1, hex, e) < 0 || strncmp(hex, ctx->pin.modules.v[i], 64))
+		if (!path || ff_sha256_path(hex, path + 1, e) < 0 || strncmp(hex, ctx->pin.modules.v[i], 64))
 			return ff_err_set(e, FF_EFAIL, "plan refused: module %s changed since the plan",
 					  path ? path + 1 : ctx->pin.modules.v[i]);
 	}
@@ -303,7 +294,7 @@ static int check_body(ff_ctx *ctx, lua_State *L, int body, ff_err *e)
 			return rc;
 		char digest[PATH_MAX + 8];
 		snprintf(digest, sizeof(digest), "%s/DIGEST", ctx->pin.backup_path);
-		if (file_digest(digest, hex, e) < 0)
+		if (ff_sha256_path(hex, digest, e) < 0)
 			return ff_err_set(e, FF_EFAIL, "plan refused: its backup %s is gone", ctx->pin.backup_path);
 		if (strcmp(hex, ctx->pin.backup_digest))
 			return ff_err_set(e, FF_EFAIL, "plan refused: the DIGEST of its backup %s changed", ctx->pin.backup_path);

@@ -27,15 +27,6 @@
 /* --- helpers ------------------------------------------------------------------ */
 
 
-static int hash_path(char hex[FF_SHA256_HEX], const char *path, ff_err *e)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ff_err_set(e, FF_EUSAGE, "%s: %s", path, strerror(errno));
-	int rc = ff_sha256_fd(hex, NULL, fd, e);
-	close(fd);
-	return rc;
-}
 
 static int load_file(lua_State *L, const char *path, ff_err *e)
 {
@@ -146,7 +137,9 @@ static int resolve_runbook(ff_ctx *ctx, const char *home, ff_err *e)
 	ctx->stdlib_dir = realpath(path, NULL);
 	if (!ctx->stdlib_dir)
 		return ff_err_set(e, FF_EINTERNAL, "stdlib folder %s: %s", path, strerror(errno));
-	return hash_path(ctx->runbook_sha256, real, e);
+	if (ff_sha256_path(ctx->runbook_sha256, real, e) < 0)
+		return e->code = FF_EUSAGE;
+	return 0;
 }
 
 static int build_jail(ff_ctx *ctx, ff_err *e)
