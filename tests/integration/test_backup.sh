@@ -168,7 +168,7 @@ sigterm_during_readback() { # NAME WORKSPACE
   n_before=$(ls -1 "$ws/backups" | grep -cE '^[0-9]{8}-[0-9]{6}$')
   "$FFRUN" -q -c "$ws/ffrun.yaml" backup 2> "$WORK/err" & pid=$!
   for _ in $(seq 1000); do
-    [ -z "$reader" ] && reader=$(pgrep -P $pid -x pg_restore) && kill -STOP $reader
+    [ -z "$reader" ] && reader=$(pgrep -P $pid -f -- "pg_restore --data-only") && kill -STOP $reader
     # pg_dump seen running, or (a tiny archive: it may come and go between
     # two looks) gone with the archive written: db.dump is not empty.
     if pgrep -P $pid -x pg_dump >/dev/null; then dumper_seen=1
@@ -202,7 +202,16 @@ sigterm_during_readback() { # NAME WORKSPACE
 }
 sigterm_during_readback "SIGTERM during the read-back" "$WS"
 pg_createdb src tiny >/dev/null && pg_sql src tiny "create table t (id int primary key, note text); insert into t select g, 'n' || g from generate_series(1, 100) g" >/dev/null
-make_config "$WORK/tiny" "targets: { prod: { conninfo: \"$(pg_conninfo src tiny)\" } }" "backup: { globals: none }"
+# A tiny archive is read back in a blink, too fast to catch reliably from
+# outside (under ASan the catch missed it): this workspace's pg_restore
+# stops itself when started for the read-back, so the stretch is sure.
+REAL=$(_pg_find_bindir)
+mkdir -p "$WORK/stopbin"
+for t in pg_dump pg_dumpall; do ln -s "$REAL/$t" "$WORK/stopbin/$t"; done
+printf '#!/bin/sh\ncase " $* " in *" --data-only "*) kill -STOP $$ ;; esac\nexec %s/pg_restore "$@"\n' "$REAL" > "$WORK/stopbin/pg_restore"
+chmod +x "$WORK/stopbin/pg_restore"
+make_config "$WORK/tiny" "targets: { prod: { conninfo: \"$(pg_conninfo src tiny)\" } }" "backup: { globals: none }" \
+  "postgres: { bindir: $WORK/stopbin }"
 sigterm_during_readback "SIGTERM during the read-back of an archive that fits in the pipe" "$WORK/tiny"
 
 # --- bad inputs: one clear line, FAIL evidence, no complete backup --------
