@@ -569,17 +569,10 @@ static int dry_write(lua_State *L)
 static int dry_remove(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
-	int dirfd;
-	char name[256];
-	ff_err e = {0};
-	if (ff_jail_resolve(&dirfd, name, &ff_ctx_of(L)->jail, path, 1, &e) == 0) {
-		int root = ff_jail_is_root(&ff_ctx_of(L)->jail, dirfd, name);
-		close(dirfd);
-		if (root)
-			return ff_violation(L, "remove %s: a root folder cannot be removed", path);
-	} else if (e.code == FF_ESANDBOX) {
-		return ff_raise(L, &e);
-	}
+	int root;
+	ff_dry_path(L, path, 1, &root);
+	if (root)
+		return ff_violation(L, "remove %s: a root folder cannot be removed", path);
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -588,28 +581,14 @@ static int dry_remove(lua_State *L)
  * file itself may be one the rehearsal only planned). */
 static int dry_fsync(lua_State *L)
 {
-	const char *path = luaL_checkstring(L, 1);
-	int dirfd;
-	char name[256];
-	ff_err e = {0};
-	if (ff_jail_resolve(&dirfd, name, &ff_ctx_of(L)->jail, path, 0, &e) == 0)
-		close(dirfd);
-	else if (e.code == FF_ESANDBOX)
-		return ff_raise(L, &e);
+	ff_dry_path(L, luaL_checkstring(L, 1), 0, NULL);
 	lua_pushboolean(L, 1);
 	return 1;
 }
 
 static int dry_check_path(lua_State *L)
 {
-	const char *path = luaL_checkstring(L, 1);
-	int dirfd;
-	char name[256];
-	ff_err e = {0};
-	if (ff_jail_resolve(&dirfd, name, &ff_ctx_of(L)->jail, path, 1, &e) == 0)
-		close(dirfd);
-	else if (e.code == FF_ESANDBOX)
-		return ff_raise(L, &e);
+	ff_dry_path(L, luaL_checkstring(L, 1), 1, NULL);
 	lua_pushboolean(L, 1);
 	return 1;
 }

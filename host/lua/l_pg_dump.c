@@ -115,6 +115,19 @@ static void push_result(lua_State *L, const ff_dump_result *r, const char *raw)
 		push_stream_fingerprints(L, r);
 }
 
+/* A planned dump's or globals' result: the real result's shape, pushed by
+ * the same code, with values that say it is planned. */
+static void push_planned(lua_State *L)
+{
+	ff_dump_result r;
+	memset(&r, 0, sizeof(r));
+	r.ok = 1;
+	snprintf(r.sha256, sizeof(r.sha256), "(planned)");
+	push_result(L, &r, "(planned)");
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, "dry_run");
+}
+
 /* pg_dump's session is pinned to the settings conn:fingerprint uses (its
  * DateStyle, IntervalStyle and extra_float_digits are pg_dump's already),
  * so pg_dump and the scanner's pg_restore read the same COPY text. The
@@ -228,19 +241,7 @@ static int dry_job_wait(lua_State *L, job *h)
 	const char *v = strstr(version, "(PostgreSQL) ");
 	snprintf(toc, sizeof(toc), ";\n; Archive created at (planned)\n;     Dumped by pg_dump version: %s\n;\n",
 		 v ? v + 13 : version);
-	lua_createtable(L, 0, 9);
-	lua_pushboolean(L, 1);
-	lua_setfield(L, -2, "ok");
-	lua_pushboolean(L, 1);
-	lua_setfield(L, -2, "dry_run");
-	lua_pushinteger(L, 0);
-	lua_setfield(L, -2, "bytes");
-	lua_pushliteral(L, "(planned)");
-	lua_setfield(L, -2, "sha256");
-	lua_pushnumber(L, 0);
-	lua_setfield(L, -2, "duration_s");
-	lua_pushliteral(L, "(planned)");
-	lua_setfield(L, -2, "raw");
+	push_planned(L);
 	lua_pushstring(L, toc);
 	lua_setfield(L, -2, "toc");
 	lua_getiuservalue(L, 1, 1); /* fingerprint= was asked: none streamed */
@@ -422,13 +423,7 @@ int lpg_dry_dump(lua_State *L)
 	const char *fp = lpg_opt_str(L, 1, "fingerprint", 0);
 	if (fp && strcmp(fp, "rows") && strcmp(fp, "content"))
 		return luaL_error(L, "pg.dump: fingerprint must be \"rows\" or \"content\"");
-	int dirfd;
-	char name[256];
-	ff_err e = {0};
-	if (ff_jail_resolve(&dirfd, name, &ff_ctx_of(L)->jail, out, 1, &e) == 0)
-		close(dirfd);
-	else if (e.code == FF_ESANDBOX)
-		return ff_raise(L, &e);
+	ff_dry_path(L, out, 1, NULL);
 	job *h = ff_handle_new(L, DUMP_MT, sizeof(*h), 1);
 	h->dry = 1;
 	h->major = major;
@@ -441,27 +436,8 @@ int lpg_dry_globals(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lpg_target_of(L, lpg_opt_str(L, 1, "target", 1));
-	const char *out = lpg_opt_str(L, 1, "out", 1);
-	int dirfd;
-	char name[256];
-	ff_err e = {0};
-	if (ff_jail_resolve(&dirfd, name, &ff_ctx_of(L)->jail, out, 1, &e) == 0)
-		close(dirfd);
-	else if (e.code == FF_ESANDBOX)
-		return ff_raise(L, &e);
-	lua_createtable(L, 0, 6);
-	lua_pushboolean(L, 1);
-	lua_setfield(L, -2, "ok");
-	lua_pushboolean(L, 1);
-	lua_setfield(L, -2, "dry_run");
-	lua_pushinteger(L, 0);
-	lua_setfield(L, -2, "bytes");
-	lua_pushliteral(L, "(planned)");
-	lua_setfield(L, -2, "sha256");
-	lua_pushnumber(L, 0);
-	lua_setfield(L, -2, "duration_s");
-	lua_pushliteral(L, "(planned)");
-	lua_setfield(L, -2, "raw");
+	ff_dry_path(L, lpg_opt_str(L, 1, "out", 1), 1, NULL);
+	push_planned(L);
 	return 1;
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/jsonw.h"
 #include "core/plan.h"
@@ -239,6 +240,23 @@ void ff_prims_set(lua_State *L, const char *module, const ff_prim *prims)
 		lua_pushstring(L, module);
 		lua_pushcclosure(L, dispatch, 2);
 		lua_setfield(L, -2, prims->name);
+	}
+}
+
+void ff_dry_path(lua_State *L, const char *path, int write, int *root)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	int dirfd;
+	char name[256];
+	ff_err e = {0};
+	if (root)
+		*root = 0;
+	if (ff_jail_resolve(&dirfd, name, &ctx->jail, path, write, &e) == 0) {
+		if (root)
+			*root = ff_jail_is_root(&ctx->jail, dirfd, name);
+		close(dirfd);
+	} else if (e.code == FF_ESANDBOX) {
+		ff_raise(L, &e);
 	}
 }
 

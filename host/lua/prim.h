@@ -30,6 +30,13 @@ typedef struct ff_prim {
  * ("fs.write"). */
 void ff_prims_set(lua_State *L, const char *module, const ff_prim *prims);
 
+/* A stand-in's check of a path its real call would open: refused the way
+ * the jail refuses it (a violation), fine when it does not exist yet (a
+ * rehearsal only planned the write that makes it). write: the run must be
+ * able to write there. root (may be NULL) says whether it is a root of the
+ * jail. MAY_LJMP. */
+void ff_dry_path(lua_State *L, const char *path, int write, int *root);
+
 /* Raise a Lua error from a core ff_err: sandbox errors become violations
  * (exit 3), others a plain error with the message. MAY_LJMP. */
 int ff_raise(lua_State *L, const ff_err *e);
