@@ -3,6 +3,7 @@
 -- <STAMP>.partial and renamed only once complete, fsynced and verified.
 local rb = require "rb"
 local backups = require "backups"
+local inventory = require "inventory"
 
 local cfg = ff.config
 local root = ff.paths.backups
@@ -11,6 +12,7 @@ local verify_mode = cfg.backup.verify
 -- State shared by the steps of one run.
 local db, facts, lock, stamp, partial, snapshot
 local tables, sequences = {}, {}
+local categories = {} -- matviews, large_objects, schema_inventory, database
 local artifacts = {}
 local created_at, dump_result, toc_sha256, dumped_by
 
@@ -18,6 +20,54 @@ local created_at, dump_result, toc_sha256, dumped_by
 -- the seal checks the bytes on disk against it).
 local function record(name, text)
   artifacts[#artifacts + 1] = { path = name, bytes = #text, sha256 = ff.hash.string(text) }
+end
+
+-- An inventory file written into the backup by conn:copy_out.
+local function inventory_file(name, r)
+  artifacts[#artifacts + 1] = { path = name, bytes = r.bytes, sha256 = r.sha256 }
+  return { file = name, sha256 = r.sha256 }
+end
+
+-- What the proof compares besides the tables, read on conn in the dump's
+-- snapshot: the database's properties, the materialized views (their
+-- content fingerprinted like a table's), the large objects and the
+-- schema's inventory (files beside the dump, for a readable diff).
+-- Returns the sequences the server lists.
+local function read_categories(conn)
+  categories.database = inventory.database(conn, facts.server_major)
+  categories.matviews = {}
+  local populated = {}
+  for _, mv in ipairs(inventory.matviews(conn)) do
+    categories.matviews[#categories.matviews + 1] = mv
+    if mv.populated then populated[#populated + 1] = mv end
+  end
+  if #populated > 0 then
+    for i, fp in ipairs(rb.must(conn:fingerprints(populated, verify_mode, 1))) do
+      populated[i].rows, populated[i].content_sha256 = fp.rows, fp.content_sha256
+    end
+  end
+  local lo = inventory.write(conn, "large_objects", partial .. "/large_objects.tsv")
+  categories.large_objects = inventory_file("large_objects.tsv", lo)
+  categories.large_objects.count = lo.rows
+  local schema = inventory.write(conn, "schema", partial .. "/schema.tsv")
+  categories.schema_inventory = inventory_file("schema.tsv", schema)
+  categories.schema_inventory.objects = schema.rows
+  return inventory.sequences(conn)
+end
+
+-- The sequences' values as the archive sets them (the dump's result:
+-- pg_dump reads each one when it dumps it, outside any snapshot), named
+-- by the server's parts.
+local function sequence_values(listed, from_archive)
+  local set = {}
+  for _, s in ipairs(from_archive) do set[s.qname] = s end
+  for _, s in ipairs(listed) do
+    local a = set[s.qname]
+    if a then
+      sequences[#sequences + 1] = { schema = s.schema, name = s.name, last_value = a.last_value,
+                                    is_called = a.is_called }
+    end
+  end
 end
 
 return {
@@ -104,10 +154,11 @@ return {
         local function read_from_server(some)
           if verify_mode == "none" or #some == 0 then return end
           for i, r in ipairs(rb.must(fp:fingerprints(some, verify_mode, 1))) do
-            got[some[i].schema .. "." .. some[i].name] = r
+            got[some[i].schema .. "\0" .. some[i].name] = r
           end
         end
         read_from_server(plan.server)
+        local listed = verify_mode ~= "none" and read_categories(fp) or {}
         dump_result = job:wait()
         rb.check(dump_result.ok, "pg_dump failed: %s", tostring(dump_result.error))
         if stream then
@@ -115,7 +166,7 @@ return {
             "db.dump could not be read back as it was written: %s", tostring(dump_result.fingerprint_error))
           local by, late = backups.stream_index(dump_result.tables), {}
           for _, t in ipairs(list) do
-            local name = t.schema .. "." .. t.name
+            local name = t.schema .. "\0" .. t.name
             if not got[name] then
               got[name] = backups.stream_fingerprint(by, plan, t, verify_mode)
               if not got[name] then late[#late + 1] = t end
@@ -124,15 +175,23 @@ return {
           read_from_server(late)
         end
         for _, t in ipairs(list) do
-          local fpi = got[t.schema .. "." .. t.name] or {}
-          tables[#tables + 1] = { name = t.schema .. "." .. t.name, rows = fpi.rows,
+          local fpi = got[t.schema .. "\0" .. t.name] or {}
+          tables[#tables + 1] = { schema = t.schema, name = t.name, rows = fpi.rows,
                                   content_sha256 = fpi.content_sha256 }
         end
-        sequences = rb.must(fp:sequences())
         fp:close()
+        if verify_mode ~= "none" then
+          rb.check(dump_result.sequences, "db.dump: the sequences' values cannot be read back: %s",
+            tostring(dump_result.sequences_error))
+          sequence_values(listed, dump_result.sequences)
+        end
         artifacts[#artifacts + 1] = { path = "db.dump", bytes = dump_result.bytes, sha256 = dump_result.sha256 }
         ff.log.info(string.format("db.dump: %s, %d tables fingerprinted (%s)",
           rb.bytes(dump_result.bytes), #tables, verify_mode))
+        if verify_mode ~= "none" then
+          ff.log.info(string.format("also recorded: %d sequences, %d materialized views, %d large objects, schema (%d objects), database properties",
+            #sequences, #categories.matviews, categories.large_objects.count, categories.schema_inventory.objects))
+        end
       end,
     },
     {
@@ -189,10 +248,10 @@ return {
     },
     {
       name = "manifest",
-      doc = "manifest.json: source, tools, runbook, artifacts, fingerprints, sequences",
+      doc = "manifest.json: source, tools, runbook, artifacts, and every proof category: tables, sequences, materialized views, large objects, schema, database properties",
       run = function(p)
         local m = {
-          format = "ffrun.backup/1",
+          format = backups.FORMAT,
           stamp = stamp,
           created_at = ff.time.iso(created_at),
           completed_at = ff.time.iso(),
@@ -206,12 +265,19 @@ return {
           artifacts = artifacts,
           verify = verify_mode,
           tables = tables,
-          sequences = sequences,
+          sequences = verify_mode ~= "none" and sequences or nil,
+          matviews = categories.matviews,
+          large_objects = categories.large_objects,
+          schema_inventory = categories.schema_inventory,
+          database = categories.database,
           schema_sha256 = toc_sha256,
           evidence_run = ff.run.id,
         }
         rb.must(ff.fs.write(partial .. "/manifest.json", ff.json.encode(m)))
-        ff.evidence.set("backup", { stamp = stamp, tables = #tables, bytes = dump_result.bytes })
+        ff.evidence.set("backup", { stamp = stamp, tables = #tables, bytes = dump_result.bytes,
+          sequences = #sequences, matviews = categories.matviews and #categories.matviews,
+          large_objects = categories.large_objects and categories.large_objects.count,
+          schema_objects = categories.schema_inventory and categories.schema_inventory.objects })
       end,
     },
     {

@@ -8,6 +8,7 @@ local cfg = ff.config
 local root = ff.paths.backups
 
 local lock, backup, manifest, inst, admin, dbname, verification
+local archive -- db.dump, as create_database and database_properties read it
 
 return {
   name = "drill",
@@ -65,13 +66,15 @@ return {
     },
     {
       name = "restore",
-      doc = "Roles from globals.sql, then pg_restore -j into a fresh database",
+      doc = "Roles from globals.sql, then the database as the archive creates it (encoding, locale, ICU, owner), then pg_restore -j into it",
       run = function(p)
         if inst and ff.fs.exists(backup.path .. "/globals.sql") then
           local g = admin:apply_globals(backup.path .. "/globals.sql")
           rb.check(#g.errors == 0, "globals.sql: %s", table.concat(g.errors, "; "))
         end
-        rb.must(admin:create_database(dbname))
+        archive = { archive = backup.path .. "/db.dump", from = manifest.source.dbname,
+                    major = proof.source_major(manifest) }
+        rb.must(admin:create_database(dbname, archive))
         local jobs = p.jobs > 0 and p.jobs or (cfg.backup.jobs > 0 and cfg.backup.jobs) or ff.run.cpus
         local r = rb.must(admin:restore(dbname, backup.path .. "/db.dump", jobs,
           proof.source_major(manifest), manifest.source.size_bytes))
@@ -80,8 +83,17 @@ return {
       end,
     },
     {
+      name = "properties",
+      doc = "The database's own properties from the archive: settings, GRANTs, comment, connection limit",
+      run = function()
+        local r = rb.must(admin:database_properties(dbname, archive))
+        ff.evidence.set("database_properties", r.statements)
+        ff.log.info(string.format("database properties: %d statements from the archive", r.applied))
+      end,
+    },
+    {
       name = "prove",
-      doc = "Fingerprints equal the manifest's; smoke checks pass",
+      doc = "Every category equals the manifest's (tables, sequences, large objects, materialized views, schema, database properties); smoke checks pass",
       run = function(p)
         -- A rehearsal restored nothing: there is no copy to prove.
         if ff.dry_run then return end

@@ -11,6 +11,7 @@ local cfg = ff.config
 local root = ff.paths.backups
 
 local lock, backup, manifest, admin, live, live_exists, restored, previous
+local archive -- db.dump, as create_database and database_properties read it
 local swapped = false
 local verification, downtime_s
 
@@ -74,7 +75,7 @@ return {
     },
     {
       name = "restore",
-      doc = "Create the copy beside the live database and pg_restore -j into it; the live one keeps serving",
+      doc = "Create the copy beside the live database as the archive creates it (encoding, locale, ICU, owner) and pg_restore -j into it; the live one keeps serving",
       run = function(p)
         -- Copies left by a killed restore are ours and unverified: drop them.
         for _, name in ipairs(rb.must(admin:databases())) do
@@ -90,7 +91,9 @@ return {
           end
           rb.check(not g or #g.errors == 0, "globals.sql: %s", g and table.concat(g.errors, "; ") or "")
         end
-        rb.must(admin:create_database(restored, manifest.source.encoding))
+        archive = { archive = backup.path .. "/db.dump", from = manifest.source.dbname,
+                    major = proof.source_major(manifest) }
+        rb.must(admin:create_database(restored, archive))
         local jobs = p.jobs > 0 and p.jobs or (cfg.backup.jobs > 0 and cfg.backup.jobs) or ff.run.cpus
         local r = rb.must(admin:restore(restored, backup.path .. "/db.dump", jobs,
           proof.source_major(manifest), manifest.source.size_bytes))
@@ -99,8 +102,17 @@ return {
       end,
     },
     {
+      name = "properties",
+      doc = "The database's own properties from the archive onto the copy: settings, GRANTs, comment, connection limit",
+      run = function()
+        local r = rb.must(admin:database_properties(restored, archive))
+        ff.evidence.set("database_properties", r.statements)
+        ff.log.info(string.format("database properties: %d statements from the archive", r.applied))
+      end,
+    },
+    {
       name = "prove",
-      doc = "The copy's fingerprints equal the manifest's and the smoke checks pass, or the live database stays",
+      doc = "Every category of the copy equals the manifest's and the smoke checks pass, or the live database stays",
       run = function(p)
         -- A rehearsal restored nothing: there is no copy to prove.
         if ff.dry_run then return end

@@ -1,6 +1,7 @@
 -- verify: check a finished backup or evidence folder against what it
 -- claims about itself. Trust evidence, not words.
 local rb = require "rb"
+local backups = require "backups"
 
 local kind      -- "backup" or "evidence"
 local folder
@@ -68,7 +69,7 @@ return {
         for hex, name in rb.must(ff.fs.read(folder .. "/DIGEST")):gmatch("(%x+)  ([^\n]+)") do
           digest[name] = hex
         end
-        rb.check(m.format == "ffrun.backup/1", "manifest.json: unknown format %s", tostring(m.format))
+        rb.check(backups.FORMATS[m.format], "manifest.json: unknown format %s", tostring(m.format))
         rb.check(type(m.artifacts) == "table" and #m.artifacts > 0, "manifest.json: no artifacts")
         for _, a in ipairs(m.artifacts) do
           local path = folder .. "/" .. a.path

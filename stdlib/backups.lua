@@ -4,6 +4,11 @@ local rb = require "rb"
 
 local backups = {}
 
+--- The manifest formats ffrun reads: 2 names every object by its parts
+--- and records every proof category; 1 (older backups) still restores.
+backups.FORMAT = "ffrun.backup/2"
+backups.FORMATS = { ["ffrun.backup/1"] = true, ["ffrun.backup/2"] = true }
+
 --- True when name is a complete backup's folder name (a STAMP): never a
 --- .partial one.
 function backups.is_stamp(name)

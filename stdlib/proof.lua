@@ -2,8 +2,40 @@
 -- used, and proving a restored database equals what the manifest says.
 local rb = require "rb"
 local backups = require "backups"
+local inventory = require "inventory"
 
 local proof = {}
+
+-- The folder each checked manifest came from (its inventory files).
+local folder_of = setmetatable({}, { __mode = "k" })
+
+local function key(schema, name) return schema .. "\0" .. name end
+
+--- A name as SQL writes it: quoted unless it is a plain lower-case word
+--- (logs and evidence show names with dots, spaces or quotes unambiguously).
+function proof.ident(s)
+  if s:match("^[a-z_][a-z0-9_$]*$") then return s end
+  return '"' .. s:gsub('"', '""') .. '"'
+end
+
+--- schema.name, each part quoted where needed.
+function proof.qname(schema, name)
+  return proof.ident(schema) .. "." .. proof.ident(name)
+end
+
+-- A manifest of format 1 named a table by one "schema.table" string and
+-- took its fingerprints as UTF8 text: read it as format 2 says, proving
+-- what it recorded and no more (its sequences were read outside the
+-- dump's snapshot, so they are not compared).
+local function upgrade(m)
+  if m.format ~= "ffrun.backup/1" then return m end
+  for _, t in ipairs(m.tables or {}) do
+    t.schema, t.name = t.name:match("^([^.]+)%.(.+)$")
+  end
+  m.sequences = nil
+  m.fingerprint_encoding = "UTF8"
+  return m
+end
 
 --- Check a backup folder against its DIGEST and manifest; returns the
 --- manifest. Fails naming the file at fault.
@@ -13,7 +45,7 @@ function proof.check_backup(folder)
   local ok, problems = ff.verify.digest(folder)
   if not ok then rb.fail("%s", table.concat(problems, "; ")) end
   local m = rb.read_json(folder .. "/manifest.json")
-  rb.check(m.format == "ffrun.backup/1", "manifest.json: unknown format %s", tostring(m.format))
+  rb.check(backups.FORMATS[m.format], "manifest.json: unknown format %s", tostring(m.format))
   rb.check(type(m.artifacts) == "table" and #m.artifacts > 0, "manifest.json: no artifacts")
   local digest = {}
   for hex, name in rb.must(ff.fs.read(folder .. "/DIGEST")):gmatch("(%x+)  ([^\n]+)") do
@@ -27,7 +59,8 @@ function proof.check_backup(folder)
     -- the file without reading a dump twice.
     rb.check(digest[a.path] == a.sha256, "%s: sha256 in manifest.json differs from DIGEST", a.path)
   end
-  return m
+  folder_of[m] = folder
+  return upgrade(m)
 end
 
 --- Resolve backup=latest|STAMP (an unknown one is a usage error, exit 2).
@@ -89,42 +122,207 @@ function proof.source_major(m)
   return tonumber(m.source.server_version:match("^(%d+)"))
 end
 
---- Fingerprints of conn's database against the manifest's, every table
---- at once over as many connections as there are CPUs.
---- Returns { tables = n, mismatches = { "schema.table: why", ... } }.
-function proof.fingerprints(conn, m)
+-- A mismatch found by a proof, named by its category and object.
+local function differs(v, category, fmt, ...)
+  v.mismatches[#v.mismatches + 1] = category .. " " .. string.format(fmt, ...)
+end
+
+--- Tables: rows (and content) of conn's database against the manifest's,
+--- every table at once over as many connections as there are CPUs.
+function proof.tables(conn, m, v)
   local mode = m.verify
-  local result = { tables = 0, mismatches = {} }
-  if mode == "none" then return result end
   local present = {}
-  for _, t in ipairs(rb.must(conn:tables())) do present[t.schema .. "." .. t.name] = t end
+  for _, t in ipairs(rb.must(conn:tables())) do present[key(t.schema, t.name)] = t end
   local wanted, found = {}, {}
   for _, want in ipairs(m.tables) do
-    local t = present[want.name]
+    local k = key(want.schema, want.name)
+    local t = present[k]
     if not t then
-      result.mismatches[#result.mismatches + 1] = want.name .. ": missing"
+      differs(v, "table", "%s: missing", proof.qname(want.schema, want.name))
     else
       wanted[#wanted + 1] = want
       found[#found + 1] = t
-      present[want.name] = nil
+      present[k] = nil
     end
   end
-  local got = rb.must(conn:fingerprints(found, mode))
+  local got = rb.must(conn:fingerprints(found, mode, nil, m.fingerprint_encoding))
   for i, want in ipairs(wanted) do
-    local fp = got[i]
+    local fp, name = got[i], proof.qname(want.schema, want.name)
     if fp.rows ~= want.rows then
-      result.mismatches[#result.mismatches + 1] =
-        string.format("%s: %d rows, the backup had %d", want.name, fp.rows, want.rows)
+      differs(v, "table", "%s: %d rows, the backup had %d", name, fp.rows, want.rows)
     elseif mode == "content" and fp.content_sha256 ~= want.content_sha256 then
-      result.mismatches[#result.mismatches + 1] = want.name .. ": content differs"
+      differs(v, "table", "%s: content differs", name)
     end
-    result.tables = result.tables + 1
+    v.tables = v.tables + 1
   end
-  for name in pairs(present) do
-    result.mismatches[#result.mismatches + 1] = name .. ": not in the backup"
+  for _, t in pairs(present) do
+    differs(v, "table", "%s: not in the backup", proof.qname(t.schema, t.name))
   end
-  table.sort(result.mismatches)
-  return result
+end
+
+--- Sequences: last_value and is_called as the archive set them.
+function proof.sequences(conn, m, v)
+  if not m.sequences then return end
+  local got = {}
+  for _, s in ipairs(inventory.sequences(conn)) do got[key(s.schema, s.name)] = s end
+  for _, want in ipairs(m.sequences) do
+    local k, name = key(want.schema, want.name), proof.qname(want.schema, want.name)
+    local s = got[k]
+    if not s then
+      differs(v, "sequence", "%s: missing", name)
+    elseif s.last_value ~= want.last_value or s.is_called ~= want.is_called then
+      differs(v, "sequence", "%s: last_value %s (is_called %s), the backup had %s (is_called %s)", name,
+        tostring(s.last_value), tostring(s.is_called), tostring(want.last_value), tostring(want.is_called))
+    end
+    got[k] = nil
+    v.sequences = v.sequences + 1
+  end
+  for _, s in pairs(got) do differs(v, "sequence", "%s: not in the backup", proof.qname(s.schema, s.name)) end
+end
+
+-- The lines of an inventory file by their object (the columns before the
+-- last), or nil when it is too big to hold for a diff.
+local function lines_of(path, objects)
+  local st = ff.fs.stat(path)
+  if not st or st.size > 16 * 1024 * 1024 then return nil end
+  local out = {}
+  for line in rb.must(ff.fs.read(path)):gmatch("[^\n]+") do
+    local object, detail = line:match(objects)
+    if object then out[object] = (out[object] and out[object] .. "\n" or "") .. detail end
+  end
+  return out
+end
+
+-- An inventory (large objects, the schema) of conn against the backup's
+-- file of it: equal digests, or a diff in raw/ naming what differs.
+local function compare_inventory(v, category, conn, kind, m, entry, objects)
+  local r = inventory.raw(conn, kind, (entry.file:gsub("%.tsv$", ".restored.tsv")))
+  local mine = r.raw
+  if r.sha256 == entry.sha256 then return r.rows end
+  local theirs = folder_of[m] .. "/" .. entry.file
+  local a, b = lines_of(theirs, objects), lines_of(ff.run.dir .. "/" .. mine, objects)
+  if not a or not b then
+    differs(v, category, "differs from the backup's (too large to list: compare %s with %s)", theirs, mine)
+    return r.rows
+  end
+  local diff, names = {}, {}
+  for object, detail in pairs(a) do
+    if b[object] == nil then
+      diff[#diff + 1] = "- " .. object .. "\t" .. detail
+      names[#names + 1] = object .. ": missing"
+    elseif b[object] ~= detail then
+      diff[#diff + 1] = "- " .. object .. "\t" .. detail
+      diff[#diff + 1] = "+ " .. object .. "\t" .. b[object]
+      names[#names + 1] = object .. ": differs"
+    end
+  end
+  for object, detail in pairs(b) do
+    if a[object] == nil then
+      diff[#diff + 1] = "+ " .. object .. "\t" .. detail
+      names[#names + 1] = object .. ": not in the backup"
+    end
+  end
+  table.sort(diff, function(x, y) return x:sub(3) < y:sub(3) or (x:sub(3) == y:sub(3) and x < y) end)
+  table.sort(names)
+  local raw = ff.evidence.raw((entry.file:gsub("%.tsv$", ".diff")), "--- the backup's " .. entry.file
+    .. "\n+++ the restored copy\n" .. table.concat(diff, "\n") .. "\n")
+  local shown = {}
+  for i = 1, math.min(#names, 5) do shown[i] = names[i] end
+  differs(v, category, "%s%s (see %s)", table.concat(shown, ", "),
+    #names > 5 and string.format(" and %d more", #names - 5) or "", raw)
+  return r.rows
+end
+
+--- Large objects: OIDs, owners, ACLs, comments and content digests.
+function proof.large_objects(conn, m, v)
+  if not m.large_objects then return end
+  v.large_objects = compare_inventory(v, "large object", conn, "large_objects", m, m.large_objects,
+    "^([^\t]+)\t(.*)$")
+end
+
+--- The first half of a proof, once the archive's data is loaded (its
+--- post-data, indexes and constraints, may still be building beside it):
+--- tables, sequences and large objects against the manifest. Returns the
+--- verification so far.
+function proof.data(db, m)
+  local v = { tables = 0, sequences = 0, large_objects = 0, matviews = 0, schema_objects = 0,
+              database_properties = 0, mismatches = {} }
+  if m.verify == "none" then return v end
+  proof.tables(db, m, v)
+  proof.sequences(db, m, v)
+  proof.large_objects(db, m, v)
+  return v
+end
+
+--- Materialized views: populated or not as in the backup, and equal
+--- content when populated (a restore refreshes them from the restored
+--- tables: a view left stale at backup time shows here).
+function proof.matviews(conn, m, v)
+  if not m.matviews then return end
+  local got = {}
+  for _, mv in ipairs(inventory.matviews(conn)) do got[key(mv.schema, mv.name)] = mv end
+  local populated, wanted = {}, {}
+  for _, want in ipairs(m.matviews) do
+    local k, name = key(want.schema, want.name), proof.qname(want.schema, want.name)
+    local mv = got[k]
+    if not mv then
+      differs(v, "materialized view", "%s: missing", name)
+    elseif mv.populated ~= want.populated then
+      differs(v, "materialized view", "%s: %s, the backup's was %s", name,
+        mv.populated and "populated" or "not populated", want.populated and "populated" or "not populated")
+    elseif want.populated then
+      populated[#populated + 1] = mv
+      wanted[#wanted + 1] = want
+    end
+    got[k] = nil
+    v.matviews = v.matviews + 1
+  end
+  for _, mv in pairs(got) do differs(v, "materialized view", "%s: not in the backup", proof.qname(mv.schema, mv.name)) end
+  if #populated == 0 then return end
+  local fps = rb.must(conn:fingerprints(populated, m.verify, nil, m.fingerprint_encoding))
+  for i, want in ipairs(wanted) do
+    local name = proof.qname(want.schema, want.name)
+    if fps[i].rows ~= want.rows then
+      differs(v, "materialized view", "%s: %d rows, the backup had %d", name, fps[i].rows, want.rows)
+    elseif m.verify == "content" and fps[i].content_sha256 ~= want.content_sha256 then
+      differs(v, "materialized view", "%s: content differs", name)
+    end
+  end
+end
+
+--- The schema: the catalog's inventory against the backup's.
+function proof.schema(conn, m, v)
+  if not m.schema_inventory then return end
+  v.schema_objects = compare_inventory(v, "schema", conn, "schema", m, m.schema_inventory,
+    "^([^\t]+\t[^\t]+)\t(.*)$")
+end
+
+--- The database's own properties: encoding, locale, owner, GRANTs,
+--- comment, connection limit, settings.
+function proof.database(conn, m, v)
+  local want = m.database
+  if not want then return end
+  local have = inventory.database(conn, rb.must(conn:facts()).server_major)
+  for _, field in ipairs(inventory.DATABASE_FIELDS) do
+    if have[field] ~= want[field] then
+      differs(v, "database", "%s: %s, the backup's was %s", field, tostring(have[field]), tostring(want[field]))
+    end
+    v.database_properties = v.database_properties + 1
+  end
+  local a, b = table.concat(want.settings or {}, "; "), table.concat(have.settings, "; ")
+  if a ~= b then differs(v, "database", "settings: [%s], the backup's were [%s]", b, a) end
+  v.database_properties = v.database_properties + 1
+end
+
+-- What a PASS proved, in words.
+local function proved(v, m)
+  local parts = { string.format("%d tables (%s)", v.tables, m.verify) }
+  if m.large_objects then parts[#parts + 1] = string.format("%d large objects", v.large_objects) end
+  if m.sequences then parts[#parts + 1] = string.format("%d sequences", v.sequences) end
+  if m.matviews then parts[#parts + 1] = string.format("%d materialized views", v.matviews) end
+  if m.schema_inventory then parts[#parts + 1] = string.format("schema (%d objects)", v.schema_objects) end
+  if m.database then parts[#parts + 1] = "database properties" end
+  return table.concat(parts, ", ")
 end
 
 --- Run the configured smoke checks on conn (each SQL's first value must be
@@ -138,9 +336,8 @@ function proof.smoke(conn, smoke, m)
   end
   if #smoke == 0 then
     for _, t in ipairs(m.tables) do
-      local schema, name = t.name:match("^([^.]+)%.(.+)$")
-      local ok, err = conn:readable(schema, name)
-      add("readable " .. t.name, ok == true, err)
+      local ok, err = conn:readable(t.schema, t.name)
+      add("readable " .. proof.qname(t.schema, t.name), ok == true, err)
     end
     return out
   end
@@ -166,24 +363,24 @@ function proof.smoke_passed(s)
   return true
 end
 
---- The first half of a proof, once the archive's data is loaded (its
---- post-data, indexes and constraints, may still be building beside it):
---- every data category against the manifest. Returns the verification.
-function proof.data(db, m)
-  return proof.fingerprints(db, m)
-end
-
---- The second half, once the restore is complete: what needs the whole
---- schema, then the smoke checks. Records the verification and the smoke
---- (under smoke_key) in the evidence; fails naming what differs.
+--- The second half, once the restore is complete and the database's
+--- properties applied: materialized views, the schema, the database's
+--- properties, then the smoke checks. Records the verification and the
+--- smoke (under smoke_key) in the evidence; fails naming what differs.
 function proof.finish(db, m, v, smoke_key)
+  if m.verify ~= "none" then
+    proof.matviews(db, m, v)
+    proof.schema(db, m, v)
+    proof.database(db, m, v)
+  end
+  table.sort(v.mismatches)
   ff.evidence.set("verification", v)
   rb.check(#v.mismatches == 0, "the restored copy differs from the backup: %s", table.concat(v.mismatches, "; "))
   rb.check(v.tables > 0 or m.verify == "none", "no table was compared: a verification of nothing is not a PASS")
   local smoke = proof.smoke(db, ff.config.smoke, m)
   ff.evidence.set(smoke_key, smoke)
   rb.check(proof.smoke_passed(smoke), "smoke checks failed")
-  ff.log.info(string.format("proved: %d tables equal (%s), %d smoke checks%s", v.tables, m.verify,
+  ff.log.info(string.format("proved: %s; %d smoke checks%s", proved(v, m),
     #smoke.checks, smoke.builtin and " (built-in: every table readable)" or ""))
   return v
 end

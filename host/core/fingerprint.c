@@ -69,7 +69,7 @@ static int session(PGconn **out, const ff_fp_opts *o, ff_err *e)
 
 /* ff_fp_one over the pages [from, to) of t only (TID range scan). */
 static int fp_range(PGconn *c, ff_fp_table *t, int64_t from, int64_t to, int content,
-		    const volatile int *cancel, ff_progress *progress, ff_err *e)
+		    const char *encoding, const volatile int *cancel, ff_progress *progress, ff_err *e)
 {
 	char *qs = ff_pq()->PQescapeIdentifier(c, t->schema, strlen(t->schema));
 	char *qt = ff_pq()->PQescapeIdentifier(c, t->name, strlen(t->name));
@@ -85,7 +85,8 @@ static int fp_range(PGconn *c, ff_fp_table *t, int64_t from, int64_t to, int con
 		return ff_err_set(e, FF_EFAIL, "fingerprint: cannot quote %s.%s", t->schema, t->name);
 	}
 	if (content)
-		snprintf(sql, sizeof(sql), "COPY (SELECT * FROM %s.%s%s) TO STDOUT", qs, qt, where);
+		snprintf(sql, sizeof(sql), "COPY (SELECT * FROM %s.%s%s) TO STDOUT (ENCODING '%s')", qs, qt,
+			 where, ff_pg_copy_encoding(c, encoding));
 	else
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.%s%s", qs, qt, where);
 	ff_pq()->PQfreemem(qs);
@@ -113,9 +114,10 @@ static int fp_range(PGconn *c, ff_fp_table *t, int64_t from, int64_t to, int con
 	return 0;
 }
 
-int ff_fp_one(PGconn *c, ff_fp_table *t, int content, const volatile int *cancel, ff_err *e)
+int ff_fp_one(PGconn *c, ff_fp_table *t, int content, const char *encoding,
+	      const volatile int *cancel, ff_err *e)
 {
-	return fp_range(c, t, -1, -1, content, cancel, NULL, e);
+	return fp_range(c, t, -1, -1, content, encoding, cancel, NULL, e);
 }
 
 /* Take parts until none is left or someone failed. */
@@ -134,7 +136,7 @@ static void work(pool *p, PGconn *c)
 			return;
 		}
 		ff_fp_table one = { .schema = p->t[pt->table].schema, .name = p->t[pt->table].name };
-		if (fp_range(c, &one, pt->from, pt->to, p->o->content, p->o->cancel,
+		if (fp_range(c, &one, pt->from, pt->to, p->o->content, p->o->encoding, p->o->cancel,
 			     p->o->content ? &p->progress : NULL, &e) < 0) {
 			fail(p, &e);
 			return;

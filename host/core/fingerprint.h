@@ -34,6 +34,7 @@ typedef struct ff_fp_opts {
 	const char *dbname;   /* NULL: the conninfo's own */
 	const char *snapshot; /* NULL, or an exported snapshot id to import */
 	int content;          /* 0: count(*); 1: also the content digest */
+	const char *encoding; /* COPY text's; NULL: the database's own (SPEC §6) */
 	int jobs;             /* connections at once, 1 or more */
 	const volatile int *cancel; /* stop when it turns true (a signal) */
 	int quiet;            /* no progress lines */
@@ -43,7 +44,8 @@ typedef struct ff_fp_opts {
 /* One table on c, a connection already in its session (fixed COPY
  * settings, a transaction): count(*), or with content the COPY digest.
  * The one definition of what a fingerprint reads. */
-int ff_fp_one(PGconn *c, ff_fp_table *t, int content, const volatile int *cancel, ff_err *e);
+int ff_fp_one(PGconn *c, ff_fp_table *t, int content, const char *encoding,
+	      const volatile int *cancel, ff_err *e);
 
 /* Fill rows (and sum) of t[0..n-1]. On failure nothing in t is meaningful
  * and e names the table. */

@@ -29,6 +29,7 @@
 	X(char *, PQhost, (const PGconn *conn))                                    \
 	X(char *, PQport, (const PGconn *conn))                                    \
 	X(int, PQserverVersion, (const PGconn *conn))                              \
+	X(const char *, PQparameterStatus, (const PGconn *conn, const char *param)) \
 	X(PGresult *, PQexec, (PGconn *conn, const char *query))                   \
 	X(PGresult *, PQexecParams,                                                \
 	  (PGconn *conn, const char *command, int nParams, const Oid *paramTypes,  \

@@ -17,10 +17,15 @@ static int open_conn(PGconn **c, const char *target, const char *conninfo,
 {
 	/* With expand_dbname only the first dbname is read as a conninfo; a
 	 * second one is a plain database name that overrides it. */
-	const char *keys[] = { "dbname", "application_name", "connect_timeout", "dbname", NULL };
-	const char *vals[] = { conninfo && *conninfo ? conninfo : "", "ffrun", "10", dbname, NULL };
+	/* Names and messages come back as UTF-8 whatever the database's
+	 * encoding (they go into JSON); data is read in its own encoding by
+	 * COPY's ENCODING option (ff_pg_copy_encoding). */
+	const char *keys[] = { "dbname", "application_name", "connect_timeout", "client_encoding",
+			       "dbname", NULL };
+	const char *vals[] = { conninfo && *conninfo ? conninfo : "", "ffrun", "10", "UTF8", dbname,
+			       NULL };
 	if (!dbname)
-		keys[3] = NULL;
+		keys[4] = NULL;
 	int rc = ff_libpq_load(e);
 	if (rc < 0)
 		return rc;
@@ -213,6 +218,16 @@ int ff_pg_fingerprint_settings(PGconn *c, ff_err *e)
 		"SET standard_conforming_strings = on; SET lc_monetary = 'C'", e);
 }
 
+const char *ff_pg_copy_encoding(PGconn *c, const char *encoding)
+{
+	const char *enc = encoding ? encoding : ff_pq()->PQparameterStatus(c, "server_encoding");
+	/* An encoding's name is a word: anything else is not one. */
+	if (!enc || !*enc || strspn(enc, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != strlen(enc) ||
+	    strlen(enc) > 32)
+		return "UTF8";
+	return enc;
+}
+
 void ff_pg_sum_add(unsigned char acc[32], const unsigned char h[32])
 {
 	/* Four big-endian 64-bit limbs, least significant last; once a row,
@@ -283,6 +298,61 @@ int ff_pg_copy_sum(unsigned char acc[32], uint64_t *rows, PGconn *c, const char 
 	if (progress)
 		ff_progress_add(progress, bytes);
 	*rows += n;
+	return err;
+}
+
+/* All of p to fd, through short writes and EINTR. */
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int ff_pg_copy_out(char hex[FF_SHA256_HEX], uint64_t *rows, uint64_t *bytes, PGconn *c,
+		   const char *copy_sql, int fd, const volatile int *cancel, ff_err *e)
+{
+	char *row = NULL;
+	int len, err = 0;
+	*rows = *bytes = 0;
+	ff_sha256 *h = ff_sha256_new();
+	if (!h)
+		return ff_err_set(e, FF_EINTERNAL, "out of memory");
+	PGresult *r = ff_pq()->PQexec(c, copy_sql);
+	if (ff_pq()->PQresultStatus(r) != PGRES_COPY_OUT) {
+		ff_sha256_free(h);
+		return result_error(r, c, "COPY", e);
+	}
+	ff_pq()->PQclear(r);
+	while ((len = ff_pq()->PQgetCopyData(c, &row, 0)) > 0) {
+		ff_sha256_update(h, row, (size_t)len);
+		if (!err && fd >= 0 && write_all(fd, row, (size_t)len) < 0)
+			err = ff_err_set(e, FF_EFAIL, "COPY: write: %s", strerror(errno));
+		ff_pq()->PQfreemem(row);
+		(*rows)++;
+		*bytes += (uint64_t)len;
+		/* A failed write or a stop reads the rest away: the COPY must
+		 * end before the connection serves anything else. */
+		if (!err && cancel && *cancel)
+			err = ff_err_set(e, FF_EFAIL, "COPY: cancelled");
+	}
+	if (len == -2 && !err)
+		err = ff_err_set(e, FF_EFAIL, "COPY: %s", ff_pq()->PQerrorMessage(c));
+	while ((r = ff_pq()->PQgetResult(c))) {
+		if (!err && ff_pq()->PQresultStatus(r) != PGRES_COMMAND_OK)
+			err = result_error(r, c, "COPY", e);
+		else
+			ff_pq()->PQclear(r);
+	}
+	ff_sha256_final(h, hex);
+	ff_sha256_free(h);
 	return err;
 }
 

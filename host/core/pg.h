@@ -55,6 +55,12 @@ int ff_pg_conninfo_with_db(char **out, const char *conninfo, const char *dbname,
  * same data lives (SPEC §6: content fingerprints). */
 int ff_pg_fingerprint_settings(PGconn *c, ff_err *e);
 
+/* The encoding a COPY of c's data is read in (its ENCODING option):
+ * encoding, or when NULL the database's own, so its bytes pass
+ * unconverted (a SQL_ASCII database may hold any byte, which no
+ * conversion to UTF8 would let through). Always a plain word. */
+const char *ff_pg_copy_encoding(PGconn *c, const char *encoding);
+
 /* Order-independent digest of the rows `copy_sql` (a COPY … TO STDOUT)
  * streams: every row's sha256 is added to acc modulo 2^256, so any order
  * of the same rows (duplicates included) gives the same value, and the
@@ -66,6 +72,12 @@ int ff_pg_copy_sum(unsigned char acc[32], uint64_t *rows, PGconn *c, const char 
 /* acc += h modulo 2^256 (both big-endian), and acc as 64 hex digits. */
 void ff_pg_sum_add(unsigned char acc[32], const unsigned char h[32]);
 void ff_pg_sum_hex(char hex[FF_SHA256_HEX], const unsigned char acc[32]);
+
+/* The rows copy_sql (a COPY … TO STDOUT) streams, in their order: written
+ * to fd as they come (fd < 0: only counted), their sha256 in hex, their
+ * number and bytes. Constant memory whatever their size. */
+int ff_pg_copy_out(char hex[FF_SHA256_HEX], uint64_t *rows, uint64_t *bytes, PGconn *c,
+		   const char *copy_sql, int fd, const volatile int *cancel, ff_err *e);
 
 /* A PostgreSQL tool: bindir "auto" picks /usr/lib/postgresql/<major>/bin
  * (major 0: the newest installed). */

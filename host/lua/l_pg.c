@@ -297,7 +297,7 @@ static int conn_sequences(lua_State *L)
 		" FROM pg_sequences ORDER BY 1", 0, NULL);
 }
 
-/* conn:fingerprint(schema, table, mode) -> rows, content_sha256|nil
+/* conn:fingerprint(schema, table, mode [, encoding]) -> rows, content_sha256|nil
  *   mode "rows": exact count(*); "content": also the order-independent
  *   digest of the table's COPY text under fixed settings. */
 static int conn_fingerprint(lua_State *L)
@@ -305,13 +305,14 @@ static int conn_fingerprint(lua_State *L)
 	lpg_conn *c = check_conn(L);
 	ff_fp_table t = { .schema = luaL_checkstring(L, 2), .name = luaL_checkstring(L, 3) };
 	int content = !strcmp(luaL_optstring(L, 4, "rows"), "content");
+	const char *encoding = luaL_optstring(L, 5, NULL);
 	ff_err e = {0};
 	/* Read-only like every query here: a view's function cannot write. */
 	int rc = content ? ff_pg_fingerprint_settings(c->pg, &e) : 0;
 	if (rc == 0 && !c->in_snapshot)
 		rc = ff_pg_command(c->pg, "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", &e);
 	if (rc == 0)
-		rc = ff_fp_one(c->pg, &t, content, &ff_ctx_of(L)->cancel, &e);
+		rc = ff_fp_one(c->pg, &t, content, encoding, &ff_ctx_of(L)->cancel, &e);
 	if (!c->in_snapshot)
 		ff_pg_command(c->pg, "ROLLBACK", NULL);
 	if (rc < 0)
@@ -333,18 +334,20 @@ static int default_jobs(void)
 	return n < 1 ? 1 : n > 8 ? 8 : (int)n;
 }
 
-/* conn:fingerprints(tables, mode [, jobs]) -> { {rows=, content_sha256=, parts=}… }
+/* conn:fingerprints(tables, mode [, jobs [, encoding]]) -> { {rows=, content_sha256=, parts=}… }
  *   The same as conn:fingerprint for every table of `tables` (as
  *   conn:tables() lists them), over `jobs` connections at once (default:
  *   the number of CPUs, at most 8) opened like this one and seeing its
  *   snapshot if it holds one; big tables are read in page ranges split
- *   between them (parts: how many). */
+ *   between them (parts: how many). COPY text is in encoding (default:
+ *   the database's own, its bytes unconverted). */
 static int conn_fingerprints(lua_State *L)
 {
 	lpg_conn *c = check_conn(L);
 	luaL_checktype(L, 2, LUA_TTABLE);
 	const char *mode = luaL_optstring(L, 3, "rows");
 	int jobs = (int)luaL_optinteger(L, 4, default_jobs());
+	const char *encoding = luaL_optstring(L, 5, NULL);
 	ff_err e = {0};
 	lua_Integer n = luaL_len(L, 2);
 	if (n < 0 || n > 1000000)
@@ -372,7 +375,7 @@ static int conn_fingerprints(lua_State *L)
 	ff_fp_opts o = {
 		.target = c->target, .conninfo = c->conninfo, .dbname = c->dbname,
 		.snapshot = c->snapshot[0] ? c->snapshot : NULL,
-		.content = !strcmp(mode, "content"), .jobs = jobs,
+		.content = !strcmp(mode, "content"), .encoding = encoding, .jobs = jobs,
 		.cancel = &ff_ctx_of(L)->cancel,
 		.quiet = ff_ctx_of(L)->quiet || ff_ctx_of(L)->json,
 		.line = &ff_ctx_of(L)->progress,
@@ -452,6 +455,8 @@ void ff_open_pg(lua_State *L)
 		{"fingerprint", conn_fingerprint, FF_READ, NULL},
 		{"fingerprints", conn_fingerprints, FF_READ, NULL},
 		{"readable", conn_readable, FF_READ, NULL},
+		{"copy_out", lpg_copy_out, FF_WRITE, lpg_dry_copy_out},
+		{"copy_raw", lpg_copy_raw, FF_READ, NULL},
 		{"close", conn_close, FF_READ, NULL},
 		{NULL, NULL, 0, NULL}
 	};

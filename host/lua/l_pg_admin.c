@@ -13,11 +13,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/dbarchive.h"
 #include "core/exec.h"
 #include "core/pgadmin.h"
 #include "lua/l_pg.h"
 
 #define GLOBALS_MT "ff.pg.globals" /* apply_globals' lists being pushed */
+#define DBA_MT "ff.pg.dbstmts"     /* the archive's database statements */
 
 static lpg_admin *check_admin(lua_State *L)
 {
@@ -134,23 +136,140 @@ static int admin_databases(lua_State *L)
 	return 1;
 }
 
-/* admin:create_database(name [, encoding]): empty, from template0, with
- * the live database's owner, encoding and locale; when the live database
- * is gone, the server's defaults and the given encoding (the source's). */
+static int dba_gc(lua_State *L)
+{
+	ff_dba_stmts_free(ff_handle_check(L, 1, DBA_MT));
+	return 0;
+}
+
+/* The archive's database statements of part (archive.from: the source
+ * database's name as the manifest has it), renamed onto db, in a box on
+ * the stack; pg_restore's messages in raw/. Raises what stops it. */
+static ff_dba_stmts *archive_statements(lua_State *L, int opts, const char *db, ff_dba_part part)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	const char *archive = lpg_opt_str(L, opts, "archive", 1);
+	const char *from = lpg_opt_str(L, opts, "from", 1);
+	int major = lpg_opt_int(L, opts, "major", 0);
+	char tool[PATH_MAX], raw[256], quoted[2 * 64 + 3];
+	ff_err e = {0};
+	int fd, log_fd;
+	if (ff_jail_open(&fd, &ctx->jail, archive, O_RDONLY, 0, &e) < 0)
+		ff_raise(L, &e);
+	close(fd);
+	if (ff_pg_tool(tool, ctx->cfg->pg_bindir, major, "pg_restore", &e) < 0)
+		ff_raise(L, &e);
+	const char *tmp = ff_run_tmp(ctx, &e);
+	if (!tmp)
+		ff_raise(L, &e);
+	/* Always quoted: no connection is needed to know how (a rehearsal
+	 * has none), and a quoted name is a valid one. */
+	size_t n = 0;
+	quoted[n++] = '"';
+	for (const char *p = db; *p; p++) {
+		if (*p == '"')
+			quoted[n++] = '"';
+		quoted[n++] = *p;
+	}
+	quoted[n++] = '"';
+	quoted[n] = '\0';
+	ff_dba_stmts *s = ff_handle_new(L, DBA_MT, sizeof(*s), 0);
+	if (ff_evidence_raw_open(&ctx->ev, &log_fd, raw, "pg_restore-database.log", &e) < 0)
+		ff_raise(L, &e);
+	/* No Lua call until the log and the environment are let go. */
+	char **env = ff_pg_env();
+	ff_dba_opts o = { .pg_restore = tool, .archive = archive, .tmpdir = tmp, .from = from,
+			  .to_quoted = quoted, .env = (const char *const *)env, .log_fd = log_fd,
+			  .cancel = &ctx->cancel };
+	int rc = ff_dba_statements(s, part, &o, &e);
+	ff_pg_env_free(env);
+	close(log_fd);
+	if (rc < 0)
+		ff_raise(L, &e);
+	return s;
+}
+
+/* Run the statements of s on the maintenance connection, in order; the
+ * first that fails is the answer (what it was, what the server said). */
+static int run_statements(lpg_admin *a, const ff_dba_stmts *s, const char *db, ff_err *e)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		ff_err why = {0};
+		if (ff_pg_command(a->pg, s->v[i], &why) < 0)
+			return ff_err_set(e, FF_EFAIL, "database %s as the archive makes it: %.400s", db,
+					  why.msg);
+	}
+	return 0;
+}
+
+/* admin:create_database(name [, { archive =, from =, major = }])
+ *   With an archive: as the archive's DATABASE entry says (encoding,
+ *   collation, ctype, locale provider, ICU locale, owner), renamed from
+ *   the source's name `from`. Without: empty, from template0, with the
+ *   live database's owner, encoding and locale (the server's defaults when
+ *   it is gone; UTF8 in a throwaway instance). */
 static int admin_create(lua_State *L)
 {
 	lpg_admin *a = check_admin(L);
 	const char *n = own_name(L, a, 2);
-	const char *enc = luaL_optstring(L, 3, NULL);
 	ff_err e = {0};
 	int rc;
-	if (a->instance)
+	if (lua_istable(L, 3)) {
+		ff_dba_stmts *s = archive_statements(L, 3, n, FF_DBA_CREATE);
+		if (s->n == 0 || strncmp(s->v[0], "CREATE DATABASE ", 16))
+			return ff_failf(L, "create database %s: the archive holds no CREATE DATABASE of %s",
+					n, lpg_opt_str(L, 3, "from", 1));
+		rc = run_statements(a, s, n, &e);
+	} else if (a->instance) {
 		rc = ff_pgadmin_create(a->pg, n, NULL, "UTF8", &e);
-	else if (a->live_gone)
-		rc = ff_pgadmin_create(a->pg, n, NULL, enc, &e);
-	else
+	} else if (a->live_gone) {
+		rc = ff_pgadmin_create(a->pg, n, NULL, NULL, &e);
+	} else {
 		rc = ff_pgadmin_create(a->pg, n, a->live, NULL, &e);
+	}
 	return answer(L, rc, &e);
+}
+
+static void push_statements(lua_State *L, const ff_dba_stmts *s)
+{
+	lua_createtable(L, 0, 2);
+	lua_pushinteger(L, (lua_Integer)s->n);
+	lua_setfield(L, -2, "applied");
+	lua_createtable(L, (int)s->n, 0);
+	for (size_t i = 0; i < s->n; i++) {
+		lua_pushstring(L, s->v[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lua_setfield(L, -2, "statements");
+}
+
+/* admin:database_properties(name, { archive =, from =, major = })
+ *   -> { applied = n, statements = {…} } | nil, message, code
+ *   The archive's database-level properties (comment, GRANTs, connection
+ *   limit, ALTER DATABASE … SET, ALTER ROLE … IN DATABASE … SET), renamed
+ *   onto one of ffrun's databases: after its contents are in (a setting
+ *   such as default_transaction_read_only must not meet pg_restore). */
+static int admin_properties(lua_State *L)
+{
+	lpg_admin *a = check_admin(L);
+	const char *n = own_name(L, a, 2);
+	luaL_checktype(L, 3, LUA_TTABLE);
+	ff_err e = {0};
+	ff_dba_stmts *s = archive_statements(L, 3, n, FF_DBA_PROPERTIES);
+	if (run_statements(a, s, n, &e) < 0)
+		return ff_fail(L, &e);
+	push_statements(L, s);
+	return 1;
+}
+
+/* The rehearsal reads the archive as the real call does (a read), and
+ * runs nothing. */
+static int dry_properties(lua_State *L)
+{
+	const char *n = own_name(L, check_admin(L), 2);
+	luaL_checktype(L, 3, LUA_TTABLE);
+	push_statements(L, archive_statements(L, 3, n, FF_DBA_PROPERTIES));
+	return 1;
 }
 
 /* admin:drop_database(name): only ffrun's own copies, never the live one. */
@@ -201,8 +320,13 @@ static int dry_swap(lua_State *L)
 
 static int dry_create(lua_State *L)
 {
-	own_name(L, check_admin(L), 2);
-	luaL_optstring(L, 3, NULL);
+	const char *n = own_name(L, check_admin(L), 2);
+	if (lua_istable(L, 3)) {
+		ff_dba_stmts *s = archive_statements(L, 3, n, FF_DBA_CREATE);
+		if (s->n == 0 || strncmp(s->v[0], "CREATE DATABASE ", 16))
+			return ff_failf(L, "create database %s: the archive holds no CREATE DATABASE of %s",
+					n, lpg_opt_str(L, 3, "from", 1));
+	}
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -417,8 +541,10 @@ void lpg_admin_class(lua_State *L)
 		{"allow_connections", admin_allow, FF_WRITE, dry_allow},
 		{"restore", admin_restore, FF_WRITE, dry_restore},
 		{"apply_globals", admin_globals, FF_WRITE, dry_globals},
+		{"database_properties", admin_properties, FF_WRITE, dry_properties},
 		{NULL, NULL, 0, NULL}
 	};
 	ff_handle_class(L, ADMIN_MT, "pg.admin", methods, admin_gc);
 	ff_handle_class(L, GLOBALS_MT, "pg.globals", NULL, globals_gc);
+	ff_handle_class(L, DBA_MT, "pg.dbstmts", NULL, dba_gc);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/dbarchive.h"
 #include "core/dump.h"
 #include "core/exec.h"
 #include "lua/l_pg.h"
@@ -16,6 +17,8 @@ typedef struct job {
 	int major;  /* the server's, for pg_restore --list after the dump */
 	char out[PATH_MAX];
 } job;
+
+#define SETVALS_MT "ff.pg.setvals" /* the archive's sequence values being pushed */
 
 static int run_pg_restore(lua_State *L, const char *path, int major, const char *const *extra,
 			  int keep_output, void **tail, int *ok, int *ran, char raw[256], ff_err *e);
@@ -224,6 +227,59 @@ static void push_toc(lua_State *L, job *h)
 	lua_pop(L, 1); /* the box */
 }
 
+static int setvals_gc(lua_State *L)
+{
+	ff_dba_setvals_free(ff_handle_check(L, 1, SETVALS_MT));
+	return 0;
+}
+
+/* The result's sequences: each one's value as the archive sets it, read
+ * back from the archive (pg_dump reads a sequence when it dumps it,
+ * outside any snapshot: a restore gives this value, not what a second
+ * reader saw). { {qname=, last_value=, is_called=}… }, qname as pg_dump
+ * qualifies and quotes it (format('%I.%I') gives the same); or
+ * sequences_error. */
+static void push_sequences(lua_State *L, job *h)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	char tool[PATH_MAX], raw[256];
+	ff_err e = {0};
+	int log_fd = -1, rc;
+	const char *tmp = NULL;
+	ff_dba_setvals *v = ff_handle_new(L, SETVALS_MT, sizeof(*v), 0);
+	if ((rc = ff_pg_tool(tool, ctx->cfg->pg_bindir, h->major, "pg_restore", &e)) == 0 &&
+	    (rc = (tmp = ff_run_tmp(ctx, &e)) ? 0 : FF_EFAIL) == 0 &&
+	    (rc = ff_evidence_raw_open(&ctx->ev, &log_fd, raw, "pg_restore-sequences.log", &e)) == 0) {
+		/* No Lua call until the log and the environment are let go. */
+		char **env = ff_pg_env();
+		ff_dba_opts o = { .pg_restore = tool, .archive = h->out, .tmpdir = tmp,
+				  .env = (const char *const *)env, .log_fd = log_fd,
+				  .cancel = &ctx->cancel };
+		rc = ff_dba_sequences(v, &o, &e);
+		ff_pg_env_free(env);
+		close(log_fd);
+	}
+	if (rc < 0) {
+		lua_pushstring(L, e.msg);
+		lua_setfield(L, -3, "sequences_error");
+		lua_pop(L, 1);
+		return;
+	}
+	lua_createtable(L, (int)v->n, 0);
+	for (size_t i = 0; i < v->n; i++) {
+		lua_createtable(L, 0, 3);
+		lua_pushstring(L, v->v[i].qname);
+		lua_setfield(L, -2, "qname");
+		lua_pushinteger(L, (lua_Integer)v->v[i].value);
+		lua_setfield(L, -2, "last_value");
+		lua_pushboolean(L, v->v[i].is_called);
+		lua_setfield(L, -2, "is_called");
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lua_setfield(L, -3, "sequences");
+	lua_pop(L, 1); /* the box */
+}
+
 /* A planned dump's result: the real shape, the values saying it is
  * planned; its table of contents names only the pg_dump that would write
  * it (that tool's --version, so a missing pg_dump fails here as there). */
@@ -244,6 +300,8 @@ static int dry_job_wait(lua_State *L, job *h)
 	push_planned(L);
 	lua_pushstring(L, toc);
 	lua_setfield(L, -2, "toc");
+	lua_newtable(L); /* a planned archive sets no sequence */
+	lua_setfield(L, -2, "sequences");
 	lua_getiuservalue(L, 1, 1); /* fingerprint= was asked: none streamed */
 	if (lua_toboolean(L, -1)) {
 		lua_newtable(L);
@@ -265,8 +323,10 @@ static int job_wait(lua_State *L)
 	const ff_dump_result *r = ff_dump_result_of(h->d);
 	lua_getiuservalue(L, 1, 1);
 	push_result(L, r, lua_tostring(L, -1));
-	if (r->ok)
+	if (r->ok) {
 		push_toc(L, h);
+		push_sequences(L, h);
+	}
 	ff_dump_free(h->d);
 	h->d = NULL;
 	return 1;
@@ -449,4 +509,5 @@ void lpg_dump_class(lua_State *L)
 		{NULL, NULL, 0, NULL}
 	};
 	ff_handle_class(L, DUMP_MT, "pg.job", methods, job_gc);
+	ff_handle_class(L, SETVALS_MT, "pg.setvals", NULL, setvals_gc);
 }

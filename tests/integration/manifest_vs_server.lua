@@ -19,9 +19,9 @@ return {
         rb.check(m.verify == "content", "manifest verify is %s, not content", tostring(m.verify))
         local db = rb.must(ff.pg.connect(p.target))
         local by = {}
-        for _, t in ipairs(rb.must(db:tables())) do by[t.schema .. "." .. t.name] = t end
+        for _, t in ipairs(rb.must(db:tables())) do by[t.schema .. "\0" .. t.name] = t end
         for _, want in ipairs(m.tables) do
-          local t = by[want.name]
+          local t = by[want.schema .. "\0" .. want.name]
           rb.check(t, "%s: not on the server", want.name)
           local rows, sum = rb.must(db:fingerprint(t.schema, t.name, "content"))
           rb.check(rows == want.rows, "%s: manifest %s rows, server %d", want.name, tostring(want.rows), rows)

@@ -118,7 +118,7 @@ check "backup under write load passes ($(tail -n 1 "$WORK/err"))" [ $code = 0 ]
 pg_createdb src restored >/dev/null
 _pg_client src pg_restore -d restored "$WS/backups/$stamp2/db.dump" 2> "$WORK/restore.err"
 in_dump=$(pg_sql src restored "select count(*) from ticks")
-in_manifest=$(grep -o '{[^{}]*"public\.ticks"[^{}]*}' "$WS/backups/$stamp2/manifest.json" | grep -o '"rows":[0-9]*' | cut -d: -f2)
+in_manifest=$(grep -o '{[^{}]*"name":"ticks"[^{}]*}' "$WS/backups/$stamp2/manifest.json" | grep '"schema":"public"' | grep -o '"rows":[0-9]*' | cut -d: -f2)
 check "writes happened during the backup ($before before, $after after)" [ "$after" -gt "$before" ]
 check "ticks: dump holds $in_dump rows, manifest says $in_manifest: the same snapshot" test -n "$in_dump" -a "$in_dump" = "$in_manifest"
 

@@ -50,7 +50,7 @@ cp -a "$WS/backups/$stamp" "$WS/backups/20991231-000001"
   find . -type f ! -name DIGEST | sed 's:^\./::' | sort | xargs sha256sum > DIGEST)
 ff drill 2> "$WORK/err"; code=$?
 check "manifest that lies about the data: exit 1 naming the table ($(grep '^ffrun:' "$WORK/err" | head -c 160))" \
-  bash -c "[ $code = 1 ] && grep -q 'Sales.Orders: 500 rows, the backup had 501' '$WORK/err'"
+  bash -c "[ $code = 1 ] && grep -qF 'table \"Sales\".\"Orders\": 500 rows, the backup had 501' '$WORK/err'"
 check "and the instance was torn down" bash -c "[ $(servers) = 0 ] && [ $(instances) = $base_inst ]"
 rm -rf "$WS/backups/20991231-000001"
 

@@ -33,7 +33,7 @@ ff restore confirm=app 2> "$WORK/err"; code=$?
 ev=$(last_evidence "$WS")
 check "restore passes (exit $code: $(tail -n 1 "$WORK/err"))" [ $code = 0 ]
 check "summary: verification compared tables with no mismatch" \
-  grep -qE '"verification":\{("tables":[1-9][0-9]*,"mismatches":\{\}|"mismatches":\{\},"tables":[1-9][0-9]*)\}' "$ev/summary.json"
+  bash -c "grep -o '\"verification\":{.*' '$ev/summary.json' | grep -qE '\"tables\":[1-9]' && grep -q '\"mismatches\":{}' '$ev/summary.json'"
 pg_table_digest src app > "$WORK/digest-restored"
 check "independently of ffrun: COPY | sort | sha256sum of every table equals the source's at backup time" \
   diff "$WORK/digest-at-backup" "$WORK/digest-restored"
