@@ -25,14 +25,14 @@ DBS=(corpus corpus_latin1 corpus_sqlascii corpus_icu)
 pg_start src || { nok "server starts"; finish; exit 1; }
 conn() { echo "host=$(pg_host src) port=$(pg_port src) user=postgres dbname=$1"; }
 # psql as the loader and the checks use it: UTF8 client, stop at errors.
-psql_src() { local db=$1; shift; PGCLIENTENCODING=UTF8 pg_psql src "$db" -v ON_ERROR_STOP=1 -qAt "$@"; }
+psql_src() {
+  local db=$1; shift
+  PGCLIENTENCODING=UTF8 PGOPTIONS="-c client_min_messages=warning" pg_psql src "$db" -v ON_ERROR_STOP=1 -qAt "$@"
+}
 sql() { psql_src "$1" -c "$2"; }
 # First line of ffrun's error, for the ok/FAIL line.
-why() { { grep -m 1 '^ffrun:' "$1" || tail -n 1 "$1"; } 2>/dev/null | head -c 400; }
-# The run's status in summary.json (its own "status", not a step's).
-summary_status() {
-  grep -o '"status":"[A-Z]*"' "$1/summary.json" 2>/dev/null | tail -n 1 | cut -d'"' -f4
-}
+# (-a: it may hold bytes that are not UTF-8, e.g. a LATIN1 table's name.)
+why() { { grep -a -m 1 '^ffrun:' "$1" || tail -n 1 "$1"; } 2>/dev/null | head -c 400; }
 
 # --- the corpus loads -----------------------------------------------------------
 load() { # load DB FILE
@@ -48,7 +48,7 @@ check "icu.sql loads into corpus_icu" load corpus_icu "$CORPUS/icu.sql"
 
 # --- the corpus is what it says ----------------------------------------------------
 check "a 63-byte table name and a 63-byte (21 x 3) column name exist" \
-  [ "$(sql corpus "select count(*) from pg_class where octet_length(relname) = 63 union all
+  [ "$(sql corpus "select count(*) from pg_class where octet_length(relname) = 63 and relkind = 'r' union all
                    select count(*) from pg_attribute where octet_length(attname) = 63 and attname like '日%'" | tr '\n' ' ')" = "1 1 " ]
 check "\"a\".\"b.c\" and \"a.b\".\"c\" both exist (both join as a.b.c)" \
   [ "$(sql corpus "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -61,13 +61,13 @@ check "corpus_latin1 is LATIN1 and stores 'Grüße aus Köln' one byte a letter 
            from \"Größe\" where id = 1" | tr '\n' ' ')" = "LATIN1 t|4772fcdf6520617573204bf66c6e " ]
 check "corpus_sqlascii is SQL_ASCII and stores the bytes ff fe, e9, c3 that are not valid UTF-8" \
   [ "$(sql corpus_sqlascii "select pg_encoding_to_char(encoding) from pg_database where datname = current_database();
-         select string_agg(encode(textsend(raw), 'hex'), ' ' order by id) from legacy_bytes where id in (1, 2, 5);
-         select encode(textsend(relname::text), 'hex') from pg_class where relname like 't%phone'" | tr '\n' ' ')" \
+         select string_agg(encode(convert_to(raw, 'SQL_ASCII'), 'hex'), ' ' order by id) from legacy_bytes where id in (1, 2, 5);
+         select encode(convert_to(relname::text, 'SQL_ASCII'), 'hex') from pg_class where relname like 't%phone'" | tr '\n' ' ')" \
     = "SQL_ASCII fffe 636166e9 7472756e63c3 74e96ce970686f6e65 " ]
 ICU_ORDER=$(sql corpus_icu "select string_agg(w, ',' order by w) from words")
 C_ORDER=$(sql corpus_icu "select string_agg(w, ',' order by w collate \"C\") from words")
 check "corpus_icu is ICU de-DE, and its order ($ICU_ORDER) is not C's ($C_ORDER)" \
-  bash -c "[ '$(sql postgres "select datlocprovider || ' ' || daticulocale from pg_database where datname = 'corpus_icu'")' = 'i de-DE' ] && [ '$ICU_ORDER' != '$C_ORDER' ]"
+  bash -c "[ '$(sql postgres "select datlocprovider::text || ' ' || daticulocale from pg_database where datname = 'corpus_icu'")' = 'i de-DE' ] && [ '$ICU_ORDER' != '$C_ORDER' ]"
 check "corpus: its database-level settings, GRANTs, comment, owner and connection limit are set" \
   [ "$(sql postgres "select (select count(*) from pg_db_role_setting s where s.setdatabase = d.oid),
                             pg_get_userbyid(d.datdba), d.datconnlimit, shobj_description(d.oid, 'pg_database') is not null,
@@ -105,17 +105,23 @@ neg_differs "a large object's lost comment" largeobj '^+1000002	.*"comment" : nu
 neg_differs "FORCE ROW LEVEL SECURITY dropped" catalog '"forcerowsecurity" : false' \
   "alter table app.secrets no force row level security"
 neg_differs "a NOT VALID constraint validated" catalog '"validated" : true.*legacy_parent_fk\|legacy_parent_fk.*"validated" : true' \
-  "update app.legacy set parent_id = null where id = 2; alter table app.legacy validate constraint legacy_parent_fk"
+  "update app.legacy set parent_id = null, qty = 0 where id = 2; alter table app.legacy validate constraint legacy_parent_fk"
 neg_differs "a materialized view populated" catalog '^+\["relation", "app", "mv_later".*"ispopulated" : true' \
   "refresh materialized view app.mv_later"
 neg_differs "an enum label renamed" catalog 'ecstatic' "alter type app.mood rename value 'ecstatic' to 'elated'"
 sql postgres "drop database corpus_neg" > /dev/null
 
 # --- each database: backup, verify, drill, restore, then check.sh ------------------
+# The newest evidence folder of runbook $2 under workspace $1 (runs of
+# two runbooks in the same second: last_evidence could pick the other).
+evidence_of() { ls -1d "$1"/evidence/*-"$2"/ "$1"/evidence/*-"$2"-[0-9]*/ 2>/dev/null | sed 's:/$::' | sort -V | tail -n 1; }
 passes() { # passes NAME EVIDENCE-DIR CODE ERRFILE: exit 0 and summary status PASS
-  local st; st=$(summary_status "$2")
-  check "$1: PASS (exit $3, summary status ${st:-none}: $(why "$4"))" [ "$3" = 0 -a "$st" = PASS ]
-  [ "$3" = 0 ] && [ "$st" = PASS ]
+  local st msg
+  st=$(json_status "$2" 2>/dev/null)
+  msg="$1: PASS (exit $3, summary.json status ${st:-missing})"
+  if [ "$3" = 0 ] && [ "$st" = PASS ]; then ok "$msg"; return 0; fi
+  nok "$msg: $(why "$4")"
+  return 1
 }
 for db in "${DBS[@]}"; do
   echo "# --- $db"
@@ -126,29 +132,29 @@ for db in "${DBS[@]}"; do
   ff() { "$FFRUN" -q -c "$ws/ffrun.yaml" "$@"; }
 
   ff backup 2> "$WORK/err"; code=$?
-  if ! passes "$db: ffrun backup" "$(last_evidence "$ws")" $code "$WORK/err"; then
+  if ! passes "$db: ffrun backup" "$(evidence_of "$ws" backup)" $code "$WORK/err"; then
     nok "$db: verify, drill, restore and check.sh not run: there is no backup"
     continue
   fi
   stamp=$(ls -1 "$ws/backups" | grep -E '^[0-9]{8}-[0-9]{6}$' | tail -n 1)
 
   ff verify path="$ws/backups/$stamp" 2> "$WORK/err"; code=$?
-  passes "$db: ffrun verify of backup $stamp" "$(last_evidence "$ws")" $code "$WORK/err"
+  passes "$db: ffrun verify of backup $stamp" "$(evidence_of "$ws" verify)" $code "$WORK/err"
 
   ff drill 2> "$WORK/err"; code=$?
-  passes "$db: ffrun drill" "$(last_evidence "$ws")" $code "$WORK/err"
+  passes "$db: ffrun drill" "$(evidence_of "$ws" drill)" $code "$WORK/err"
 
   # keep_failed: a copy that fails its proof stays, for check.sh to say
   # what it lost (the restore still FAILs, and this test with it).
   before=$(sql postgres "select datname from pg_database where datname like '${db}\_\_ff%'")
   ff restore confirm="$db" keep_failed=true 2> "$WORK/err"; code=$?
-  ev=$(last_evidence "$ws")
-  if passes "$db: ffrun restore confirm=$db" "$ev" $code "$WORK/err"; then
+  if passes "$db: ffrun restore confirm=$db" "$(evidence_of "$ws" restore)" $code "$WORK/err"; then
     prev=$(sql postgres "select datname from pg_database where datname like '${db}\_\_ffprev\_%' order by datname desc limit 1")
     check "$db: the original is kept as $prev" [ -n "$prev" ]
     [ -n "$prev" ] || continue
     sql postgres "alter database \"$prev\" allow_connections true" > /dev/null
-    "$CHECK" "$(conn "$db")" "$(conn "$prev")" > "$WORK/check-$db.out" 2>&1; code=$?
+    # A: the original, B: the restored one (a "+" line is what the restore changed).
+    "$CHECK" "$(conn "$prev")" "$(conn "$db")" > "$WORK/check-$db.out" 2>&1; code=$?
     check "$db: check.sh finds the restored database equal to the original $prev (exit $code: $(tail -n 1 "$WORK/check-$db.out"))" [ $code = 0 ]
     [ $code = 0 ] || sed 's/^/#   /' "$WORK/check-$db.out" | head -n 120
     if [ "$db" = corpus_icu ]; then
@@ -160,7 +166,7 @@ for db in "${DBS[@]}"; do
     # so that the log says what it would have lost.
     copy=$(sql postgres "select datname from pg_database where datname like '${db}\_\_ffrestore\_%' order by datname desc limit 1")
     if [ -n "$copy" ] && ! grep -qx "$copy" <<< "$before"; then
-      "$CHECK" "$(conn "$db")" "$(conn "$copy")" > "$WORK/check-$db.out" 2>&1; code=$?
+      "$CHECK" "$(conn "$db")" "$(conn "$copy")" > "$WORK/check-$db.out" 2>&1; code=$?   # A: the original
       echo "# $db: the failed restore kept $copy; check.sh against the original (exit $code):"
       sed 's/^/#   /' "$WORK/check-$db.out" | head -n 120
       sql postgres "drop database \"$copy\"" > /dev/null
