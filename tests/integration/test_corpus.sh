@@ -85,6 +85,8 @@ check "check.sh: a template copy (same catalog, data, sequences, large objects) 
            grep -q '^-owner	\"corpus_owner\"' '$WORK/neg.out' && grep -q '^-connlimit	25' '$WORK/neg.out' &&
            grep -q '^-setting	\[\"corpus_writer\", \"work_mem=12MB\"\]' '$WORK/neg.out' &&
            grep -q '^-comment	\"the corpus' '$WORK/neg.out'"
+# The changes add up in corpus_neg; each PATTERN matches a "+" line only
+# that change makes.
 neg_differs() { # neg_differs WHAT PART PATTERN SQL: after SQL, PART differs, its diff matching PATTERN
   local what=$1 part=$2 pattern=$3 code
   sql corpus_neg "$4" > /dev/null
@@ -102,13 +104,14 @@ neg_differs "one byte of the 4 MiB large object" largeobj '^+1000003	.*bytes=419
   "select lo_put(1000003, 2000000, '\\x00')"
 neg_differs "a large object's lost comment" largeobj '^+1000002	.*"comment" : null' \
   "comment on large object 1000002 is null"
-neg_differs "FORCE ROW LEVEL SECURITY dropped" catalog '"forcerowsecurity" : false' \
+neg_differs "FORCE ROW LEVEL SECURITY dropped" catalog '^+\["relation", "app", "secrets", .*"forcerowsecurity" : false' \
   "alter table app.secrets no force row level security"
-neg_differs "a NOT VALID constraint validated" catalog '"validated" : true.*legacy_parent_fk\|legacy_parent_fk.*"validated" : true' \
+neg_differs "a NOT VALID constraint validated" catalog '^+\["constraint", "app", "legacy", "legacy_parent_fk", "f", .*"validated" : true' \
   "update app.legacy set parent_id = null, qty = 0 where id = 2; alter table app.legacy validate constraint legacy_parent_fk"
 neg_differs "a materialized view populated" catalog '^+\["relation", "app", "mv_later".*"ispopulated" : true' \
   "refresh materialized view app.mv_later"
-neg_differs "an enum label renamed" catalog 'ecstatic' "alter type app.mood rename value 'ecstatic' to 'elated'"
+neg_differs "an enum label renamed" catalog '^+\["type", "app", "mood", .*"elated"' \
+  "alter type app.mood rename value 'ecstatic' to 'elated'"
 sql postgres "drop database corpus_neg" > /dev/null
 
 # --- each database: backup, verify, drill, restore, then check.sh ------------------
