@@ -58,9 +58,19 @@ end
 -- The sequences' values as the archive sets them (the dump's result:
 -- pg_dump reads each one when it dumps it, outside any snapshot), named
 -- by the server's parts.
-local function sequence_values(listed, from_archive)
+-- A name from the archive's script, which is in the database's encoding,
+-- as the server lists it (in UTF-8).
+local function as_listed(conn, text)
+  if facts.encoding == "UTF8" or facts.encoding == "SQL_ASCII" or not text:find("[\128-\255]") then
+    return text
+  end
+  local hex = text:gsub(".", function(c) return string.format("%02x", c:byte()) end)
+  return rb.must(conn:query("SELECT convert_from(decode($1, 'hex'), $2) AS t", hex, facts.encoding))[1].t
+end
+
+local function sequence_values(conn, listed, from_archive)
   local set = {}
-  for _, s in ipairs(from_archive) do set[s.qname] = s end
+  for _, s in ipairs(from_archive) do set[as_listed(conn, s.qname)] = s end
   for _, s in ipairs(listed) do
     local a = set[s.qname]
     if a then
@@ -179,12 +189,12 @@ return {
           tables[#tables + 1] = { schema = t.schema, name = t.name, rows = fpi.rows,
                                   content_sha256 = fpi.content_sha256 }
         end
-        fp:close()
         if verify_mode ~= "none" then
           rb.check(dump_result.sequences, "db.dump: the sequences' values cannot be read back: %s",
             tostring(dump_result.sequences_error))
-          sequence_values(listed, dump_result.sequences)
+          sequence_values(fp, listed, dump_result.sequences)
         end
+        fp:close()
         artifacts[#artifacts + 1] = { path = "db.dump", bytes = dump_result.bytes, sha256 = dump_result.sha256 }
         ff.log.info(string.format("db.dump: %s, %d tables fingerprinted (%s)",
           rb.bytes(dump_result.bytes), #tables, verify_mode))

@@ -13,10 +13,15 @@ local USER_SCHEMA = [[n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_
   AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE 'pg\_toast\_temp\_%']]
 
 -- An ACL as a sorted list of its items, "-" when none: a restore grants
--- the same privileges, not always in the same order. SQL of ours writes
--- ACL{column} for it.
+-- the same privileges, not always in the same order, and leaves NULL (the
+-- default) where the source spelled the default out. SQL of ours writes
+-- ACL{column,kind,owner} for it (acldefault's), or ACL{column} for an ACL
+-- without a default (a column's, a default privilege's).
 local function with_acls(sql)
-  return (sql:gsub("ACL{([%w_.]+)}", "coalesce((SELECT string_agg(item::text, ',' ORDER BY item::text) FROM unnest(%1) AS item), '-')"))
+  sql = sql:gsub("ACL{([^,}]+),([^,}]+),([^}]+)}",
+    "coalesce((SELECT string_agg(item::text, ',' ORDER BY item::text) FROM unnest(coalesce(%1, acldefault(%2, %3))) AS item), '-')")
+  return (sql:gsub("ACL{([%w_.]+)}",
+    "coalesce((SELECT string_agg(item::text, ',' ORDER BY item::text) FROM unnest(%1) AS item), '-')"))
 end
 
 -- Objects of an extension come with CREATE EXTENSION: the extension and
@@ -36,7 +41,7 @@ function inventory.database(conn, major)
     SELECT pg_encoding_to_char(d.encoding) AS encoding, d.datcollate::text AS collate,
            d.datctype::text AS ctype, %s AS locale_provider, %s AS icu_locale,
            t.spcname::text AS tablespace, pg_get_userbyid(d.datdba)::text AS owner,
-           d.datconnlimit::text AS connlimit, ACL{d.datacl} AS acl,
+           d.datconnlimit::text AS connlimit, ACL{d.datacl,'d',d.datdba} AS acl,
            shobj_description(d.oid, 'pg_database') AS comment
       FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace
      WHERE d.datname = current_database()]], provider, icu))))
@@ -58,7 +63,7 @@ end
 inventory.DATABASE_FIELDS = { "encoding", "collate", "ctype", "locale_provider", "icu_locale",
   "tablespace", "owner", "connlimit", "acl", "comment" }
 
---- Every sequence of the database: { {schema=, name=, qname=, last_value=, is_called=} }.
+--- Every sequence of the database: { {schema=, name=, qname=, last_value= (text), is_called=} }.
 function inventory.sequences(conn)
   local gen = rb.must(conn:query(string.format([[
     SELECT string_agg(format('SELECT %%L::text AS schema, %%L::text AS name, %%L::text AS qname,'
@@ -71,8 +76,7 @@ function inventory.sequences(conn)
   if not sql then return {} end
   local out = rb.must(conn:query(sql))
   for _, s in ipairs(out) do
-    s.last_value = math.tointeger(tonumber(s.last_value))
-    s.is_called = s.is_called == "true"
+    s.is_called = s.is_called == "true" -- last_value stays text: a bigint is more than JSON keeps
   end
   table.sort(out, function(a, b) return a.qname < b.qname end)
   return out
@@ -93,7 +97,7 @@ end
 -- object of many gigabytes at once).
 local LARGE_OBJECTS = [[
   SELECT l.oid::text AS oid, pg_get_userbyid(l.lomowner)::text AS owner,
-         ACL{l.lomacl} AS acl,
+         ACL{l.lomacl,'L',l.lomowner} AS acl,
          coalesce(obj_description(l.oid, 'pg_largeobject'), '-') AS comment,
          (WITH RECURSIVE chunk(off, len, h) AS (
             SELECT 0::bigint, length(p), sha256(p) FROM lo_get(l.oid, 0, 1048576) AS p
@@ -114,13 +118,13 @@ local function schema_sql()
   local parts = {
     -- schemas
     string.format([[SELECT 'schema' AS kind, quote_ident(n.nspname) AS object,
-       concat_ws(' ', 'owner=' || pg_get_userbyid(n.nspowner), 'acl=' || ACL{n.nspacl},
+       concat_ws(' ', 'owner=' || pg_get_userbyid(n.nspowner), 'acl=' || ACL{n.nspacl,'n',n.nspowner},
                  'comment=' || coalesce(obj_description(n.oid, 'pg_namespace'), '-')) AS detail
        FROM pg_namespace n WHERE %s AND %s]], USER_SCHEMA, not_member("pg_namespace", "n.oid")),
     -- relations: tables, partitioned tables, views, materialized views, sequences, foreign tables
     string.format([[SELECT 'relation', format('%%I.%%I', n.nspname, c.relname),
        concat_ws(' ', 'kind=' || c.relkind::text, 'persistence=' || c.relpersistence::text,
-                 'owner=' || pg_get_userbyid(c.relowner), 'acl=' || ACL{c.relacl},
+                 'owner=' || pg_get_userbyid(c.relowner), 'acl=' || ACL{c.relacl,(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END)::"char",c.relowner},
                  'rls=' || c.relrowsecurity || '/' || c.relforcerowsecurity,
                  'replident=' || c.relreplident::text, 'options=' || coalesce(c.reloptions::text, '-'),
                  'partkey=' || coalesce(pg_get_partkeydef(c.oid), '-'),
@@ -204,14 +208,14 @@ local function schema_sql()
                  'volatile=' || f.provolatile::text, 'strict=' || f.proisstrict, 'secdef=' || f.prosecdef,
                  'leakproof=' || f.proleakproof, 'parallel=' || f.proparallel::text,
                  'config=' || coalesce(f.proconfig::text, '-'), 'owner=' || pg_get_userbyid(f.proowner),
-                 'acl=' || ACL{f.proacl}, 'bin=' || coalesce(f.probin, '-'),
+                 'acl=' || ACL{f.proacl,'f',f.proowner}, 'bin=' || coalesce(f.probin, '-'),
                  'comment=' || coalesce(obj_description(f.oid, 'pg_proc'), '-'), 'source=' || f.prosrc)
        FROM pg_proc f JOIN pg_namespace n ON n.oid = f.pronamespace
       WHERE %s AND %s]], USER_SCHEMA, not_member("pg_proc", "f.oid")),
     -- types: enums (labels in order), domains, ranges, composites, base types
     string.format([[SELECT 'type', format('%%I.%%I', n.nspname, t.typname),
        concat_ws(' ', 'type=' || t.typtype::text, 'owner=' || pg_get_userbyid(t.typowner),
-                 'acl=' || ACL{t.typacl},
+                 'acl=' || ACL{t.typacl,'T',t.typowner},
                  'labels=' || coalesce((SELECT string_agg(quote_literal(e.enumlabel), ',' ORDER BY e.enumsortorder)
                                           FROM pg_enum e WHERE e.enumtypid = t.oid), '-'),
                  'base=' || coalesce(CASE WHEN t.typbasetype <> 0 THEN format_type(t.typbasetype, t.typtypmod) END, '-'),

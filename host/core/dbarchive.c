@@ -132,6 +132,12 @@ static int push(ff_dba_stmts *out, char *s, ff_err *e)
 static int one(ff_dba_stmts *out, const char *stmt, const char *from, const char *to_quoted,
 	       ff_err *e)
 {
+	/* The script's encoding is kept: its names and comments are in the
+	 * database's, and the server must read them so. */
+	if (starts(stmt, "SET client_encoding = ")) {
+		char *s = strdup(stmt);
+		return s ? push(out, s, e) : ff_err_set(e, FF_EINTERNAL, "out of memory");
+	}
 	if (starts(stmt, "SET ") || starts(stmt, "SELECT pg_catalog.set_config("))
 		return 0;
 	const char *at = name_at(stmt), *end = NULL;
@@ -326,7 +332,8 @@ int ff_dba_statements(ff_dba_stmts *out, ff_dba_part part, const ff_dba_opts *o,
 	/* Keep the part's own, in their order. */
 	size_t kept = 0;
 	for (size_t i = 0; i < out->n; i++) {
-		if (creates(out->v[i], o->to_quoted) == (part == FF_DBA_CREATE))
+		if (starts(out->v[i], "SET client_encoding = ") ||
+		    creates(out->v[i], o->to_quoted) == (part == FF_DBA_CREATE))
 			out->v[kept++] = out->v[i];
 		else
 			free(out->v[i]);

@@ -31,8 +31,9 @@ typedef struct ff_dba_stmts {
 
 /* The statements of sql (pg_restore's script of such entries), each
  * naming the database to_quoted (an identifier already quoted) where it
- * named from. Session settings, comments and psql's meta-commands are
- * left out; any statement such an entry does not hold, or one naming
+ * named from. Its SET client_encoding is kept (the script is in the
+ * database's encoding); other session settings, comments and psql's
+ * meta-commands are left out; any statement such an entry does not hold, or one naming
  * another database, is refused (e says which). */
 int ff_dba_rewrite(ff_dba_stmts *out, const char *sql, const char *from, const char *to_quoted,
 		   ff_err *e);

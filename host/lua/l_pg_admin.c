@@ -189,17 +189,28 @@ static ff_dba_stmts *archive_statements(lua_State *L, int opts, const char *db, 
 	return s;
 }
 
+static int has_create(const ff_dba_stmts *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strncmp(s->v[i], "CREATE DATABASE ", 16))
+			return 1;
+	return 0;
+}
+
 /* Run the statements of s on the maintenance connection, in order; the
  * first that fails is the answer (what it was, what the server said). */
-static int run_statements(lpg_admin *a, const ff_dba_stmts *s, const char *db, ff_err *e)
+static int run_statements(PGconn *c, const ff_dba_stmts *s, const char *db, ff_err *e)
 {
-	for (size_t i = 0; i < s->n; i++) {
+	int rc = 0;
+	for (size_t i = 0; i < s->n && rc == 0; i++) {
 		ff_err why = {0};
-		if (ff_pg_command(a->pg, s->v[i], &why) < 0)
-			return ff_err_set(e, FF_EFAIL, "database %s as the archive makes it: %.400s", db,
-					  why.msg);
+		if (ff_pg_command(c, s->v[i], &why) < 0)
+			rc = ff_err_set(e, FF_EFAIL, "database %s as the archive makes it: %.400s", db,
+					why.msg);
 	}
-	return 0;
+	/* The script may have set its own encoding: back to ffrun's. */
+	ff_pg_command(c, "SET client_encoding = 'UTF8'", NULL);
+	return rc;
 }
 
 /* admin:create_database(name [, { archive =, from =, major = }])
@@ -216,10 +227,10 @@ static int admin_create(lua_State *L)
 	int rc;
 	if (lua_istable(L, 3)) {
 		ff_dba_stmts *s = archive_statements(L, 3, n, FF_DBA_CREATE);
-		if (s->n == 0 || strncmp(s->v[0], "CREATE DATABASE ", 16))
+		if (!has_create(s))
 			return ff_failf(L, "create database %s: the archive holds no CREATE DATABASE of %s",
 					n, lpg_opt_str(L, 3, "from", 1));
-		rc = run_statements(a, s, n, &e);
+		rc = run_statements(a->pg, s, n, &e);
 	} else if (a->instance) {
 		rc = ff_pgadmin_create(a->pg, n, NULL, "UTF8", &e);
 	} else if (a->live_gone) {
@@ -256,7 +267,16 @@ static int admin_properties(lua_State *L)
 	luaL_checktype(L, 3, LUA_TTABLE);
 	ff_err e = {0};
 	ff_dba_stmts *s = archive_statements(L, 3, n, FF_DBA_PROPERTIES);
-	if (run_statements(a, s, n, &e) < 0)
+	/* On a connection to the database itself, as pg_restore --create
+	 * runs them after \connect: a shared catalog's text (the comment) is
+	 * read in the encoding of the database it is written from. */
+	PGconn *c = NULL;
+	int rc = ff_pg_connect(&c, a->target, a->conninfo, n, &e);
+	if (rc == 0)
+		rc = run_statements(c, s, n, &e);
+	if (c)
+		ff_pq()->PQfinish(c);
+	if (rc < 0)
 		return ff_fail(L, &e);
 	push_statements(L, s);
 	return 1;
@@ -323,7 +343,7 @@ static int dry_create(lua_State *L)
 	const char *n = own_name(L, check_admin(L), 2);
 	if (lua_istable(L, 3)) {
 		ff_dba_stmts *s = archive_statements(L, 3, n, FF_DBA_CREATE);
-		if (s->n == 0 || strncmp(s->v[0], "CREATE DATABASE ", 16))
+		if (!has_create(s))
 			return ff_failf(L, "create database %s: the archive holds no CREATE DATABASE of %s",
 					n, lpg_opt_str(L, 3, "from", 1));
 	}

@@ -236,7 +236,7 @@ static int setvals_gc(lua_State *L)
 /* The result's sequences: each one's value as the archive sets it, read
  * back from the archive (pg_dump reads a sequence when it dumps it,
  * outside any snapshot: a restore gives this value, not what a second
- * reader saw). { {qname=, last_value=, is_called=}… }, qname as pg_dump
+ * reader saw). { {qname=, last_value= (text), is_called=}… }, qname as pg_dump
  * qualifies and quotes it (format('%I.%I') gives the same); or
  * sequences_error. */
 static void push_sequences(lua_State *L, job *h)
@@ -270,7 +270,9 @@ static void push_sequences(lua_State *L, job *h)
 		lua_createtable(L, 0, 3);
 		lua_pushstring(L, v->v[i].qname);
 		lua_setfield(L, -2, "qname");
-		lua_pushinteger(L, (lua_Integer)v->v[i].value);
+		/* Text, as the server prints it: JSON numbers lose the low
+		 * digits of a bigint. */
+		lua_pushfstring(L, "%I", (lua_Integer)v->v[i].value);
 		lua_setfield(L, -2, "last_value");
 		lua_pushboolean(L, v->v[i].is_called);
 		lua_setfield(L, -2, "is_called");

@@ -26,6 +26,7 @@ static const char SCRIPT[] =
 	"SECURITY LABEL FOR dummy ON DATABASE \"my.db\" IS 'x';\n";
 
 static const char *const WANT[] = {
+	"SET client_encoding = 'UTF8'",
 	"CREATE DATABASE \"new\"\"one\" WITH TEMPLATE = template0 ENCODING = 'UTF8' LOCALE_PROVIDER = icu LOCALE = 'C.UTF-8' ICU_LOCALE = 'de-DE'",
 	"ALTER DATABASE \"new\"\"one\" OWNER TO owner1",
 	"COMMENT ON DATABASE \"new\"\"one\" IS 'the DATABASE \"my.db\"; ok\n''quoted'''",

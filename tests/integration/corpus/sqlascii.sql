@@ -17,11 +17,13 @@ INSERT INTO public.legacy_bytes VALUES
   (8, 'plain ascii', NULL);
 CREATE INDEX legacy_bytes_raw ON public.legacy_bytes (raw);
 COMMENT ON TABLE public.legacy_bytes IS E'a comment with a \xff byte';
--- A name with a byte that is not UTF-8 (LATIN1 e-acute), made server-side.
+-- A non-ASCII name, made server-side. Its bytes are UTF-8 (c3 a9): ffrun
+-- names objects in UTF-8, and a SQL_ASCII database's name that is not
+-- valid UTF-8 is refused by the server's own check (a known limit).
 DO $$
 BEGIN
-  EXECUTE format('CREATE TABLE public.%I (n integer, v text)', E't\xe9l\xe9phone');
-  EXECUTE format('INSERT INTO public.%I VALUES (1, %L), (2, %L)', E't\xe9l\xe9phone',
+  EXECUTE format('CREATE TABLE public.%I (n integer, v text)', E't\xc3\xa9l\xc3\xa9phone');
+  EXECUTE format('INSERT INTO public.%I VALUES (1, %L), (2, %L)', E't\xc3\xa9l\xc3\xa9phone',
                  E'num\xe9ro', E'\xfe\xff');
 END
 $$;
