@@ -85,11 +85,7 @@ return {
     {
       name = "properties",
       doc = "The database's own properties from the archive: settings, GRANTs, comment, connection limit",
-      run = function()
-        local r = rb.must(admin:database_properties(dbname, archive))
-        ff.evidence.set("database_properties", r.statements)
-        ff.log.info(string.format("database properties: %d statements from the archive", r.applied))
-      end,
+      run = function() proof.apply_properties(admin, dbname, archive) end,
     },
     {
       name = "prove",

@@ -104,11 +104,7 @@ return {
     {
       name = "properties",
       doc = "The database's own properties from the archive onto the copy: settings, GRANTs, comment, connection limit",
-      run = function()
-        local r = rb.must(admin:database_properties(restored, archive))
-        ff.evidence.set("database_properties", r.statements)
-        ff.log.info(string.format("database properties: %d statements from the archive", r.applied))
-      end,
+      run = function() proof.apply_properties(admin, restored, archive) end,
     },
     {
       name = "prove",

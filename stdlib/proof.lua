@@ -105,6 +105,15 @@ function proof.open_backup(root, which)
   return lock, backup, manifest
 end
 
+--- Apply the archive's database-level properties (settings, GRANTs,
+--- comment, connection limit) to db through admin, once its contents are
+--- in; records the statements in the evidence.
+function proof.apply_properties(admin, db, archive)
+  local r = rb.must(admin:database_properties(db, archive))
+  ff.evidence.set("database_properties", r.statements)
+  ff.log.info(string.format("database properties: %d statements from the archive", r.applied))
+end
+
 --- The name of a database ffrun keeps beside `live`:
 --- `<live>__ff<tag>_<stamp>`. Fails, before anything is written and in a
 --- dry-run too, when it would pass PostgreSQL's 63-byte limit on names
