@@ -316,6 +316,8 @@ function proof.schema(conn, m, v)
     "^([^\t]+\t[^\t]+)\t(.*)$")
 end
 
+local function shown(x) return x == nil and "(none)" or tostring(x) end
+
 --- The database's own properties: encoding, locale, owner, GRANTs,
 --- comment, connection limit, settings.
 function proof.database(conn, m, v)
@@ -324,7 +326,7 @@ function proof.database(conn, m, v)
   local have = inventory.database(conn, rb.must(conn:facts()).server_major)
   for _, field in ipairs(inventory.DATABASE_FIELDS) do
     if have[field] ~= want[field] then
-      differs(v, "database", "%s: %s, the backup's was %s", field, tostring(have[field]), tostring(want[field]))
+      differs(v, "database", "%s: %s, the backup's was %s", field, shown(have[field]), shown(want[field]))
     end
     v.database_properties = v.database_properties + 1
   end

@@ -34,6 +34,7 @@ create materialized view "neg.s"."mv.count" as select count(*) as n from "neg.s"
 create materialized view "neg.s".mv_empty as select id from "neg.s".c with no data;
 select lo_from_bytea(424242, convert_to(repeat($$large object $$, 1000), $$UTF8$$));
 alter database app set work_mem = $$8MB$$;
+drop role if exists neg_reader; create role neg_reader;
 ' > /dev/null || { nok "the source loads"; finish; exit 1; }
 
 WS=$WORK/ws
@@ -103,6 +104,11 @@ case_() {
 case_ "control (nothing changed)" "select 1" "select 1" ""
 
 # --- each category ---------------------------------------------------------------
+case_ "one table value" \
+  'update "neg.s"."T 1" set v = $$changed$$ where id = 7' \
+  'update "neg.s"."T 1" set v = md5($$7$$) where id = 7' \
+  "table" 'table "neg.s"."T 1": content differs'
+
 case_ "one large-object byte" \
   "select lo_put(424242, 7000, '\\x58')" \
   "select lo_put(424242, 7000, convert_to(substr(repeat('large object ', 1000), 7001, 1), 'UTF8'))" \
@@ -127,6 +133,16 @@ case_ "a database setting" \
   "alter database app set work_mem = '16MB'" \
   "alter database app set work_mem = '8MB'" \
   "database" "settings: [*: work_mem=16MB], the backup's were [*: work_mem=8MB]"
+
+case_ "a GRANT on the database" \
+  'grant create on database app to neg_reader' \
+  'revoke create on database app from neg_reader' \
+  "database" "acl: =Tc/postgres,neg_reader=C/postgres,postgres=CTc/postgres, the backup's was =Tc/postgres,postgres=CTc/postgres"
+
+case_ "the database's comment" \
+  "comment on database app is 'changed'" \
+  'comment on database app is null' \
+  "database" "comment: changed, the backup's was (none)"
 
 case_ "a constraint's validity" \
   'alter table "neg.s".c validate constraint "c n positive"' \
