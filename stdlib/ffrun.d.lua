@@ -622,7 +622,7 @@ function FfPgConn:sequences() end
 ---@return integer? rows nil on failure
 ---@return string? sha256_or_err the content digest ("content" mode), or why it failed
 ---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
-function FfPgConn:fingerprint(schema, table, mode) end
+function FfPgConn:fingerprint(schema, table, mode, encoding) end
 
 ---Read. conn:fingerprint for every table of `tables` (as conn:tables()
 ---lists them) at once, over `jobs` connections opened like this one
@@ -634,10 +634,39 @@ function FfPgConn:fingerprint(schema, table, mode) end
 ---@param tables { schema: string, name: string }[]
 ---@param mode? "rows"|"content"
 ---@param jobs? integer 1 to 64
+---@param encoding? string COPY text's (default: the database's own)
 ---@return { rows: integer, content_sha256: string?, parts: integer }[]? fingerprints
 ---@return string? err
 ---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
-function FfPgConn:fingerprints(tables, mode, jobs) end
+function FfPgConn:fingerprints(tables, mode, jobs, encoding) end
+
+---@class (exact) FfPgCopyResult
+---@field rows integer
+---@field bytes integer of COPY text
+---@field sha256 string of that text, in the order the SELECT gave it
+---@field raw? string copy_raw: its path in ff.run.dir ("raw/<name>")
+
+---Write. The rows of `sql` (one SELECT) as COPY text, in its order, into
+---`path` (through the jail; created 0600 or replaced, fsynced), read in
+---the connection's snapshot when it holds one, else in a read-only
+---transaction; constant memory. The backup writes its large-object and
+---schema inventories with it. Dry-run: reads and hashes, writes nothing.
+---@param sql string
+---@param path string
+---@return FfPgCopyResult? result
+---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
+function FfPgConn:copy_out(sql, path) end
+
+---Read. As copy_out, into the run's evidence as raw/<name> (evidence is
+---written in a rehearsal too). The proof reads the restored copy's
+---inventories with it.
+---@param sql string
+---@param name string a file name under raw/
+---@return FfPgCopyResult? result
+---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
+function FfPgConn:copy_raw(sql, name) end
 
 ---Read. Read one row of a table (the built-in smoke check).
 ---Raises when the names cannot be quoted.
@@ -671,6 +700,8 @@ function FfPgConn:close() end
 ---@field dry_run? boolean true for the stand-in returned by --dry-run
 ---@field tables? { schema: string, name: string, rows: integer, content_sha256: string? }[] with opts.fingerprint: every table whose data is in the archive (a partition on its own), in archive order
 ---@field fingerprint_error? string with opts.fingerprint: why there are no tables (pg_restore could not read the archive back, or its text was not a data script)
+---@field sequences? { qname: string, last_value: string, is_called: boolean }[] ff.pg.dump: every sequence as the finished archive's SEQUENCE SET entries set it (pg_dump reads sequences outside its snapshot, so the archive, not the snapshot, is what a restore gives); {} in a dry-run
+---@field sequences_error? string ff.pg.dump: why there are no sequences
 
 ---A pg_dump running in the background; garbage collection or `<close>`
 ---stops it (keep a reference until wait()).
@@ -765,15 +796,36 @@ function FfPgAdmin:live() end
 ---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgAdmin:databases() end
 
----Write. Create an empty database from template0 with the live database's
----owner, encoding and locale (on an instance: UTF8; when the live database
----is gone: the server's defaults and `encoding`, the source's).
+---@class FfPgArchiveDb
+---@field archive string the backup's db.dump (through the jail)
+---@field from string the source database's name, as the archive names it
+---@field major? integer pg_restore's major version
+
+---Write. With `archive`: create `name` as the archive's own DATABASE
+---entry creates `from` (encoding, collation, ctype, locale provider, ICU
+---locale, owner), read with pg_restore --create -L and renamed; a statement
+---ffrun does not know is refused. Without: an empty database from
+---template0 with the live database's owner, encoding and locale (on an
+---instance: UTF8; when the live database is gone: the server's defaults).
+---Dry-run: reads the archive's entry, creates nothing.
 ---@param name string `<live>__ff…`
----@param encoding? string used only when the live database is gone
+---@param archive? FfPgArchiveDb
 ---@return true? ok
 ---@return string? err
 ---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
-function FfPgAdmin:create_database(name, encoding) end
+function FfPgAdmin:create_database(name, archive) end
+
+---Write. The archive's database-level properties (ALTER DATABASE … SET,
+---ALTER ROLE … IN DATABASE … SET, GRANTs, comment, connection limit),
+---renamed onto `name` and run on a connection to it. Call it after
+---pg_restore: a setting such as default_transaction_read_only must not
+---meet the restore. Dry-run: reads the archive, runs nothing.
+---@param name string `<live>__ff…`
+---@param archive FfPgArchiveDb
+---@return { applied: integer, statements: string[] }? result
+---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
+function FfPgAdmin:database_properties(name, archive) end
 
 ---Write. DROP DATABASE IF EXISTS … WITH (FORCE): only ffrun's own copies, never the live one.
 ---@param name string `<live>__ff…`
