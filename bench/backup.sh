@@ -4,6 +4,9 @@
 #   verify: rows     target <= 1.05x
 #   verify: content  target <= 1.35x
 #   ffrun's own peak RSS (not pg_dump's)  target <= 32 MiB
+#   the categories (large objects, sequences, materialized views, schema,
+#   database): their own time, an upper bound on what they add, < 5 % of
+#   the content backup they were part of (median of the runs)
 # Two more lines, no target, say what the machine allows:
 #   verify: none   ffrun's floor: the same backup without fingerprints
 #   bare pg_dump beside a SCHED_IDLE CPU burner: what even work that only
@@ -35,7 +38,7 @@ done
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
 best() { sort -n | head -n 1; }
 
-bare=() idle=() none=() rows=() content=() rss=0
+bare=() idle=() none=() rows=() content=() cat_s=() rss=0
 for i in $(seq "$RUNS"); do
   rm -f "$WORK/bare.dump"
   t0=$(date +%s%N)
@@ -52,7 +55,10 @@ for i in $(seq "$RUNS"); do
     t0=$(date +%s%N)
     /usr/bin/time -f "%M" -o "$WORK/rss" "$FFRUN" -q -c "$WORK/$mode/ffrun.yaml" backup || echo "bench: ffrun backup failed" >&2
     t=$(secs "$t0" "$(date +%s%N)")
-    case $mode in none) none+=("$t") ;; rows) rows+=("$t") ;; content) content+=("$t") ;; esac
+    case $mode in none) none+=("$t") ;; rows) rows+=("$t") ;; content) content+=("$t")
+      # The categories' own time (large objects, sequences, materialized
+      # views, schema, database): an upper bound on what they add.
+      cat_s+=("$(grep -o '"categories_s":[0-9.e+-]*' "$(last_evidence "$WORK/$mode")/summary.json" | cut -d: -f2)") ;; esac
     r=$(cat "$WORK/rss"); [ "$r" -gt "$rss" ] && rss=$r
   done
 done
@@ -88,4 +94,10 @@ line "bare pg_dump beside a SCHED_IDLE CPU burner" idle
 line "ffrun backup, verify: none (the floor)" none
 line "ffrun backup, verify: rows" rows 1.05
 line "ffrun backup, verify: content" content 1.35
+# The categories against the content backup they were part of, run by run.
+catpct=$(for k in "${!cat_s[@]}"; do awk -v a="${cat_s[$k]:-0}" -v b="${content[$k]}" 'BEGIN { printf "%.2f\n", 100 * a / b }'; done |
+  sort -n | awk '{ v[NR] = $1 } END { printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+echo "categories' own time (s): ${cat_s[*]}"
+printf '%-44s %6s %%                %s (< 5 %%)\n' "categories, of a content backup (median)" "$catpct" \
+  "$(awk -v x="$catpct" 'BEGIN { print (x < 5) ? "PASS" : "MISS" }')"
 printf '%-44s %6s MiB              %s (<= 32 MiB)\n' "ffrun peak RSS" "$rssm" "$(verdict "$rssm" 32)"

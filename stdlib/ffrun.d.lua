@@ -702,6 +702,7 @@ function FfPgConn:close() end
 ---@field fingerprint_error? string with opts.fingerprint: why there are no tables (pg_restore could not read the archive back, or its text was not a data script)
 ---@field sequences? { qname: string, last_value: string, is_called: boolean }[] ff.pg.dump: every sequence as the finished archive's SEQUENCE SET entries set it (pg_dump reads sequences outside its snapshot, so the archive, not the snapshot, is what a restore gives); {} in a dry-run
 ---@field sequences_error? string ff.pg.dump: why there are no sequences
+---@field sequences_s? number ff.pg.dump: how long reading them back from the archive took (0 in a dry-run)
 
 ---A pg_dump running in the background; garbage collection or `<close>`
 ---stops it (keep a reference until wait()).

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/dbarchive.h"
 #include "core/dump.h"
 #include "core/exec.h"
@@ -238,10 +239,11 @@ static int setvals_gc(lua_State *L)
  * outside any snapshot: a restore gives this value, not what a second
  * reader saw). { {qname=, last_value= (text), is_called=}… }, qname as pg_dump
  * qualifies and quotes it (format('%I.%I') gives the same); or
- * sequences_error. */
+ * sequences_error; sequences_s: how long reading them back took. */
 static void push_sequences(lua_State *L, job *h)
 {
 	ff_ctx *ctx = ff_ctx_of(L);
+	double t0 = ff_time_mono();
 	char tool[PATH_MAX], raw[256];
 	ff_err e = {0};
 	int log_fd = -1, rc;
@@ -259,6 +261,8 @@ static void push_sequences(lua_State *L, job *h)
 		ff_pg_env_free(env);
 		close(log_fd);
 	}
+	lua_pushnumber(L, ff_time_mono() - t0);
+	lua_setfield(L, -3, "sequences_s");
 	if (rc < 0) {
 		lua_pushstring(L, e.msg);
 		lua_setfield(L, -3, "sequences_error");
@@ -304,6 +308,8 @@ static int dry_job_wait(lua_State *L, job *h)
 	lua_setfield(L, -2, "toc");
 	lua_newtable(L); /* a planned archive sets no sequence */
 	lua_setfield(L, -2, "sequences");
+	lua_pushnumber(L, 0);
+	lua_setfield(L, -2, "sequences_s");
 	lua_getiuservalue(L, 1, 1); /* fingerprint= was asked: none streamed */
 	if (lua_toboolean(L, -1)) {
 		lua_newtable(L);
