@@ -250,6 +250,29 @@ return {
       end,
     },
     {
+      name = "app_state",
+      doc = "The application's state at backup time (backup.app_state, e.g. docker compose ps), redacted, as compose_ps.txt; optional: a failure is a warning",
+      run = function()
+        local argv = cfg.backup.app_state
+        if #argv == 0 then return end
+        local function skipped(why)
+          ff.log.warn("app_state " .. table.concat(argv, " ") .. ": " .. why .. ": no compose_ps.txt in this backup")
+          ff.evidence.set("app_state", { ok = false, warning = why })
+        end
+        if argv[1]:sub(1, 1) ~= "/" then return skipped("program " .. argv[1] .. " not found") end
+        local r, err = ff.exec(argv, { timeout = 60, name = "app_state.log", redact = "compose_ps.txt" })
+        if not r then return skipped(tostring(err)) end
+        if not r.ok then
+          return skipped(r.timed_out and "timed out after 60 s" or string.format("exit %d (see %s)", r.code, r.raw))
+        end
+        rb.must(ff.fs.write(partial .. "/compose_ps.txt", r.output))
+        record("compose_ps.txt", r.output)
+        ff.evidence.set("app_state", { ok = true, redacted = r.redacted, truncated = r.truncated })
+        ff.log.info(string.format("app_state: compose_ps.txt, %d bytes, %d value(s) redacted%s", #r.output,
+          r.redacted, r.truncated and ", cut at 1 MiB" or ""))
+      end,
+    },
+    {
       name = "archive",
       doc = "The archive's table of contents as stock pg_restore read it back after the dump (verify reads every byte)",
       run = function()

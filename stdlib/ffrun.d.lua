@@ -136,7 +136,7 @@
 ---@field file? string the config file read; nil for the built-in defaults
 ---@field targets table<string, FfTarget> by name; "prod" (conninfo nil) and "drill" (ephemeral) are added when not defined
 ---@field postgres { bindir: string, os_user: string } bindir "auto" (default) or a folder; os_user default "postgres"
----@field backup { globals: "roles"|"with-passwords"|"none", verify: "none"|"rows"|"content", jobs: integer } jobs 0 = auto
+---@field backup { globals: "roles"|"with-passwords"|"none", verify: "none"|"rows"|"content", jobs: integer, app_state: string[] } jobs 0 = auto; app_state: one argv ({} when none), its program an absolute path, or a bare name when it was not found (its program may be run by ff.exec)
 ---@field retention { keep_last: integer, keep_days: integer }
 ---@field objectives { rpo_hours: number, rto_minutes: number }
 ---@field snapshots string[] absolute paths of the configured snapshot files ffrun can read (read-only in the jail)
@@ -333,6 +333,7 @@ function ff.hash.string(s) end
 ---@class FfExecOpts
 ---@field timeout? number seconds before the whole process group is killed; default 300, 0 (or less) = none
 ---@field name? string file name of the captured output in the evidence raw/ folder ("/" becomes "_", a taken name gets ".2"...); default "exec-<program>.log"
+---@field redact? string a file name (its extension picks the mode, as ff.yaml.redact): the output is held back, redacted like a snapshot, and only then written to raw/; `output` is then all of it (at most 1 MiB), redacted
 
 ---@class (exact) FfExecResult
 ---@field ok boolean exited with status 0, not timed out
@@ -343,9 +344,11 @@ function ff.hash.string(s) end
 ---@field raw? string "raw/<name>" in ff.run.dir: the whole captured output (absent in the dry stand-in)
 ---@field duration_s? number (absent in the dry stand-in)
 ---@field dry_run? boolean true for the stand-in returned by --dry-run
+---@field redacted? integer with opts.redact: how many values were replaced (0 in --dry-run)
+---@field truncated? boolean with opts.redact: the output was over 1 MiB and was cut there
 
 ---Write. Run a program: argv only (no shell), argv[1] an absolute path in
----exec.allow or a services program, a scrubbed environment. A relative or
+---exec.allow, a services program or backup.app_state's, a scrubbed environment. A relative or
 ---not allowed program is a violation; a non-string item raises; a failing
 ---program is `ok = false`, not an error. Raises when the raw/ file cannot
 ---be created. Dry-run: argv is checked the same way, and the result is

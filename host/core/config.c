@@ -129,6 +129,91 @@ static int load_postgres(loader *l, const ff_yaml_node *n)
 	return ok < 0 ? ok : err;
 }
 
+/* One argv, [program, arg, ...]. ffrun runs programs by absolute path
+ * only: a bare name (docker, curl) is looked up now, in the usual folders,
+ * so the runbook gets the path and the operator a clear error if it is
+ * missing; with optional set, a missing program is kept by its bare name
+ * (the runbook says it is missing when it would run it). */
+static int load_argv(loader *l, const ff_yaml_node *cmd, const char *what, int optional, char ***dst)
+{
+	char item[96];
+	int err;
+	if (cmd->kind != FF_YAML_SEQ || cmd->n == 0)
+		return cfg_bad(l, cmd, "%s must be a non-empty list of arguments, "
+			   "like [program, arg, ...]", what);
+	if (!(*dst = calloc(cmd->n + 1, sizeof(char *))))
+		return cfg_oom(l);
+	for (size_t j = 0; j < cmd->n; j++) {
+		snprintf(item, sizeof(item), "%s[%zu]", what, j);
+		if ((err = cfg_get_str(l, cmd->items[j], item, &(*dst)[j])) < 0)
+			return err;
+	}
+	char *prog = (*dst)[0];
+	if (!strchr(prog, '/')) {
+		static const char *const dirs[] = { "/usr/local/sbin", "/usr/local/bin",
+			"/usr/sbin", "/usr/bin", "/sbin", "/bin", NULL };
+		char found[PATH_MAX] = "";
+		for (const char *const *d = dirs; *d && !*found; d++) {
+			char cand[PATH_MAX];
+			snprintf(cand, sizeof(cand), "%s/%s", *d, prog);
+			if (access(cand, X_OK) == 0)
+				snprintf(found, sizeof(found), "%s", cand);
+		}
+		if (!*found && optional)
+			return 0;
+		if (!*found)
+			return cfg_bad(l, cmd->items[0], "%s: program '%s' not found in "
+				   "/usr/local/bin, /usr/bin or /bin (give its absolute path)",
+				   what, prog);
+		char *abs = strdup(found);
+		if (!abs)
+			return cfg_oom(l);
+		free(prog);
+		(*dst)[0] = abs;
+	} else if (prog[0] != '/') {
+		return cfg_bad(l, cmd->items[0], "%s: program '%s' must be a bare name or an "
+			   "absolute path", what, prog);
+	}
+	return 0;
+}
+
+static int load_argv_list(loader *l, const ff_yaml_node *n, const char *what, ff_argv_list *out)
+{
+	char item[96];
+	int ok = cfg_want_seq(l, n, what), err;
+	if (ok <= 0)
+		return ok;
+	if (n->n && !(out->argv = calloc(n->n, sizeof(*out->argv))))
+		return cfg_oom(l);
+	out->n = n->n; /* free() walks the NULL-terminated arrays filled so far */
+	for (size_t i = 0; i < n->n; i++) {
+		snprintf(item, sizeof(item), "%s[%zu]", what, i);
+		if ((err = load_argv(l, n->items[i], item, 0, &out->argv[i])) < 0)
+			return err;
+	}
+	return 0;
+}
+
+/* backup.app_state: one argv, [docker, compose, ps] (or that one list in
+ * a list, [[docker, compose, ps]]); [] for none. Optional, as the canon
+ * says: a program not found here is the backup's warning, not an error. */
+static int load_app_state(loader *l, const ff_yaml_node *n, ff_argv_list *out)
+{
+	int ok = cfg_want_seq(l, n, "backup.app_state");
+	if (ok <= 0 || n->n == 0)
+		return ok;
+	const ff_yaml_node *cmd = n;
+	if (n->items[0]->kind == FF_YAML_SEQ) {
+		if (n->n != 1)
+			return cfg_bad(l, n, "backup.app_state is one command, like [docker, compose, ps]");
+		cmd = n->items[0];
+	}
+	if (!(out->argv = calloc(1, sizeof(*out->argv))))
+		return cfg_oom(l);
+	out->n = 1;
+	return load_argv(l, cmd, "backup.app_state", 1, &out->argv[0]);
+}
+
 static int load_backup(loader *l, const ff_yaml_node *n)
 {
 	static const char *const globals[] = { "roles", "with-passwords", "none", NULL };
@@ -150,7 +235,9 @@ static int load_backup(loader *l, const ff_yaml_node *n)
 				err = cfg_bad(l, v, "backup.jobs must be auto or a positive integer");
 			else
 				l->cfg->backup_jobs = (int)jobs;
-		} else
+		} else if (cfg_is(k, "app_state"))
+			err = load_app_state(l, v, &l->cfg->app_state);
+		else
 			err = cfg_unknown(l, k, "backup");
 	}
 	return ok < 0 ? ok : err;
@@ -226,59 +313,6 @@ static int load_smoke(loader *l, const ff_yaml_node *n)
 		}
 		if (!s->name || !s->sql)
 			return cfg_bad(l, item, "smoke[%zu] needs both name and sql", i);
-	}
-	return 0;
-}
-
-static int load_argv_list(loader *l, const ff_yaml_node *n, const char *what, ff_argv_list *out)
-{
-	char item[96];
-	int ok = cfg_want_seq(l, n, what), err;
-	if (ok <= 0)
-		return ok;
-	if (n->n && !(out->argv = calloc(n->n, sizeof(*out->argv))))
-		return cfg_oom(l);
-	out->n = n->n; /* free() walks the NULL-terminated arrays filled so far */
-	for (size_t i = 0; i < n->n; i++) {
-		const ff_yaml_node *cmd = n->items[i];
-		snprintf(item, sizeof(item), "%s[%zu]", what, i);
-		if (cmd->kind != FF_YAML_SEQ || cmd->n == 0)
-			return cfg_bad(l, cmd, "%s must be a non-empty list of arguments, "
-				   "like [program, arg, ...]", item);
-		if (!(out->argv[i] = calloc(cmd->n + 1, sizeof(char *))))
-			return cfg_oom(l);
-		for (size_t j = 0; j < cmd->n; j++) {
-			snprintf(item, sizeof(item), "%s[%zu][%zu]", what, i, j);
-			if ((err = cfg_get_str(l, cmd->items[j], item, &out->argv[i][j])) < 0)
-				return err;
-		}
-		/* ffrun runs programs by absolute path only: a bare name (docker,
-		 * curl) is looked up now, in the usual folders, so the runbook
-		 * gets the path and the operator a clear error if it is missing. */
-		char *prog = out->argv[i][0];
-		if (!strchr(prog, '/')) {
-			static const char *const dirs[] = { "/usr/local/sbin", "/usr/local/bin",
-				"/usr/sbin", "/usr/bin", "/sbin", "/bin", NULL };
-			char found[PATH_MAX] = "";
-			for (const char *const *d = dirs; *d && !*found; d++) {
-				char cand[PATH_MAX];
-				snprintf(cand, sizeof(cand), "%s/%s", *d, prog);
-				if (access(cand, X_OK) == 0)
-					snprintf(found, sizeof(found), "%s", cand);
-			}
-			if (!*found)
-				return cfg_bad(l, cmd->items[0], "%s[%zu]: program '%s' not found in "
-					   "/usr/local/bin, /usr/bin or /bin (give its absolute path)",
-					   what, i, prog);
-			char *abs = strdup(found);
-			if (!abs)
-				return cfg_oom(l);
-			free(prog);
-			out->argv[i][0] = abs;
-		} else if (prog[0] != '/') {
-			return cfg_bad(l, cmd->items[0], "%s[%zu]: program '%s' must be a bare name or an "
-				   "absolute path", what, i, prog);
-		}
 	}
 	return 0;
 }
@@ -565,6 +599,7 @@ void ff_config_free(ff_config *cfg)
 	free_strv(cfg->restore_allow_errors, cfg->nrestore_allow_errors);
 	free_argv_list(&cfg->services_up);
 	free_argv_list(&cfg->services_check);
+	free_argv_list(&cfg->app_state);
 	free(cfg->file);
 	free(cfg->dir);
 	free(cfg->backups_dir);

@@ -88,6 +88,15 @@ void ff_push_config(lua_State *L, const ff_config *c)
 	set_str(L, "verify", c->backup_verify);
 	lua_pushinteger(L, c->backup_jobs);
 	lua_setfield(L, -2, "jobs");
+	/* One argv, or {} when none. */
+	if (c->app_state.n) {
+		push_argv_list(L, &c->app_state);
+		lua_rawgeti(L, -1, 1);
+		lua_remove(L, -2);
+	} else {
+		lua_newtable(L);
+	}
+	lua_setfield(L, -2, "app_state");
 	lua_setfield(L, -2, "backup");
 
 	lua_createtable(L, 0, 2);

@@ -2,25 +2,49 @@
  * argv only, no shell; the environment is scrubbed; output goes to the
  * evidence raw/ folder with secret values redacted; a timeout kills the
  * whole process group. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/exec.h"
+#include "core/fsutil.h"
+#include "core/redact.h"
 #include "lua/handle.h"
 #include "lua/modules.h"
 #include "lua/prim.h"
 
 /* The last bytes of output a runbook gets as .output. */
 #define EXEC_TAIL_MAX 4096
+/* With redact=: all of the output, up to this much, redacted. */
+#define EXEC_REDACT_MAX (1024 * 1024)
+#define REDACT_MT "ff.exec.redacted"
+
+/* The output read back and its redacted copy, C memory a raised error
+ * must not leak: a handle frees them. */
+typedef struct {
+	char *text, *safe;
+} redacted;
+
+static int redacted_close(lua_State *L)
+{
+	redacted *r = luaL_checkudata(L, 1, REDACT_MT);
+	free(r->text);
+	free(r->safe);
+	r->text = r->safe = NULL;
+	return 0;
+}
 
 static int allowed(const ff_config *c, const char *prog)
 {
 	for (size_t i = 0; i < c->nexec_allow; i++)
 		if (!strcmp(c->exec_allow[i], prog))
 			return 1;
-	const ff_argv_list *lists[2] = { &c->services_up, &c->services_check };
-	for (int l = 0; l < 2; l++)
+	const ff_argv_list *lists[3] = { &c->services_up, &c->services_check, &c->app_state };
+	for (int l = 0; l < 3; l++)
 		for (size_t i = 0; i < lists[l]->n; i++)
 			if (!strcmp(lists[l]->argv[i][0], prog))
 				return 1;
@@ -51,12 +75,107 @@ static const char **check_argv(lua_State *L, ff_ctx *ctx)
 	return argv;
 }
 
+/* The result table of a run: ok, code, signal, timed_out, output, raw,
+ * duration_s. */
+static void push_result(lua_State *L, const ff_exec_result *res, const char *out, size_t outlen,
+			const char *rel)
+{
+	lua_createtable(L, 0, 7);
+	lua_pushboolean(L, res->exited && res->status == 0 && !res->timed_out);
+	lua_setfield(L, -2, "ok");
+	lua_pushinteger(L, res->exited ? res->status : -1);
+	lua_setfield(L, -2, "code");
+	if (!res->exited) {
+		lua_pushinteger(L, res->status);
+		lua_setfield(L, -2, "signal");
+	}
+	lua_pushboolean(L, res->timed_out);
+	lua_setfield(L, -2, "timed_out");
+	lua_pushlstring(L, out, outlen);
+	lua_setfield(L, -2, "output");
+	lua_pushstring(L, rel);
+	lua_setfield(L, -2, "raw");
+	lua_pushnumber(L, res->duration_s);
+	lua_setfield(L, -2, "duration_s");
+}
+
+/* ff.exec with redact = NAME: the output is held in a temporary file,
+ * read back (at most EXEC_REDACT_MAX bytes), passed through the snapshot
+ * redaction (core/redact.c, its mode chosen by NAME), and only then
+ * written to the evidence; .output is all of it, redacted, and .redacted
+ * how many values were replaced. Nothing unredacted reaches the evidence. */
+static int exec_redacted(lua_State *L, ff_ctx *ctx, const char **argv, double timeout,
+			 const char *name, const char *redact)
+{
+	redacted *box = ff_handle_new(L, REDACT_MT, sizeof(*box), 0);
+	char rawname[128], rel[256], tmp[PATH_MAX];
+	ff_err e = {0};
+	const char *dir = ff_run_tmp(ctx, &e);
+	if (!dir)
+		return ff_raise(L, &e);
+	if (!name) {
+		const char *base = strrchr(argv[0], '/');
+		snprintf(rawname, sizeof(rawname), "exec-%s.log", base + 1);
+		name = rawname;
+	}
+	snprintf(tmp, sizeof(tmp), "%s/exec-output-XXXXXX", dir);
+	int tfd = mkstemp(tmp);
+	if (tfd < 0)
+		return ff_failf(L, "exec %s: temporary file in %s: %s", argv[0], dir, strerror(errno));
+	unlink(tmp);
+	ff_exec_opts opts = {
+		.out_fd = tfd, .timeout_s = timeout,
+		.secrets = (const char *const *)ctx->secrets, .cancel = &ctx->cancel,
+	};
+	ff_exec_result res = {0};
+	int rc = ff_exec_run(&res, argv, &opts, &e);
+	ff_exec_result_free(&res);
+	struct stat st;
+	size_t len = 0, safelen = 0;
+	int found = 0, cut = 0;
+	if (rc == 0 && fstat(tfd, &st) < 0)
+		rc = ff_err_set(&e, FF_EFAIL, "exec %s: its output: %s", argv[0], strerror(errno));
+	if (rc == 0) {
+		size_t size = (size_t)st.st_size;
+		cut = size > EXEC_REDACT_MAX;
+		if (lseek(tfd, 0, SEEK_SET) < 0)
+			rc = ff_err_set(&e, FF_EFAIL, "exec %s: its output: %s", argv[0], strerror(errno));
+		else {
+			rc = ff_read_fd(&box->text, &len, tfd, cut ? EXEC_REDACT_MAX : size, &e);
+			tfd = -1; /* ff_read_fd closed it */
+		}
+	}
+	if (tfd >= 0)
+		close(tfd);
+	if (rc == 0)
+		rc = ff_redact(&box->safe, &safelen, box->text, len, redact, FF_REDACT_AUTO, &found, &e);
+	int fd = -1;
+	if (rc == 0 && (rc = ff_evidence_raw_open(&ctx->ev, &fd, rel, name, &e)) == 0) {
+		for (size_t off = 0; rc == 0 && off < safelen;) {
+			ssize_t w = write(fd, box->safe + off, safelen - off);
+			if (w < 0 && errno != EINTR)
+				rc = ff_err_set(&e, FF_EFAIL, "%s: %s", rel, strerror(errno));
+			else if (w > 0)
+				off += (size_t)w;
+		}
+		close(fd);
+	}
+	if (rc < 0)
+		return ff_fail(L, &e);
+	push_result(L, &res, box->safe, safelen, rel);
+	lua_pushinteger(L, found);
+	lua_setfield(L, -2, "redacted");
+	lua_pushboolean(L, cut);
+	lua_setfield(L, -2, "truncated");
+	return 1;
+}
+
 static int l_exec(lua_State *L)
 {
 	ff_ctx *ctx = ff_ctx_of(L);
 	const char **argv = check_argv(L, ctx);
 	double timeout = 300;
-	const char *name = NULL;
+	const char *name = NULL, *redact = NULL;
 	char rawname[128], rel[256];
 
 	if (lua_type(L, 2) == LUA_TTABLE) {
@@ -64,8 +183,12 @@ static int l_exec(lua_State *L)
 			timeout = luaL_checknumber(L, -1);
 		if (lua_getfield(L, 2, "name") != LUA_TNIL)
 			name = luaL_checkstring(L, -1);
-		lua_pop(L, 2);
+		if (lua_getfield(L, 2, "redact") != LUA_TNIL)
+			redact = luaL_checkstring(L, -1);
+		lua_pop(L, 3);
 	}
+	if (redact)
+		return exec_redacted(L, ctx, argv, timeout, name, redact);
 	if (!name) {
 		const char *base = strrchr(argv[0], '/');
 		snprintf(rawname, sizeof(rawname), "exec-%s.log", base + 1);
@@ -90,23 +213,7 @@ static int l_exec(lua_State *L)
 	ff_exec_result_free(&res);
 	if (rc < 0)
 		return ff_fail(L, &e);
-	lua_createtable(L, 0, 6);
-	lua_pushboolean(L, res.exited && res.status == 0 && !res.timed_out);
-	lua_setfield(L, -2, "ok");
-	lua_pushinteger(L, res.exited ? res.status : -1);
-	lua_setfield(L, -2, "code");
-	if (!res.exited) {
-		lua_pushinteger(L, res.status);
-		lua_setfield(L, -2, "signal");
-	}
-	lua_pushboolean(L, res.timed_out);
-	lua_setfield(L, -2, "timed_out");
-	lua_pushstring(L, tail);
-	lua_setfield(L, -2, "output");
-	lua_pushstring(L, rel);
-	lua_setfield(L, -2, "raw");
-	lua_pushnumber(L, res.duration_s);
-	lua_setfield(L, -2, "duration_s");
+	push_result(L, &res, tail, strlen(tail), rel);
 	return 1;
 }
 
@@ -129,6 +236,17 @@ static int dry_exec(lua_State *L)
 	lua_setfield(L, -2, "dry_run");
 	lua_pushstring(L, "");
 	lua_setfield(L, -2, "output");
+	/* With redact=, the fields a real run adds. */
+	if (lua_type(L, 2) == LUA_TTABLE) {
+		if (lua_getfield(L, 2, "redact") != LUA_TNIL) {
+			luaL_checkstring(L, -1);
+			lua_pushinteger(L, 0);
+			lua_setfield(L, -3, "redacted");
+			lua_pushboolean(L, 0);
+			lua_setfield(L, -3, "truncated");
+		}
+		lua_pop(L, 1);
+	}
 	return 1;
 }
 
@@ -138,5 +256,6 @@ void ff_open_exec(lua_State *L)
 		{"exec", l_exec, FF_WRITE, dry_exec},
 		{NULL, NULL, 0, NULL}
 	};
+	ff_handle_class(L, REDACT_MT, "exec", NULL, redacted_close);
 	ff_prims_set(L, "", prims);
 }
