@@ -1,50 +1,64 @@
 -- prune: retention (canon §3). Old backups go; the newest one a drill has
 -- proven never does, and nothing is removed while a restore or drill reads
--- the folder (they hold its lock shared).
+-- the folder (they hold its lock shared). Old evidence goes too, never a
+-- kept backup's; and with confirm=<db>, the copies restore set aside on
+-- the target (<db>__ffprev_<STAMP>) older than keep_days, never the newest.
 local rb = require "rb"
 local backups = require "backups"
 
+local cfg = ff.config
 local root = ff.paths.backups
-local lock, doomed, kept
+local lock, doomed, kept, proven, old_evidence, admin
+
+-- The evidence a kept backup needs: the run that made it and the drill
+-- that proved it. A set of folder names.
+local function needed_evidence()
+  local keep = { [ff.run.id] = true }
+  local by_stamp = {}
+  for _, b in ipairs(backups.list(root)) do by_stamp[b.stamp] = b end
+  for _, k in ipairs(kept) do
+    local d = proven[k.stamp]
+    if d then keep[d.dir:match("([^/]+)$")] = true end
+    local ok, m = pcall(rb.read_json, by_stamp[k.stamp].path .. "/manifest.json")
+    if ok and type(m) == "table" and type(m.evidence_run) == "string" then keep[m.evidence_run] = true end
+  end
+  return keep
+end
 
 return {
   name = "prune",
-  version = "1.0",
-  summary = "Remove old backups by retention, never the newest one that passed a drill",
+  version = "1.1",
+  summary = "Remove old backups by retention (never the newest one that passed a drill), old evidence, and with confirm= old set-aside copies",
   params = {
-    { name = "keep_last", type = "integer", default = ff.config.retention.keep_last,
+    { name = "keep_last", type = "integer", default = cfg.retention.keep_last,
       doc = "always keep this many newest backups", check = function(v) return v >= 1, "must be at least 1" end },
-    { name = "keep_days", type = "integer", default = ff.config.retention.keep_days,
-      doc = "always keep backups younger than this many days", check = function(v) return v >= 0, "must be 0 or more" end },
+    { name = "keep_days", type = "integer", default = cfg.retention.keep_days,
+      doc = "always keep backups (and set-aside copies) younger than this many days",
+      check = function(v) return v >= 0, "must be 0 or more" end },
+    { name = "evidence_days", type = "integer", default = cfg.retention.evidence_days,
+      doc = "remove evidence folders older than this many days, never a kept backup's",
+      check = function(v) return v >= 1, "must be at least 1" end },
+    { name = "target", type = "string", default = "prod", doc = "the server whose set-aside copies confirm= removes",
+      check = function(v) return cfg.targets[v] ~= nil and not cfg.targets[v].ephemeral, "no such server target" end },
+    { name = "confirm", type = "string", default = "",
+      doc = "the target's database name, typed out: also remove its <db>__ffprev_* copies older than keep_days (never the newest)" },
   },
   steps = {
     {
       name = "plan",
       doc = "Take the backups lock and decide what retention keeps, and why",
       run = function(p)
+        -- A wrong confirm= is exit 2 here, before anything is removed.
+        if p.confirm ~= "" then admin = ff.pg.admin(p.target, p.confirm) end
         lock = ff.fs.lock(root)
         local all = backups.list(root)
-        local proven = backups.proven(backups.runs(ff.paths.evidence))
+        proven = backups.proven(backups.runs(ff.paths.evidence))
         local newest_proven
-        for _, b in ipairs(all) do
-          if proven[b.stamp] then newest_proven = b.stamp end
-        end
-        doomed, kept = {}, {}
-        for i, b in ipairs(all) do
-          local age_days = (ff.run.started_at - rb.must(ff.time.parse_stamp(b.stamp))) / 86400
-          local why
-          if i > #all - p.keep_last then why = "among the newest " .. p.keep_last
-          elseif age_days < p.keep_days then why = string.format("younger than %d days", p.keep_days)
-          elseif b.stamp == newest_proven then why = "the newest backup a drill has proven" end
-          if why then
-            kept[#kept + 1] = { stamp = b.stamp, why = why }
-          else
-            doomed[#doomed + 1] = b
-          end
-        end
+        kept, doomed, newest_proven = backups.retention(all, proven, p.keep_last, p.keep_days, ff.run.started_at)
         ff.log.info(string.format("%d backups: keeping %d, removing %d%s", #all, #kept, #doomed,
           newest_proven and ("; newest proven by a drill: " .. newest_proven) or "; none proven by a drill yet"))
         ff.evidence.set("kept", kept)
+        old_evidence = backups.old_evidence(ff.paths.evidence, p.evidence_days, needed_evidence(), ff.run.started_at)
       end,
     },
     {
@@ -58,6 +72,51 @@ return {
           removed[#removed + 1] = b.stamp
         end
         ff.evidence.set("removed", removed) -- a dry-run's: what the run would remove
+      end,
+    },
+    {
+      name = "evidence",
+      doc = "Remove evidence folders older than evidence_days, except those of the backups kept",
+      run = function(p)
+        local removed = {}
+        for _, e in ipairs(old_evidence) do
+          ff.log.info(string.format("remove evidence %s (%.0f days old)", e.path, e.age_days))
+          rb.must(ff.fs.remove(e.path, true))
+          removed[#removed + 1] = e.name
+        end
+        ff.evidence.set("evidence_removed", removed)
+        ff.log.info(string.format("evidence: %d folders older than %d days removed", #removed, p.evidence_days))
+      end,
+    },
+    {
+      name = "copies",
+      doc = "With confirm=<db>: drop the target's <db>__ffprev_* copies older than keep_days, never the newest",
+      run = function(p)
+        if p.confirm == "" then
+          ff.log.info(string.format("set-aside copies (<db>__ffprev_*) on %s: none removed; give confirm=<db> to remove those older than %d days",
+            p.target, p.keep_days))
+          ff.evidence.set("copies_removed", {})
+          return
+        end
+        local live = admin:live()
+        local copies = {}
+        for _, name in ipairs(rb.must(admin:databases())) do
+          local stamp = name:sub(1, #live) == live and name:sub(#live + 1):match("^__ffprev_(.+)$")
+          if stamp and backups.is_stamp(stamp) then copies[#copies + 1] = { name = name, stamp = stamp } end
+        end
+        table.sort(copies, function(a, b) return a.stamp < b.stamp end)
+        local removed = {}
+        for i, c in ipairs(copies) do
+          local age_days = (ff.run.started_at - rb.must(ff.time.parse_stamp(c.stamp))) / 86400
+          if i < #copies and age_days >= p.keep_days then
+            ff.log.info(string.format("drop %s (%.1f days old)", c.name, age_days))
+            rb.must(admin:drop_database(c.name))
+            removed[#removed + 1] = c.name
+          end
+        end
+        ff.evidence.set("copies_removed", removed)
+        ff.log.info(string.format("set-aside copies of %s: %d, %d removed%s", live, #copies, #removed,
+          #copies > 0 and (", the newest kept: " .. copies[#copies].name) or ""))
       end,
     },
   },

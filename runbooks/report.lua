@@ -1,6 +1,7 @@
 -- report: what the folders say, nothing more: every backup (stamp, size,
--- age, the last drill that proved it) and every run (runbook, status, RPO,
--- RTO). --json puts the same in the summary object.
+-- age, the last drill that proved it, what the configured retention keeps
+-- it for) and every run (runbook, status, RPO, RTO). --json puts the same
+-- in the summary object.
 local backups = require "backups"
 local rb = require "rb"
 
@@ -24,15 +25,21 @@ return {
         local proven = backups.proven(runs)
         local now = ff.run.started_at
         local out, rows = {}, { backups = {}, runs = {} }
-        out[#out + 1] = string.format("%-16s %10s %8s  %s", "BACKUP", "SIZE", "AGE", "PROVEN BY DRILL")
-        for _, b in ipairs(backups.list(ff.paths.backups)) do
+        local all = backups.list(ff.paths.backups)
+        local r = ff.config.retention
+        local kept = {}
+        for _, k in ipairs((backups.retention(all, proven, r.keep_last, r.keep_days, now))) do kept[k.stamp] = k.why end
+        out[#out + 1] = string.format("%-16s %10s %8s  %-34s %s", "BACKUP", "SIZE", "AGE", "PROVEN BY DRILL",
+          "RETENTION (prune)")
+        for _, b in ipairs(all) do
           local size = backups.size(b)
           local a = now - rb.must(ff.time.parse_stamp(b.stamp))
           local d = proven[b.stamp]
-          out[#out + 1] = string.format("%-16s %10s %8s  %s", b.stamp, size and rb.bytes(size) or "?",
-            age(a), d and d.run_id or "-")
+          local keep = kept[b.stamp] and ("kept: " .. kept[b.stamp]) or "removed by the next prune"
+          out[#out + 1] = string.format("%-16s %10s %8s  %-34s %s", b.stamp, size and rb.bytes(size) or "?",
+            age(a), d and d.run_id or "-", keep)
           rows.backups[#rows.backups + 1] = { stamp = b.stamp, bytes = size, age_s = math.floor(a),
-            proven_by = d and d.run_id or nil }
+            proven_by = d and d.run_id or nil, kept_because = kept[b.stamp] }
         end
         out[#out + 1] = ""
         out[#out + 1] = string.format("%-34s %-8s %-7s %-5s %10s %10s  %s", "RUN", "RUNBOOK", "MODE", "STATUS",

@@ -97,6 +97,51 @@ function backups.proven(runs)
   return by_stamp
 end
 
+--- Retention: which of `all` (backups.list) are kept, and why, and which
+--- go. A backup is kept when it is among the newest keep_last, younger
+--- than keep_days, or the newest one a real drill has proven (proven:
+--- backups.proven). Returns kept {stamp, why}, doomed (backups), and the
+--- newest proven stamp or nil.
+function backups.retention(all, proven, keep_last, keep_days, now)
+  local newest_proven
+  for _, b in ipairs(all) do
+    if proven[b.stamp] then newest_proven = b.stamp end
+  end
+  local kept, doomed = {}, {}
+  for i, b in ipairs(all) do
+    local age_days = (now - rb.must(ff.time.parse_stamp(b.stamp))) / 86400
+    local why
+    if i > #all - keep_last then why = "among the newest " .. keep_last
+    elseif age_days < keep_days then why = string.format("younger than %d days", keep_days)
+    elseif b.stamp == newest_proven then why = "the newest backup a drill has proven" end
+    if why then
+      kept[#kept + 1] = { stamp = b.stamp, why = why }
+    else
+      doomed[#doomed + 1] = b
+    end
+  end
+  return kept, doomed, newest_proven
+end
+
+--- Evidence retention: the run folders under evidence_root (named
+--- <STAMP>-<runbook>…) older than `days`, except `keep` (a set of folder
+--- names: the proving drills and the making runs of kept backups).
+--- Returns { {name=, path=, age_days=} } oldest first.
+function backups.old_evidence(evidence_root, days, keep, now)
+  local out = {}
+  if not ff.fs.exists(evidence_root) then return out end
+  local names = rb.must(ff.fs.list(evidence_root))
+  table.sort(names)
+  for _, name in ipairs(names) do
+    local stamp = name:match("^(%d%d%d%d%d%d%d%d%-%d%d%d%d%d%d)%-.")
+    local t = stamp and ff.time.parse_stamp(stamp)
+    if t and not keep[name] and (now - t) / 86400 >= days then
+      out[#out + 1] = { name = name, path = evidence_root .. "/" .. name, age_days = (now - t) / 86400 }
+    end
+  end
+  return out
+end
+
 -- A backup's manifest with its artifacts list, or nil when unreadable.
 local function manifest_of(b)
   local ok, m = pcall(ff.json.decode, ff.fs.read(b.path .. "/manifest.json") or "")

@@ -137,7 +137,7 @@
 ---@field targets table<string, FfTarget> by name; "prod" (conninfo nil) and "drill" (ephemeral) are added when not defined
 ---@field postgres { bindir: string, os_user: string } bindir "auto" (default) or a folder; os_user default "postgres"
 ---@field backup { globals: "roles"|"with-passwords"|"none", verify: "none"|"rows"|"content", jobs: integer, app_state: string[] } jobs 0 = auto; app_state: one argv ({} when none), its program an absolute path, or a bare name when it was not found (its program may be run by ff.exec)
----@field retention { keep_last: integer, keep_days: integer }
+---@field retention { keep_last: integer, keep_days: integer, evidence_days: integer }
 ---@field objectives { rpo_hours: number, rto_minutes: number }
 ---@field snapshots string[] absolute paths of the configured snapshot files ffrun can read (read-only in the jail)
 ---@field snapshots_missing string[] absolute paths of the configured snapshot files that are missing or unreadable (not in the jail)

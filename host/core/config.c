@@ -255,6 +255,9 @@ static int load_retention(loader *l, const ff_yaml_node *n)
 		} else if (cfg_is(k, "keep_days")) {
 			if ((err = cfg_get_int(l, v, "retention.keep_days", 0, INT_MAX, &x)) == 0)
 				l->cfg->keep_days = (int)x;
+		} else if (cfg_is(k, "evidence_days")) {
+			if ((err = cfg_get_int(l, v, "retention.evidence_days", 1, INT_MAX, &x)) == 0)
+				l->cfg->evidence_days = (int)x;
 		} else
 			err = cfg_unknown(l, k, "retention");
 	}
@@ -517,6 +520,7 @@ static int set_defaults(loader *l)
 	ff_config *cfg = l->cfg;
 	cfg->keep_last = 7;
 	cfg->keep_days = 30;
+	cfg->evidence_days = 90;
 	cfg->rpo_hours = 24;
 	cfg->rto_minutes = 90;
 	cfg->memory_mb = 256;

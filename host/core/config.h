@@ -39,6 +39,7 @@ typedef struct ff_config {
 	int backup_jobs;      /* 0 = auto */
 	int keep_last;
 	int keep_days;
+	int evidence_days;    /* prune removes evidence folders older than this */
 	double rpo_hours;
 	double rto_minutes;
 	char **snapshots;     /* absolute paths */

@@ -104,6 +104,8 @@ void ff_push_config(lua_State *L, const ff_config *c)
 	lua_setfield(L, -2, "keep_last");
 	lua_pushinteger(L, c->keep_days);
 	lua_setfield(L, -2, "keep_days");
+	lua_pushinteger(L, c->evidence_days);
+	lua_setfield(L, -2, "evidence_days");
 	lua_setfield(L, -2, "retention");
 
 	lua_createtable(L, 0, 2);
