@@ -222,17 +222,45 @@ static int fail(ff_ctx *ctx, const ff_err *e)
 	return ctx->status;
 }
 
+/* Where runbooks/ and stdlib/ are: $FFRUN_HOME; else, for an installed
+ * binary, <prefix>/share/ffrun beside its <prefix>/bin (found from
+ * /proc/self/exe, so a package or a `cmake --install --prefix` anywhere
+ * works without the source tree); else the source folder it was built
+ * from. */
+static const char *ffrun_home(char buf[PATH_MAX])
+{
+	const char *env = getenv("FFRUN_HOME");
+	if (env && *env)
+		return env;
+	char exe[PATH_MAX], probe[PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(probe, sizeof(probe), "%s/../share/ffrun/stdlib", exe);
+			struct stat st;
+			if (stat(probe, &st) == 0 && S_ISDIR(st.st_mode)) {
+				snprintf(probe, sizeof(probe), "%s/../share/ffrun", exe);
+				if (realpath(probe, buf))
+					return buf;
+			}
+		}
+	}
+	return FF_SOURCE_DIR;
+}
+
 /* Everything before the runbook's code runs: the runbook found and
  * hashed, the jail, the evidence folder and the watchdog (a real run or
  * dry-run only), the sandbox. */
 static int prepare(ff_ctx *ctx, ff_err *e)
 {
-	const char *home = getenv("FFRUN_HOME");
+	char homebuf[PATH_MAX];
+	const char *home = ffrun_home(homebuf);
 	int is_run = !ctx->describe && !ctx->check;
 	int err;
 
-	if (!home || !*home)
-		home = FF_SOURCE_DIR;
 	collect_secrets(ctx);
 	/* A pinned run: the plan, checked against the world, names the
 	 * runbook and its params. */
