@@ -6,6 +6,7 @@
 -- nothing set aside.
 local rb = require "rb"
 local proof = require "proof"
+local services = require "services"
 
 local cfg = ff.config
 local root = ff.paths.backups
@@ -137,19 +138,8 @@ return {
       name = "services",
       doc = "Run services.up, then wait until every services.check passes",
       run = function(p)
-        for _, argv in ipairs(cfg.services.up) do
-          local r = rb.must(ff.exec(argv, { timeout = p.services_timeout, name = "services-up.log" }))
-          rb.check(r.ok, "%s failed (exit %s, see %s)", argv[1], tostring(r.code), tostring(r.raw))
-        end
-        local deadline = ff.time.monotonic() + p.services_timeout
-        for _, argv in ipairs(cfg.services.check) do
-          local r
-          repeat
-            r = rb.must(ff.exec(argv, { timeout = 30, name = "services-check.log" }))
-            if not r.ok and ff.time.monotonic() < deadline then ff.time.sleep(1) end
-          until r.ok or ff.time.monotonic() >= deadline
-          rb.check(r.ok, "%s did not pass within %d s (see %s)", argv[1], p.services_timeout, tostring(r.raw))
-        end
+        services.up(cfg.services.up, p.services_timeout, nil, "services")
+        services.wait(cfg.services.check, p.services_timeout, nil, "services")
       end,
     },
     {

@@ -142,7 +142,7 @@
 ---@field snapshots string[] absolute paths of the configured snapshot files ffrun can read (read-only in the jail)
 ---@field snapshots_missing string[] absolute paths of the configured snapshot files that are missing or unreadable (not in the jail)
 ---@field smoke FfSmoke[]
----@field services { up: string[][], check: string[][] } argv arrays (their programs may be run by ff.exec)
+---@field services { up: string[][], check: string[][], drill: { up: string[][], check: string[][], down: string[][] } } argv arrays (their programs may be run by ff.exec); drill: the application against the drill's database
 ---@field restore { allow_errors: string[] } patterns of pg_restore errors allowed
 ---@field limits { memory_mb: integer, seconds: number } seconds 0 = no wall-clock cap
 
@@ -333,6 +333,7 @@ function ff.hash.string(s) end
 ---@class FfExecOpts
 ---@field timeout? number seconds before the whole process group is killed; default 300, 0 (or less) = none
 ---@field name? string file name of the captured output in the evidence raw/ folder ("/" becomes "_", a taken name gets ".2"...); default "exec-<program>.log"
+---@field env? table<string, string> added to the scrubbed environment (PATH, LANG): only PGHOST, PGHOSTADDR, PGPORT, PGDATABASE, PGUSER, PGAPPNAME, PGSSLMODE, PGCONNECT_TIMEOUT and DATABASE_URL (without a password); anything else is a violation
 ---@field redact? string a file name (its extension picks the mode, as ff.yaml.redact): the output is held back, redacted like a snapshot, and only then written to raw/; `output` is then all of it (at most 1 MiB), redacted
 
 ---@class (exact) FfExecResult

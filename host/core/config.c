@@ -320,6 +320,24 @@ static int load_smoke(loader *l, const ff_yaml_node *n)
 	return 0;
 }
 
+/* services.drill: the application against the drill's database. */
+static int load_services_drill(loader *l, const ff_yaml_node *n)
+{
+	int ok = cfg_want_map(l, n, "services.drill"), err = 0;
+	for (size_t i = 0; ok > 0 && err == 0 && i < n->n; i++) {
+		const ff_yaml_node *k = n->items[2 * i], *v = n->items[2 * i + 1];
+		if (cfg_is(k, "up"))
+			err = load_argv_list(l, v, "services.drill.up", &l->cfg->drill_up);
+		else if (cfg_is(k, "check"))
+			err = load_argv_list(l, v, "services.drill.check", &l->cfg->drill_check);
+		else if (cfg_is(k, "down"))
+			err = load_argv_list(l, v, "services.drill.down", &l->cfg->drill_down);
+		else
+			err = cfg_unknown(l, k, "services.drill");
+	}
+	return ok < 0 ? ok : err;
+}
+
 static int load_services(loader *l, const ff_yaml_node *n)
 {
 	int ok = cfg_want_map(l, n, "services"), err = 0;
@@ -329,6 +347,8 @@ static int load_services(loader *l, const ff_yaml_node *n)
 			err = load_argv_list(l, v, "services.up", &l->cfg->services_up);
 		else if (cfg_is(k, "check"))
 			err = load_argv_list(l, v, "services.check", &l->cfg->services_check);
+		else if (cfg_is(k, "drill"))
+			err = load_services_drill(l, v);
 		else
 			err = cfg_unknown(l, k, "services");
 	}
@@ -604,6 +624,9 @@ void ff_config_free(ff_config *cfg)
 	free_argv_list(&cfg->services_up);
 	free_argv_list(&cfg->services_check);
 	free_argv_list(&cfg->app_state);
+	free_argv_list(&cfg->drill_up);
+	free_argv_list(&cfg->drill_check);
+	free_argv_list(&cfg->drill_down);
 	free(cfg->file);
 	free(cfg->dir);
 	free(cfg->backups_dir);

@@ -49,6 +49,7 @@ typedef struct ff_config {
 	ff_argv_list services_up;
 	ff_argv_list services_check;
 	ff_argv_list app_state; /* backup.app_state: n is 0 or 1 */
+	ff_argv_list drill_up, drill_check, drill_down; /* services.drill */
 	char **exec_allow;    /* absolute program paths */
 	size_t nexec_allow;
 	char **restore_allow_errors; /* patterns of pg_restore errors allowed */

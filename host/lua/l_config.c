@@ -144,6 +144,14 @@ void ff_push_config(lua_State *L, const ff_config *c)
 	lua_setfield(L, -2, "up");
 	push_argv_list(L, &c->services_check);
 	lua_setfield(L, -2, "check");
+	lua_createtable(L, 0, 3);
+	push_argv_list(L, &c->drill_up);
+	lua_setfield(L, -2, "up");
+	push_argv_list(L, &c->drill_check);
+	lua_setfield(L, -2, "check");
+	push_argv_list(L, &c->drill_down);
+	lua_setfield(L, -2, "down");
+	lua_setfield(L, -2, "drill");
 	lua_setfield(L, -2, "services");
 
 	lua_createtable(L, 0, 1);

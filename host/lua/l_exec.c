@@ -43,12 +43,70 @@ static int allowed(const ff_config *c, const char *prog)
 	for (size_t i = 0; i < c->nexec_allow; i++)
 		if (!strcmp(c->exec_allow[i], prog))
 			return 1;
-	const ff_argv_list *lists[3] = { &c->services_up, &c->services_check, &c->app_state };
-	for (int l = 0; l < 3; l++)
+	const ff_argv_list *lists[] = { &c->services_up, &c->services_check, &c->app_state,
+					&c->drill_up, &c->drill_check, &c->drill_down };
+	for (size_t l = 0; l < sizeof(lists) / sizeof(*lists); l++)
 		for (size_t i = 0; i < lists[l]->n; i++)
 			if (!strcmp(lists[l]->argv[i][0], prog))
 				return 1;
 	return 0;
+}
+
+/* What opts.env may set, added to the scrubbed environment: how to reach
+ * a database, never a password (nor anything that changes what a program
+ * loads, such as LD_PRELOAD). */
+static const char *const env_names[] = {
+	"PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGAPPNAME",
+	"PGSSLMODE", "PGCONNECT_TIMEOUT", "DATABASE_URL", NULL
+};
+
+/* The child's environment: PATH, LANG and opts.env (at index 2, when a
+ * table), as a NULL-terminated array on the Lua stack (its strings are
+ * anchored there too); NULL without opts.env. A name not in env_names, or
+ * a URL with a password in it, is a violation. */
+static const char **check_env(lua_State *L, int opts)
+{
+	if (lua_type(L, opts) != LUA_TTABLE || lua_getfield(L, opts, "env") == LUA_TNIL) {
+		if (lua_type(L, opts) == LUA_TTABLE)
+			lua_pop(L, 1);
+		return NULL;
+	}
+	int env = lua_gettop(L);
+	luaL_argcheck(L, lua_type(L, env) == LUA_TTABLE, opts, "env must be a table of NAME = value");
+	lua_Integer n = 0;
+	lua_pushnil(L);
+	while (lua_next(L, env)) {
+		lua_pop(L, 1);
+		if (++n > 16)
+			luaL_argerror(L, opts, "env: at most 16 variables");
+	}
+	const char **out = lua_newuserdatauv(L, sizeof(char *) * ((size_t)n + 3), 0);
+	lua_createtable(L, (int)n, 0); /* anchors the "NAME=value" strings */
+	int anchor = lua_gettop(L);
+	size_t k = 0;
+	out[k++] = "PATH=/usr/bin:/bin";
+	out[k++] = "LANG=C.UTF-8";
+	lua_pushnil(L);
+	while (lua_next(L, env)) {
+		if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+			luaL_argerror(L, opts, "env must map names to strings");
+		const char *name = lua_tostring(L, -2), *value = lua_tostring(L, -1);
+		int known = 0;
+		for (const char *const *e = env_names; *e; e++)
+			known |= !strcmp(*e, name);
+		if (!known)
+			ff_violation(L, "exec env %s: only PGHOST, PGPORT, PGDATABASE, PGUSER, DATABASE_URL and "
+				     "other connection settings without a password may be set", name);
+		const char *at = strchr(value, '@'), *scheme = strstr(value, "://");
+		if (scheme && at && memchr(scheme + 3, ':', (size_t)(at - scheme - 3)))
+			ff_violation(L, "exec env %s: a URL with a password: give it through PGPASSFILE instead", name);
+		lua_pushfstring(L, "%s=%s", name, value);
+		out[k++] = lua_tostring(L, -1);
+		lua_rawseti(L, anchor, (lua_Integer)k);
+		lua_pop(L, 1); /* the value */
+	}
+	out[k] = NULL;
+	return out;
 }
 
 /* The argv array, checked; argv strings stay owned by Lua (on the stack). */
@@ -104,8 +162,8 @@ static void push_result(lua_State *L, const ff_exec_result *res, const char *out
  * redaction (core/redact.c, its mode chosen by NAME), and only then
  * written to the evidence; .output is all of it, redacted, and .redacted
  * how many values were replaced. Nothing unredacted reaches the evidence. */
-static int exec_redacted(lua_State *L, ff_ctx *ctx, const char **argv, double timeout,
-			 const char *name, const char *redact)
+static int exec_redacted(lua_State *L, ff_ctx *ctx, const char **argv, const char **env,
+			 double timeout, const char *name, const char *redact)
 {
 	redacted *box = ff_handle_new(L, REDACT_MT, sizeof(*box), 0);
 	char rawname[128], rel[256], tmp[PATH_MAX];
@@ -124,7 +182,7 @@ static int exec_redacted(lua_State *L, ff_ctx *ctx, const char **argv, double ti
 		return ff_failf(L, "exec %s: temporary file in %s: %s", argv[0], dir, strerror(errno));
 	unlink(tmp);
 	ff_exec_opts opts = {
-		.out_fd = tfd, .timeout_s = timeout,
+		.env = env, .out_fd = tfd, .timeout_s = timeout,
 		.secrets = (const char *const *)ctx->secrets, .cancel = &ctx->cancel,
 	};
 	ff_exec_result res = {0};
@@ -187,8 +245,9 @@ static int l_exec(lua_State *L)
 			redact = luaL_checkstring(L, -1);
 		lua_pop(L, 3);
 	}
+	const char **env = check_env(L, 2);
 	if (redact)
-		return exec_redacted(L, ctx, argv, timeout, name, redact);
+		return exec_redacted(L, ctx, argv, env, timeout, name, redact);
 	if (!name) {
 		const char *base = strrchr(argv[0], '/');
 		snprintf(rawname, sizeof(rawname), "exec-%s.log", base + 1);
@@ -200,7 +259,7 @@ static int l_exec(lua_State *L)
 	if (ff_evidence_raw_open(&ctx->ev, &fd, rel, name, &e) < 0)
 		return ff_raise(L, &e);
 	ff_exec_opts opts = {
-		.out_fd = fd, .timeout_s = timeout, .tail_max = EXEC_TAIL_MAX,
+		.env = env, .out_fd = fd, .timeout_s = timeout, .tail_max = EXEC_TAIL_MAX,
 		.secrets = (const char *const *)ctx->secrets, .cancel = &ctx->cancel,
 	};
 	ff_exec_result res = {0};
@@ -221,6 +280,7 @@ static int l_exec(lua_State *L)
 static int dry_exec(lua_State *L)
 {
 	check_argv(L, ff_ctx_of(L));
+	check_env(L, 2);
 	lua_createtable(L, 0, 7);
 	lua_pushliteral(L, "(planned)");
 	lua_setfield(L, -2, "raw");
