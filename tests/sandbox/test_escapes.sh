@@ -8,7 +8,8 @@ source "$(dirname "$0")/../harness/lib.sh"
 CASES=$(dirname "$0")/cases
 LIMIT_S=4
 make_config "$WORK/ws" \
-  "limits: { memory_mb: 32, seconds: $LIMIT_S, instructions: 5000000 }"
+  "limits: { memory_mb: 32, seconds: $LIMIT_S, instructions: 5000000 }" \
+  "exec: { allow: [/usr/bin/touch] }"
 ln -s /etc/passwd "$WORK/ws/backups/link-file"
 mkdir -p "$WORK/outside"
 ln -s "$WORK/outside" "$WORK/ws/backups/link-dir"
