@@ -89,12 +89,43 @@ end
 function backups.proven(runs)
   local by_stamp = {}
   for _, r in ipairs(runs) do
-    if r.runbook and r.runbook.name == "drill" and r.mode == "run" and r.status == "PASS"
-       and type(r.backup) == "table" and r.backup.stamp then
+    if type(r.runbook) == "table" and r.runbook.name == "drill" and r.mode == "run" and r.status == "PASS"
+       and type(r.backup) == "table" and type(r.backup.stamp) == "string" then
       by_stamp[r.backup.stamp] = r
     end
   end
   return by_stamp
+end
+
+--- stamp -> the last real (not dry-run) drill of that backup, PASS or
+--- FAIL. A drill names its backup once it has resolved it; one that failed
+--- before (a damaged backup) is counted by its backup= param when that is
+--- a STAMP. Summaries are read as hostile: anything malformed is skipped.
+function backups.last_drills(runs)
+  local by_stamp = {}
+  for _, r in ipairs(runs) do
+    if type(r.runbook) == "table" and r.runbook.name == "drill" and r.mode == "run" then
+      local stamp = type(r.backup) == "table" and r.backup.stamp or nil
+      if stamp == nil and type(r.params) == "table" then stamp = r.params.backup end
+      if type(stamp) == "string" and backups.is_stamp(stamp) then by_stamp[stamp] = r end
+    end
+  end
+  return by_stamp
+end
+
+--- The complete backups whose manifest names this database (facts:
+--- {system_identifier, dbname}, as conn:facts() gives them), oldest first;
+--- a backup whose manifest cannot be read is left out.
+function backups.of_database(root, facts)
+  local out = {}
+  for _, b in ipairs(backups.list(root)) do
+    local ok, m = pcall(ff.json.decode, ff.fs.read(b.path .. "/manifest.json") or "")
+    local src = ok and type(m) == "table" and type(m.source) == "table" and m.source or {}
+    if src.dbname == facts.dbname and src.system_identifier == facts.system_identifier then
+      out[#out + 1] = b
+    end
+  end
+  return out
 end
 
 -- A backup's manifest with its artifacts list, or nil when unreadable.
