@@ -53,7 +53,11 @@ function rb.runbook(name, params)
   s = ok and type(s) == "table" and s or {}
   if not r.ok then
     local why = type(s.error) == "string" and s.error or (r.output:match("ffrun: ([^\n]+)\n?$") or "see " .. r.raw)
-    rb.fail("%s FAILed (exit %d, evidence run %s): %s", name, r.code, tostring(s.run_id or "none"), why)
+    local given = {}
+    for k, v in pairs(params or {}) do given[#given + 1] = k .. "=" .. tostring(v) end
+    table.sort(given)
+    rb.fail("%s FAILed (exit %d, evidence run %s): %s", table.concat({ name, table.unpack(given) }, " "),
+      r.code, tostring(s.run_id or "none"), why)
   end
   rb.check(r.dry_run or type(s.run_id) == "string", "%s printed no summary (see %s)", name, r.raw)
   return r, s
