@@ -128,10 +128,29 @@ function backups.of_database(root, facts)
   return out
 end
 
+--- nil when artifact (an entry of a manifest's artifacts) is well formed:
+--- {path = a relative file name, bytes = an integer >= 0, sha256 = text};
+--- else what is wrong with it. Manifests are read as hostile: a folder
+--- anyone could write.
+function backups.artifact_problem(a)
+  if type(a) ~= "table" then return "an artifact is not an object" end
+  if type(a.path) ~= "string" or a.path == "" or a.path:sub(1, 1) == "/" or a.path:find("%.%.") then
+    return "an artifact's path is not a relative file name: " .. tostring(a.path)
+  end
+  if math.type(a.bytes) ~= "integer" or a.bytes < 0 then
+    return a.path .. ": bytes is not a whole number: " .. tostring(a.bytes)
+  end
+  if type(a.sha256) ~= "string" then return a.path .. ": sha256 is not text" end
+  return nil
+end
+
 -- A backup's manifest with its artifacts list, or nil when unreadable.
 local function manifest_of(b)
   local ok, m = pcall(ff.json.decode, ff.fs.read(b.path .. "/manifest.json") or "")
   if not ok or type(m) ~= "table" or type(m.artifacts) ~= "table" then return nil end
+  for _, a in ipairs(m.artifacts) do
+    if backups.artifact_problem(a) then return nil end
+  end
   return m
 end
 
@@ -145,9 +164,9 @@ function backups.expected_dump_bytes(root, source)
     local m = manifest_of(all[i])
     local src = m and type(m.source) == "table" and m.source or {}
     if src.dbname == source.dbname and src.system_identifier == source.system_identifier
-       and tonumber(src.size_bytes) and src.size_bytes > 0 then
+       and type(src.size_bytes) == "number" and src.size_bytes > 0 then
       for _, a in ipairs(m.artifacts) do
-        if a.path == "db.dump" and tonumber(a.bytes) and a.bytes > 0 then
+        if a.path == "db.dump" and a.bytes > 0 then
           -- As floats: bytes times bytes overflows an integer.
           return math.floor(a.bytes * (source.size_bytes / src.size_bytes) + 0.5)
         end
@@ -162,7 +181,7 @@ function backups.size(b)
   local m = manifest_of(b)
   if not m then return nil end
   local n = 0
-  for _, a in ipairs(m.artifacts) do n = n + (a.bytes or 0) end
+  for _, a in ipairs(m.artifacts) do n = n + a.bytes end
   return n
 end
 

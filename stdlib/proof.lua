@@ -52,12 +52,16 @@ function proof.check_backup(folder)
     digest[name] = hex
   end
   for _, a in ipairs(m.artifacts) do
+    local problem = backups.artifact_problem(a)
+    if problem then rb.fail("manifest.json: %s", problem) end
+    -- DIGEST was just checked against the files: agreeing with it proves
+    -- the file without reading a dump twice. Checked first, so that only
+    -- a file DIGEST lists (and the check found in the folder) is opened.
+    rb.check(digest[a.path], "%s: listed in manifest.json but not in DIGEST", a.path)
+    rb.check(digest[a.path] == a.sha256, "%s: sha256 in manifest.json differs from DIGEST", a.path)
     local st = ff.fs.stat(folder .. "/" .. a.path)
     rb.check(st, "%s: listed in manifest.json but missing", a.path)
     rb.check(st.size == a.bytes, "%s: %d bytes, manifest.json says %d", a.path, st.size, a.bytes)
-    -- DIGEST was just checked against the files: agreeing with it proves
-    -- the file without reading a dump twice.
-    rb.check(digest[a.path] == a.sha256, "%s: sha256 in manifest.json differs from DIGEST", a.path)
   end
   folder_of[m] = folder
   return upgrade(m)
