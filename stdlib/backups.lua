@@ -137,7 +137,8 @@ function backups.artifact_problem(a)
   if type(a.path) ~= "string" or a.path == "" or a.path:sub(1, 1) == "/" or a.path:find("%.%.") then
     return "an artifact's path is not a relative file name: " .. tostring(a.path)
   end
-  if math.type(a.bytes) ~= "integer" or a.bytes < 0 then
+  -- lua-cjson decodes every JSON number as a float: 5 reads 5.0.
+  if type(a.bytes) ~= "number" or a.bytes < 0 or a.bytes > 2^53 or a.bytes ~= math.floor(a.bytes) then
     return a.path .. ": bytes is not a whole number: " .. tostring(a.bytes)
   end
   if type(a.sha256) ~= "string" then return a.path .. ": sha256 is not text" end

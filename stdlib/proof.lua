@@ -29,7 +29,10 @@ end
 -- dump's snapshot, so they are not compared).
 local function upgrade(m)
   if m.format ~= "ffrun.backup/1" then return m end
+  rb.check(m.tables == nil or type(m.tables) == "table", "manifest.json: tables is not a list")
   for _, t in ipairs(m.tables or {}) do
+    rb.check(type(t) == "table" and type(t.name) == "string" and t.name:find(".", 1, true),
+      "manifest.json: a table is not named schema.table: %s", type(t) == "table" and tostring(t.name) or tostring(t))
     t.schema, t.name = t.name:match("^([^.]+)%.(.+)$")
   end
   m.sequences = nil

@@ -15,7 +15,8 @@ for t in config redact jail evidence copyscan params readers; do
   work=$(mktemp -d)
   cp -r "tests/fuzz/corpus/$t/." "$work/" 2>/dev/null || true
   log="$build/fuzz_$t.log"
-  if "$build/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 \
+  dict=(); [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
+  if "$build/fuzz_$t" "${dict[@]}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 \
        -artifact_prefix="$build/crash-$t-" "$work" > "$log" 2>&1; then
     stats=$(grep -E '^(#[0-9]+|Done)' "$log" | tail -n 1)
     echo "ok   - fuzz_$t ${secs}s: $stats"
