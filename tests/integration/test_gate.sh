@@ -84,6 +84,15 @@ check "proved: evidence {backup, age_s, max_age_s, drill_run, verdict}" \
 check "proved: --json gives the same verdict" bash -c "'$FFRUN' -c '$WS/ffrun.yaml' --json gate 2>/dev/null | grep -q '\"verdict\":\"PASS\"'"
 check "ffrun gate && ./migrate runs the migration" bash -c "'$FFRUN' -q -c '$WS/ffrun.yaml' gate >/dev/null && touch '$WORK/migrated'; [ -e '$WORK/migrated' ]"
 
+# examples/gate/migrate.sh: the migration runs after a PASS, not after a FAIL.
+mkdir -p "$WORK/bin" && ln -sf "$FFRUN" "$WORK/bin/ffrun"
+mig() { PATH="$WORK/bin:$PATH" FFRUN_CONFIG="$WS/ffrun.yaml" "$@" bash "$FF_SRC/examples/gate/migrate.sh" touch "$WORK/migrated2" > /dev/null 2>&1; }
+mig env; c=$?
+check "examples/gate/migrate.sh runs the migration on a PASS ($c)" bash -c "[ $c = 0 ] && [ -e '$WORK/migrated2' ]"
+rm -f "$WORK/migrated2"; sleep 2
+mig env GATE_MAX_AGE=1; c=$?
+check "examples/gate/migrate.sh refuses on a FAIL, the migration not run ($c)" bash -c "[ $c = 1 ] && [ ! -e '$WORK/migrated2' ]"
+
 # --- too old: the same proved backup, against a smaller max_age ---------------
 sleep 2
 gate max_age=1
