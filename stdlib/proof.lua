@@ -48,6 +48,7 @@ function proof.check_backup(folder)
   local ok, problems = ff.verify.digest(folder)
   if not ok then rb.fail("%s", table.concat(problems, "; ")) end
   local m = rb.read_json(folder .. "/manifest.json")
+  rb.check(type(m) == "table", "manifest.json: not a JSON object but %s", type(m))
   rb.check(backups.FORMATS[m.format], "manifest.json: unknown format %s", tostring(m.format))
   rb.check(type(m.artifacts) == "table" and #m.artifacts > 0, "manifest.json: no artifacts")
   local digest = {}
