@@ -89,8 +89,8 @@ end
 function backups.proven(runs)
   local by_stamp = {}
   for _, r in ipairs(runs) do
-    if r.runbook and r.runbook.name == "drill" and r.mode == "run" and r.status == "PASS"
-       and type(r.backup) == "table" and r.backup.stamp then
+    if type(r.runbook) == "table" and r.runbook.name == "drill" and r.mode == "run" and r.status == "PASS"
+       and type(r.backup) == "table" and type(r.backup.stamp) == "string" then
       by_stamp[r.backup.stamp] = r
     end
   end
@@ -142,10 +142,61 @@ function backups.old_evidence(evidence_root, days, keep, now)
   return out
 end
 
+--- stamp -> the last real (not dry-run) drill of that backup, PASS or
+--- FAIL. A drill names its backup once it has resolved it; one that failed
+--- before (a damaged backup) is counted by its backup= param when that is
+--- a STAMP. Summaries are read as hostile: anything malformed is skipped.
+function backups.last_drills(runs)
+  local by_stamp = {}
+  for _, r in ipairs(runs) do
+    if type(r.runbook) == "table" and r.runbook.name == "drill" and r.mode == "run" then
+      local stamp = type(r.backup) == "table" and r.backup.stamp or nil
+      if stamp == nil and type(r.params) == "table" then stamp = r.params.backup end
+      if type(stamp) == "string" and backups.is_stamp(stamp) then by_stamp[stamp] = r end
+    end
+  end
+  return by_stamp
+end
+
+--- The complete backups whose manifest names this database (facts:
+--- {system_identifier, dbname}, as conn:facts() gives them), oldest first;
+--- a backup whose manifest cannot be read is left out.
+function backups.of_database(root, facts)
+  local out = {}
+  for _, b in ipairs(backups.list(root)) do
+    local ok, m = pcall(ff.json.decode, ff.fs.read(b.path .. "/manifest.json") or "")
+    local src = ok and type(m) == "table" and type(m.source) == "table" and m.source or {}
+    if src.dbname == facts.dbname and src.system_identifier == facts.system_identifier then
+      out[#out + 1] = b
+    end
+  end
+  return out
+end
+
+--- nil when artifact (an entry of a manifest's artifacts) is well formed:
+--- {path = a relative file name, bytes = an integer >= 0, sha256 = text};
+--- else what is wrong with it. Manifests are read as hostile: a folder
+--- anyone could write.
+function backups.artifact_problem(a)
+  if type(a) ~= "table" then return "an artifact is not an object" end
+  if type(a.path) ~= "string" or a.path == "" or a.path:sub(1, 1) == "/" or a.path:find("%.%.") then
+    return "an artifact's path is not a relative file name: " .. tostring(a.path)
+  end
+  -- lua-cjson decodes every JSON number as a float: 5 reads 5.0.
+  if type(a.bytes) ~= "number" or a.bytes < 0 or a.bytes > 2^53 or a.bytes ~= math.floor(a.bytes) then
+    return a.path .. ": bytes is not a whole number: " .. tostring(a.bytes)
+  end
+  if type(a.sha256) ~= "string" then return a.path .. ": sha256 is not text" end
+  return nil
+end
+
 -- A backup's manifest with its artifacts list, or nil when unreadable.
 local function manifest_of(b)
   local ok, m = pcall(ff.json.decode, ff.fs.read(b.path .. "/manifest.json") or "")
   if not ok or type(m) ~= "table" or type(m.artifacts) ~= "table" then return nil end
+  for _, a in ipairs(m.artifacts) do
+    if backups.artifact_problem(a) then return nil end
+  end
   return m
 end
 
@@ -159,9 +210,9 @@ function backups.expected_dump_bytes(root, source)
     local m = manifest_of(all[i])
     local src = m and type(m.source) == "table" and m.source or {}
     if src.dbname == source.dbname and src.system_identifier == source.system_identifier
-       and tonumber(src.size_bytes) and src.size_bytes > 0 then
+       and type(src.size_bytes) == "number" and src.size_bytes > 0 then
       for _, a in ipairs(m.artifacts) do
-        if a.path == "db.dump" and tonumber(a.bytes) and a.bytes > 0 then
+        if a.path == "db.dump" and a.bytes > 0 then
           -- As floats: bytes times bytes overflows an integer.
           return math.floor(a.bytes * (source.size_bytes / src.size_bytes) + 0.5)
         end
@@ -176,7 +227,7 @@ function backups.size(b)
   local m = manifest_of(b)
   if not m then return nil end
   local n = 0
-  for _, a in ipairs(m.artifacts) do n = n + (a.bytes or 0) end
+  for _, a in ipairs(m.artifacts) do n = n + a.bytes end
   return n
 end
 

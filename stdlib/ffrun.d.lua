@@ -162,6 +162,7 @@
 ---@field verify FfVerify
 ---@field pg FfPg
 ---@field plan FfPlan
+---@field runbook FfRunbookModule
 ff = {}
 
 ---Not a primitive. Fail the run as a usage error (exit 2), for input only
@@ -483,6 +484,39 @@ ff.plan = {}
 ---stdlib/proof.lua's open_backup calls it for restore and drill.
 ---@param path string
 function ff.plan.backup(path) end
+
+------------------------------------------------------------------------------
+-- ff.runbook (host/lua/l_runbook.c): a shipped runbook as a run of its own
+------------------------------------------------------------------------------
+
+---@class (exact) FfRunbookRun
+---@field ok boolean the child exited 0 (PASS)
+---@field code integer its exit status (-1 when a signal ended it)
+---@field signal? integer the signal that ended it
+---@field output string the last 4 KiB of its stderr, secrets masked
+---@field raw string its whole stderr: raw/runbook-<name>.log
+---@field duration_s number
+---@field summary? string its summary.json as it printed it (--json); absent when it ended before its evidence opened (a usage error) or in a dry-run
+---@field dry_run? boolean a rehearsal's stand-in: no child ran
+
+---@class (exact) FfRunbookModule
+ff.runbook = {}
+
+---Write. Run the shipped runbook `name` (`$FFRUN_HOME/runbooks/<name>.lua`)
+---as ffrun itself would from the command line, with this run's
+---configuration file and params as NAME=VALUE: its own sandbox, locks,
+---limits and sealed evidence. ffrun's environment is kept (libpq's, the
+---home folder); a runbook started this way may start one more level, no
+---deeper (a violation). A signal to this run stops the child as it would
+---stop ffrun, cleanup steps included. Dry: the same checks (the runbook
+---exists, params are name=scalar), no child: `{ok=true, code=0,
+---dry_run=true, output="", raw="(planned)", duration_s=0}`.
+---@param name string a shipped runbook's bare name ([a-z0-9_-]+)
+---@param params? table<string, string|number|boolean>
+---@return FfRunbookRun? result nil when it could not be started
+---@return string? err why
+---@return string? code "fail"
+function ff.runbook.run(name, params) end
 
 ------------------------------------------------------------------------------
 -- ff.evidence and ff.verify (host/lua/l_evidence.c)

@@ -29,7 +29,10 @@ end
 -- dump's snapshot, so they are not compared).
 local function upgrade(m)
   if m.format ~= "ffrun.backup/1" then return m end
+  rb.check(m.tables == nil or type(m.tables) == "table", "manifest.json: tables is not a list")
   for _, t in ipairs(m.tables or {}) do
+    rb.check(type(t) == "table" and type(t.name) == "string" and t.name:find(".", 1, true),
+      "manifest.json: a table is not named schema.table: %s", type(t) == "table" and tostring(t.name) or tostring(t))
     t.schema, t.name = t.name:match("^([^.]+)%.(.+)$")
   end
   m.sequences = nil
@@ -45,6 +48,7 @@ function proof.check_backup(folder)
   local ok, problems = ff.verify.digest(folder)
   if not ok then rb.fail("%s", table.concat(problems, "; ")) end
   local m = rb.read_json(folder .. "/manifest.json")
+  rb.check(type(m) == "table", "manifest.json: not a JSON object but %s", type(m))
   rb.check(backups.FORMATS[m.format], "manifest.json: unknown format %s", tostring(m.format))
   rb.check(type(m.artifacts) == "table" and #m.artifacts > 0, "manifest.json: no artifacts")
   local digest = {}
@@ -52,12 +56,16 @@ function proof.check_backup(folder)
     digest[name] = hex
   end
   for _, a in ipairs(m.artifacts) do
+    local problem = backups.artifact_problem(a)
+    if problem then rb.fail("manifest.json: %s", problem) end
+    -- DIGEST was just checked against the files: agreeing with it proves
+    -- the file without reading a dump twice. Checked first, so that only
+    -- a file DIGEST lists (and the check found in the folder) is opened.
+    rb.check(digest[a.path], "%s: listed in manifest.json but not in DIGEST", a.path)
+    rb.check(digest[a.path] == a.sha256, "%s: sha256 in manifest.json differs from DIGEST", a.path)
     local st = ff.fs.stat(folder .. "/" .. a.path)
     rb.check(st, "%s: listed in manifest.json but missing", a.path)
     rb.check(st.size == a.bytes, "%s: %d bytes, manifest.json says %d", a.path, st.size, a.bytes)
-    -- DIGEST was just checked against the files: agreeing with it proves
-    -- the file without reading a dump twice.
-    rb.check(digest[a.path] == a.sha256, "%s: sha256 in manifest.json differs from DIGEST", a.path)
   end
   folder_of[m] = folder
   return upgrade(m)

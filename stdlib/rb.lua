@@ -43,6 +43,26 @@ function rb.mkdir_p(root, rel)
   return path
 end
 
+--- Run a shipped runbook as a run of its own (ff.runbook.run) and fail
+--- unless it PASSed, naming its evidence run and its error. Returns the
+--- call's result and the child's summary (decoded; {} in a rehearsal,
+--- where no child runs).
+function rb.runbook(name, params)
+  local r = rb.must(ff.runbook.run(name, params))
+  local ok, s = pcall(ff.json.decode, r.summary or "")
+  s = ok and type(s) == "table" and s or {}
+  if not r.ok then
+    local why = type(s.error) == "string" and s.error or (r.output:match("ffrun: ([^\n]+)\n?$") or "see " .. r.raw)
+    local given = {}
+    for k, v in pairs(params or {}) do given[#given + 1] = k .. "=" .. tostring(v) end
+    table.sort(given)
+    rb.fail("%s FAILed (exit %d, evidence run %s): %s", table.concat({ name, table.unpack(given) }, " "),
+      r.code, tostring(s.run_id or "none"), why)
+  end
+  rb.check(r.dry_run or type(s.run_id) == "string", "%s printed no summary (see %s)", name, r.raw)
+  return r, s
+end
+
 --- Format a byte count for people.
 function rb.bytes(n)
   local units = { "B", "KiB", "MiB", "GiB", "TiB" }

@@ -22,6 +22,7 @@ TABLE_MODULE(evidence)
 TABLE_MODULE(verify)
 TABLE_MODULE(pg)
 TABLE_MODULE(plan)
+TABLE_MODULE(runbook)
 
 /* ff.exec is a function, the dispatched primitive itself. */
 static int open_exec(lua_State *L)
@@ -55,6 +56,7 @@ const ff_module ff_modules[] = {
 	{ "verify", open_verify, NULL },
 	{ "pg", open_pg, NULL },
 	{ "plan", open_plan, NULL },
+	{ "runbook", open_runbook, NULL },
 	{ "exec", open_exec, NULL },
 	{ "paths", open_paths, ff_paths_lazy },
 	{ "config", open_config, NULL },

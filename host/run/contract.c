@@ -3,6 +3,8 @@
  * params given on the command line checked against their declarations. */
 #include "run/run_int.h"
 
+#include "core/param.h"
+
 #include <errno.h>
 #include <lauxlib.h>
 #include <stdio.h>
@@ -61,10 +63,6 @@ static char *field_str(lua_State *L, int t, const char *k, int required, ff_err 
 	return s;
 }
 
-static const char *const param_types[] = {
-	"string", "integer", "number", "boolean", "dir", NULL
-};
-
 /* The header table is at the top of the stack (kept there). */
 int ff_rb_read_header(ff_ctx *ctx, ff_err *e)
 {
@@ -107,10 +105,7 @@ int ff_rb_read_header(ff_ctx *ctx, ff_err *e)
 			return e->code;
 		if (!p->type)
 			p->type = strdup("string");
-		int ok = 0;
-		for (const char *const *ty = param_types; *ty; ty++)
-			ok |= !strcmp(*ty, p->type);
-		if (!ok)
+		if (ff_param_type_of(p->type) < 0)
 			return ff_err_set(e, FF_EUSAGE, "%s: unknown type '%s' (string, integer, number, boolean, dir)",
 					  where, p->type);
 		p->is_dir = !strcmp(p->type, "dir");
@@ -250,37 +245,20 @@ int ff_rb_lint_params(ff_ctx *ctx, int t, ff_err *e)
 	return 0;
 }
 
-/* Convert text to the param's type and push it; 0 or an error message. */
-static const char *push_typed(lua_State *L, const ff_param *p, const char *text)
+/* Convert text to the param's type and push it; NULL or what it must be
+ * ("an integer"). The reading is core/param.c's (fuzzed on its own). */
+static const char *push_typed(lua_State *L, const ff_param *p, const char *text, ff_err *e)
 {
-	char *end;
-	if (!strcmp(p->type, "integer")) {
-		errno = 0;
-		long long v = strtoll(text, &end, 10);
-		if (!*text || *end || errno)
-			return "an integer";
-		lua_pushinteger(L, (lua_Integer)v);
-	} else if (!strcmp(p->type, "number")) {
-		double v = strtod(text, &end);
-		if (!*text || *end)
-			return "a number";
-		lua_pushnumber(L, v);
-	} else if (!strcmp(p->type, "boolean")) {
-		if (strcmp(text, "true") && strcmp(text, "false"))
-			return "true or false";
-		lua_pushboolean(L, !strcmp(text, "true"));
-	} else if (!strcmp(p->type, "dir")) {
-		char *real = realpath(text, NULL);
-		struct stat st;
-		if (!real || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			free(real);
-			return "an existing folder";
-		}
-		lua_pushstring(L, real);
-		free(real);
-	} else {
-		lua_pushstring(L, text);
+	ff_param_value v;
+	if (ff_param_parse(&v, (ff_param_type)ff_param_type_of(p->type), text, e) < 0)
+		return e->msg + strlen("must be ");
+	switch (v.type) {
+	case FF_PARAM_INTEGER: lua_pushinteger(L, (lua_Integer)v.i); break;
+	case FF_PARAM_NUMBER: lua_pushnumber(L, v.n); break;
+	case FF_PARAM_BOOLEAN: lua_pushboolean(L, v.b); break;
+	default: lua_pushstring(L, v.s); break;
 	}
+	ff_param_value_free(&v);
 	return NULL;
 }
 
@@ -292,11 +270,11 @@ int ff_rb_read_params(ff_ctx *ctx, int t, ff_err *e)
 	const char *rb = ctx->runbook_path;
 
 	for (int i = 0; i < ctx->nassign; i++) {
-		const char *eq = strchr(ctx->assign[i], '=');
-		size_t kl = eq ? (size_t)(eq - ctx->assign[i]) : 0;
-		size_t j;
-		if (!eq || !kl)
-			return ff_err_set(e, FF_EUSAGE, "'%s': parameters are NAME=VALUE", ctx->assign[i]);
+		const char *value;
+		size_t kl, j;
+		int err;
+		if ((err = ff_param_split(&kl, &value, ctx->assign[i], e)) < 0)
+			return err;
 		for (j = 0; j < ctx->nparams; j++)
 			if (strlen(ctx->params[j].name) == kl && !strncmp(ctx->params[j].name, ctx->assign[i], kl))
 				break;
@@ -304,7 +282,7 @@ int ff_rb_read_params(ff_ctx *ctx, int t, ff_err *e)
 			return ff_err_set(e, FF_EUSAGE, "%s: unknown parameter '%.*s' (see --describe)",
 					  rb, (int)kl, ctx->assign[i]);
 		free(ctx->params[j].value);
-		ctx->params[j].value = strdup(eq + 1);
+		ctx->params[j].value = strdup(value);
 	}
 
 	lua_newtable(L);
@@ -315,7 +293,8 @@ int ff_rb_read_params(ff_ctx *ctx, int t, ff_err *e)
 		lua_rawgeti(L, -1, (lua_Integer)i + 1);
 		int spec = lua_gettop(L);
 		if (p->value) {
-			const char *want = push_typed(L, p, p->value);
+			ff_err te = {0};
+			const char *want = push_typed(L, p, p->value, &te);
 			if (want)
 				return ff_err_set(e, FF_EUSAGE, "parameter %s=%s: must be %s",
 						  p->name, p->value, want);

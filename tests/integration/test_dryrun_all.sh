@@ -49,10 +49,14 @@ rehearse pg.admin.swap rollback confirm=app stamp=latest target=prod
 rehearse "" prune
 rehearse fs.remove prune keep_last=1 keep_days=0
 rehearse "" report
+rehearse "" gate
+rehearse "" gate target=prod max_age=60 fresh=false
+rehearse runbook.run gate fresh=true
 check "nothing changed: databases, roles and the backups folder as before" [ "$(state)" = "$before" ]
 # The stand-ins answer what the real calls answer, so the runbooks test the
 # flag only where the procedure itself differs (there is no restored copy
-# to prove in a rehearsal).
+# to prove in a rehearsal; the gate reports the verdict a run would give
+# and does not enforce it, the backup it would judge being only planned).
 uses=$(grep -o 'ff\.dry_run' "$FF_SRC"/runbooks/*.lua | wc -l)
 check "the shipped runbooks test ff.dry_run in $uses place(s), at most 3" [ "$uses" -le 3 ]
 finish

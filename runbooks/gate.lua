@@ -1,0 +1,137 @@
+-- gate: a yes/no for pipelines (`ffrun gate && ./migrate`): exit 0 only
+-- when the target has a backup younger than max_age that a real drill
+-- proved (canon: trust evidence, not words). What it reads is only what
+-- the folders hold: the backups' manifests and the drills' summaries.
+-- fresh=true first takes a backup and drills it, each a run of its own
+-- (ff.runbook.run) with its own sealed evidence.
+local rb = require "rb"
+local backups = require "backups"
+
+local cfg = ff.config
+local facts            -- the target's identity: system_identifier, dbname
+local fresh_stamp      -- fresh=true: the backup this run took
+
+-- "2h05m" for an age in seconds, beside the exact figure.
+local function age(s)
+  s = math.floor(s)
+  if s < 3600 then return string.format("%dm%02ds", s // 60, s % 60) end
+  if s < 86400 * 2 then return string.format("%dh%02dm", s // 3600, s % 3600 // 60) end
+  return string.format("%.1fd", s / 86400)
+end
+
+return {
+  name = "gate",
+  version = "1.0",
+  summary = "Exit 0 only when a backup younger than max_age was proved by a drill; fresh=true backs up and drills first",
+  params = {
+    { name = "target", type = "string", default = "prod",
+      doc = "the configured database target whose backups are judged",
+      check = function(v)
+        if cfg.targets[v] == nil then return nil, "no such target in the configuration" end
+        return not cfg.targets[v].ephemeral, "an ephemeral target has no backups to judge"
+      end },
+    { name = "max_age", type = "integer", default = math.floor(cfg.objectives.rpo_hours * 3600),
+      doc = "seconds: the oldest a proved backup may be; by default the RPO objective (objectives.rpo_hours × 3600)",
+      check = function(v) return v > 0, "must be above 0 seconds" end },
+    { name = "fresh", type = "boolean", default = false,
+      doc = "take a backup now and drill it before answering (each a run with its own evidence)" },
+  },
+  steps = {
+    {
+      name = "identify",
+      doc = "Connect to the target and read which database it is (system_identifier, database name)",
+      run = function(p)
+        local db = rb.must(ff.pg.connect(p.target))
+        facts = rb.must(db:facts())
+        db:close()
+      end,
+    },
+    {
+      name = "backup",
+      doc = "fresh=true: run the backup runbook on the target now (skipped otherwise)",
+      run = function(p)
+        if not p.fresh then return end
+        local r, s = rb.runbook("backup", { target = p.target })
+        -- A rehearsal ran no child: its drill is planned on the backup it would take.
+        fresh_stamp = r.dry_run and "(planned)" or rb.must(type(s.backup) == "table" and s.backup.stamp,
+          "backup PASSed but its summary names no backup (run " .. tostring(s.run_id) .. ")")
+        ff.log.info(string.format("fresh backup %s (evidence run %s)", fresh_stamp, tostring(s.run_id)))
+      end,
+    },
+    {
+      name = "drill",
+      doc = "fresh=true: run the drill runbook on that backup (skipped otherwise)",
+      run = function(p)
+        if not p.fresh then return end
+        local _, s = rb.runbook("drill", { backup = fresh_stamp })
+        ff.log.info(string.format("drill of %s PASSed (evidence run %s)", fresh_stamp, tostring(s.run_id)))
+      end,
+    },
+    {
+      name = "judge",
+      doc = "PASS when a backup of the target younger than max_age has a real drill that PASSed as its last; else FAIL saying what is missing",
+      run = function(p)
+        local now = ff.time.now()
+        local runs = backups.runs(ff.paths.evidence)
+        local last = backups.last_drills(runs)
+        local mine = backups.of_database(ff.paths.backups, facts)
+        local g = { backup = ff.json.null, age_s = ff.json.null, max_age_s = p.max_age,
+                    drill_run = ff.json.null, verdict = "FAIL" }
+        local line
+        -- The newest young backup whose last drill PASSed, else the
+        -- newest young one (to say what it lacks), else the newest one.
+        local chosen, passed
+        for i = #mine, 1, -1 do
+          local b = mine[i]
+          local a = now - rb.must(ff.time.parse_stamp(b.stamp))
+          local d = last[b.stamp]
+          if a <= p.max_age and d and d.status == "PASS" then chosen, passed = b, true; break end
+          if not chosen and a <= p.max_age then chosen = b end
+        end
+        chosen = chosen or mine[#mine]
+        if not chosen then
+          g.reason = "no backup"
+          line = string.format("no backup of target %s (database %s, system %s) in %s",
+            p.target, facts.dbname, facts.system_identifier, ff.paths.backups)
+        else
+          local a = math.floor(now - rb.must(ff.time.parse_stamp(chosen.stamp)))
+          local d = last[chosen.stamp]
+          g.backup, g.age_s = chosen.stamp, a
+          if d then g.drill_run = d.run_id end
+          local drill = d and string.format("drill %s %s", tostring(d.run_id), tostring(d.status)) or "drill: none"
+          if passed then
+            g.verdict, g.reason = "PASS", "proved"
+            line = string.format("backup %s (age %s = %d s, limit %d s) proved by drill %s",
+              chosen.stamp, age(a), a, p.max_age, tostring(d.run_id))
+          elseif a > p.max_age then
+            g.reason = "too old"
+            line = string.format("newest backup %s is too old: age %s = %d s, the limit is %d s (%s)",
+              chosen.stamp, age(a), a, p.max_age, drill)
+          elseif not d then
+            g.reason = "never drilled"
+            line = string.format("backup %s (age %d s, limit %d s) was never drilled: no real drill names it (drill: none)",
+              chosen.stamp, a, p.max_age)
+          else
+            g.reason = "drill failed"
+            line = string.format("backup %s (age %d s, limit %d s): its last drill FAILed: %s (%s)",
+              chosen.stamp, a, p.max_age, tostring(d.run_id), tostring(d.error or "see its evidence"))
+          end
+        end
+        g.line = line
+        ff.evidence.set("gate", g)
+        if g.verdict == "PASS" then
+          ff.log.out("gate PASS: " .. line .. "\n")
+          return
+        end
+        -- A rehearsal reports the verdict and does not enforce it: it
+        -- checks that the gate can be judged, and with fresh=true the
+        -- backup a run would judge was only planned.
+        if ff.dry_run then
+          ff.log.warn("rehearsal: a run would FAIL: " .. line)
+          return
+        end
+        rb.fail("gate FAIL: %s", line)
+      end,
+    },
+  },
+}
