@@ -156,6 +156,12 @@ ev=$(last_evidence "$WS")
 check "dry-run: amcheck_s 0 from the stand-in, no instance" \
   bash -c "[ \"\$(grep -o '\"amcheck_s\":[0-9.]*' '$ev/summary.json')\" = '\"amcheck_s\":0' ] && [ ! -e '$ev/raw/instance.log' ]"
 
+# --- a pinned drill: the plan holds the amcheck write, the run keeps to it
+ff -q --dry-run --plan-out "$WORK/drill.plan" drill > /dev/null 2>&1 &&
+  ff -q --plan "$WORK/drill.plan" 2> "$WORK/err"; code=$?
+check "a drill run from its plan passes, amcheck included ($code: $(grep '^ffrun:' "$WORK/err" | head -c 200))" \
+  bash -c "[ $code = 0 ] && grep -q 'pg.instance.amcheck' '$WORK/drill.plan' && grep -q '\"amcheck_s\":' '$(last_evidence "$WS")/summary.json'"
+
 # --- the primitive: its answers and its checks, real and stand-in ---------
 cat > "$WORK/prim.lua" <<'EOF'
 local rb = require "rb"
