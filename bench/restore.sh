@@ -99,8 +99,8 @@ printf '%-52s %7s s\n' "bare pg_restore -j2 into a fresh database" "$bare_restor
 printf '%-52s %7s s  %sx  %s (<= 1.3x)\n' "ffrun restore (verify content, prove, swap, smoke)" "$restore" "$rr" "$(verdict "$rr" 1.3)"
 printf '%-52s %7s s\n' "initdb + start + bare pg_restore -j2" "$bare_drill"
 printf '%-52s %7s s  %sx  %s (<= 1.2x)\n' "ffrun drill (instance, restore, prove, teardown)" "$drill" "$dr" "$(verdict "$dr" 1.2)"
-printf '%-52s %7.2f s  (after RTO, not in the ratio)\n' "ffrun drill's amcheck (pg_amcheck --heapallindexed)" "$amcheck"
 printf '%-52s %7.2f s\n' "  of which the content proof (every row read back)" "$prove"
+printf '%-52s %7.2f s  (after RTO, not in the ratio)\n' "ffrun drill's amcheck (pg_amcheck --heapallindexed)" "$amcheck"
 printf '%-52s %7s s  %sx\n' "ffrun drill of a verify: rows backup (count(*))" "$drill_rows" "$(ratio "$drill_rows" "$bare_drill")"
 printf '%-52s %7s s\n' "drill RTO (run start to smoke PASS)" "$rto"
 echo "every run, in order: bare restore ${bare_restores[*]}; ffrun restore ${restores[*]};" \
