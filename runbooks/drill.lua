@@ -3,6 +3,7 @@
 -- and measure whether RPO and RTO hold. Recorded as fact: RAW and DIGEST.
 local rb = require "rb"
 local proof = require "proof"
+local amcheck = require "amcheck"
 
 local cfg = ff.config
 local root = ff.paths.backups
@@ -111,6 +112,21 @@ return {
           rto_s, o.rto_s, rpo_s, o.rpo_s)
         rb.check(o.met, "objectives missed: %s", line)
         ff.log.info(line .. ": met")
+      end,
+    },
+    {
+      name = "amcheck",
+      doc = "Physical integrity: pg_amcheck --heapallindexed on every table and index of the restored copy",
+      run = function(p)
+        -- After objectives: RTO ends at smoke PASS, this time is its own.
+        if not cfg.drill.amcheck then
+          return amcheck.skipped("drill.amcheck is false in the configuration")
+        end
+        if not inst then
+          return amcheck.skipped(string.format("%s is a configured drill server, not a throwaway instance: "
+            .. "pg_amcheck would install the amcheck extension there", p.target), true)
+        end
+        amcheck.instance(inst, dbname)
       end,
     },
     {

@@ -139,6 +139,7 @@
 ---@field backup { globals: "roles"|"with-passwords"|"none", verify: "none"|"rows"|"content", jobs: integer, app_state: string[] } jobs 0 = auto; app_state: one argv ({} when none), its program an absolute path, or a bare name when it was not found (its program may be run by ff.exec)
 ---@field retention { keep_last: integer, keep_days: integer, evidence_days: integer }
 ---@field objectives { rpo_hours: number, rto_minutes: number }
+---@field drill { amcheck: boolean } amcheck default true: the drill runs pg_amcheck on its restored copy
 ---@field snapshots string[] absolute paths of the configured snapshot files ffrun can read (read-only in the jail)
 ---@field snapshots_missing string[] absolute paths of the configured snapshot files that are missing or unreadable (not in the jail)
 ---@field smoke FfSmoke[]
@@ -939,7 +940,8 @@ function FfPgAdmin:apply_globals(file) end
 ---`<close>`, garbage collection (keep a reference) or the end of the run.
 ---In --dry-run the stand-in is an instance handle of the same class,
 ---planned: info() gives "(planned)" folders and port 0, connect() fails as
----a connection does, admin() plans every write, stop() is planned.
+---a connection does, admin() plans every write, stop() and amcheck() are
+---planned.
 ---@class (exact) FfPgInstance
 local FfPgInstance = {}
 
@@ -964,6 +966,38 @@ function FfPgInstance:info() end
 ---Write. Stop the server and remove its folder (again is harmless).
 ---@return true
 function FfPgInstance:stop() end
+
+---@class (exact) FfPgAmcheckOpts
+---@field jobs? integer concurrent connections (0 or absent: one per core)
+---@field timeout_s? integer stop it after this long (0 or absent: no limit)
+
+---@class (exact) FfPgAmcheckResult
+---@field ok boolean no corruption found
+---@field corrupt boolean pg_amcheck found corruption (its exit status 2)
+---@field duration_s number 0 in the dry stand-in
+---@field problems integer reports in pg_amcheck's output ("heap table …:", "btree index …:")
+---@field relations string[] the distinct relations named, "db.schema.rel", the first 16
+---@field summary string the first reports on one line ("" when none)
+---@field raw string "raw/pg_amcheck.log" (".2"...) in ff.run.dir: the whole report ("(planned)" in a dry-run)
+---@field dry_run? boolean true for the stand-in returned by --dry-run
+
+---Write (it installs the amcheck extension into dbname). Physical
+---integrity: the instance's own pg_amcheck --heapallindexed
+-----install-missing --jobs=N over its socket, on every table (TOAST too)
+---and btree index of dbname, the catalogs included. Corruption is an
+---answer (ok false, the relations named); a check that could not be done
+---(pg_amcheck exit 1: no such database…; stopped) is nil, message, code.
+---Raises when the instance is not running, dbname is not 1 to 63 bytes,
+---opts has a negative value, or pg_amcheck is missing from its bindir.
+---Dry-run stand-in: the same checks, `{ ok = true, corrupt = false,
+---duration_s = 0, problems = 0, relations = {}, summary = "",
+---raw = "(planned)", dry_run = true }`.
+---@param dbname string
+---@param opts? FfPgAmcheckOpts
+---@return FfPgAmcheckResult? result
+---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
+function FfPgInstance:amcheck(dbname, opts) end
 
 ---Write. initdb and start a private server in a temporary folder, as
 ---postgres.os_user when ffrun runs as root (leftovers of a crashed ffrun

@@ -279,6 +279,19 @@ static int load_objectives(loader *l, const ff_yaml_node *n)
 	return ok < 0 ? ok : err;
 }
 
+static int load_drill(loader *l, const ff_yaml_node *n)
+{
+	int ok = cfg_want_map(l, n, "drill"), err = 0;
+	for (size_t i = 0; ok > 0 && err == 0 && i < n->n; i++) {
+		const ff_yaml_node *k = n->items[2 * i], *v = n->items[2 * i + 1];
+		if (cfg_is(k, "amcheck"))
+			err = cfg_get_bool(l, v, "drill.amcheck", &l->cfg->drill_amcheck);
+		else
+			err = cfg_unknown(l, k, "drill");
+	}
+	return ok < 0 ? ok : err;
+}
+
 static int load_snapshots(loader *l, const ff_yaml_node *n)
 {
 	return cfg_get_strv(l, n, "snapshots", 1, 0, &l->cfg->snapshots, &l->cfg->nsnapshots);
@@ -422,6 +435,7 @@ static const struct section {
 	{ "targets", load_targets },   { "paths", load_paths },
 	{ "postgres", load_postgres }, { "backup", load_backup },
 	{ "retention", load_retention }, { "objectives", load_objectives },
+	{ "drill", load_drill },
 	{ "snapshots", load_snapshots }, { "smoke", load_smoke },
 	{ "services", load_services }, { "exec", load_exec },
 	{ "restore", load_restore },   { "limits", load_limits },
@@ -543,6 +557,7 @@ static int set_defaults(loader *l)
 	cfg->evidence_days = 90;
 	cfg->rpo_hours = 24;
 	cfg->rto_minutes = 90;
+	cfg->drill_amcheck = 1;
 	cfg->memory_mb = 256;
 	cfg->seconds = 0;
 	cfg->instructions = 500000000;

@@ -42,6 +42,7 @@ typedef struct ff_config {
 	int evidence_days;    /* prune removes evidence folders older than this */
 	double rpo_hours;
 	double rto_minutes;
+	int drill_amcheck;    /* drill.amcheck: pg_amcheck the restored copy */
 	char **snapshots;     /* absolute paths */
 	size_t nsnapshots;
 	ff_smoke *smoke;

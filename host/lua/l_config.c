@@ -115,6 +115,11 @@ void ff_push_config(lua_State *L, const ff_config *c)
 	lua_setfield(L, -2, "rto_minutes");
 	lua_setfield(L, -2, "objectives");
 
+	lua_createtable(L, 0, 1);
+	lua_pushboolean(L, c->drill_amcheck);
+	lua_setfield(L, -2, "amcheck");
+	lua_setfield(L, -2, "drill");
+
 	/* Files named in snapshots that do not exist cannot be jail roots;
 	 * the runbook learns of them here and warns, instead of tripping the
 	 * jail by reading them. */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/amcheck.h"
 #include "core/cluster.h"
 #include "lua/l_pg.h"
 
@@ -149,6 +150,104 @@ static int dry_inst_stop(lua_State *L)
 	return 1;
 }
 
+/* What inst:amcheck and its stand-in both check: the handle, a database
+ * name as PostgreSQL takes one (1 to 63 bytes), and the options
+ * { jobs = (0: one per core), timeout_s = (0: none) }. */
+static const char *amcheck_args(lua_State *L, instance **in, int *jobs, int *timeout_s)
+{
+	size_t n;
+	*in = check_inst(L);
+	const char *db = luaL_checklstring(L, 2, &n);
+	if (n == 0 || n > 63 || memchr(db, '\0', n))
+		luaL_argerror(L, 2, "inst:amcheck: a database name of 1 to 63 bytes");
+	*jobs = 0;
+	*timeout_s = 0;
+	if (!lua_isnoneornil(L, 3)) {
+		luaL_checktype(L, 3, LUA_TTABLE);
+		*jobs = lpg_opt_int(L, 3, "jobs", 0);
+		*timeout_s = lpg_opt_int(L, 3, "timeout_s", 0);
+		if (*jobs < 0 || *timeout_s < 0)
+			luaL_argerror(L, 3, "inst:amcheck: jobs and timeout_s are 0 or more");
+	}
+	if (*jobs == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		*jobs = cpus > 0 ? (int)cpus : 1;
+	}
+	return db;
+}
+
+/* The answer of inst:amcheck, the same shape for its stand-in. MAY_LJMP. */
+static int push_amcheck(lua_State *L, const ff_amcheck_result *r, const char *raw, int dry)
+{
+	lua_createtable(L, 0, 8);
+	lua_pushboolean(L, !r->corrupt);
+	lua_setfield(L, -2, "ok");
+	lua_pushboolean(L, r->corrupt);
+	lua_setfield(L, -2, "corrupt");
+	lua_pushnumber(L, r->duration_s);
+	lua_setfield(L, -2, "duration_s");
+	lua_pushinteger(L, (lua_Integer)r->problems);
+	lua_setfield(L, -2, "problems");
+	lua_createtable(L, (int)r->nrels, 0);
+	for (size_t i = 0; i < r->nrels; i++) {
+		lua_pushstring(L, r->rels[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lua_setfield(L, -2, "relations");
+	lua_pushstring(L, r->summary);
+	lua_setfield(L, -2, "summary");
+	lua_pushstring(L, raw);
+	lua_setfield(L, -2, "raw");
+	if (dry) {
+		lua_pushboolean(L, 1);
+		lua_setfield(L, -2, "dry_run");
+	}
+	return 1;
+}
+
+/* instance:amcheck(db [, { jobs =, timeout_s = }])
+ *   -> { ok, corrupt, duration_s, problems, relations, summary, raw }
+ *    | nil, message, code
+ * PostgreSQL's pg_amcheck --heapallindexed --install-missing on database
+ * db, from the instance's own bindir: a write (it creates the amcheck
+ * extension there). Corruption is an answer (ok false, the relations
+ * named); a check that could not be done is a failure. */
+static int inst_amcheck(lua_State *L)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	instance *in;
+	int jobs, timeout_s, fd;
+	const char *db = amcheck_args(L, &in, &jobs, &timeout_s);
+	char tool[PATH_MAX + 16], raw[256];
+	ff_err e = {0};
+	ff_amcheck_result r;
+	snprintf(tool, sizeof(tool), "%s/pg_amcheck", in->c.bindir);
+	if (access(tool, X_OK) < 0)
+		return luaL_error(L, "inst:amcheck: no pg_amcheck in %s (it comes with the server's own package)",
+				  in->c.bindir);
+	if (ff_evidence_raw_open(&ctx->ev, &fd, raw, "pg_amcheck.log", &e) < 0)
+		return ff_raise(L, &e);
+	/* No Lua call while the report's file is open. */
+	ff_amcheck_opts o = { .pg_amcheck = tool, .sock = in->c.sock, .port = in->c.port, .db = db,
+			      .jobs = jobs, .out_fd = fd, .timeout_s = timeout_s, .cancel = &ctx->cancel };
+	int rc = ff_amcheck_run(&r, &o, &e);
+	close(fd);
+	if (rc < 0)
+		return ff_fail(L, &e);
+	return push_amcheck(L, &r, raw, 0);
+}
+
+/* amcheck's stand-in: the real call's checks, its shape, nothing run. */
+static int dry_inst_amcheck(lua_State *L)
+{
+	instance *in;
+	int jobs, timeout_s;
+	ff_amcheck_result r;
+	(void)amcheck_args(L, &in, &jobs, &timeout_s);
+	memset(&r, 0, sizeof(r));
+	return push_amcheck(L, &r, "(planned)", 1);
+}
+
 /* In a rehearsal: an instance handle like the real one, planned, whose
  * admin plans every change. */
 int lpg_dry_instance(lua_State *L)
@@ -168,6 +267,7 @@ void lpg_inst_class(lua_State *L)
 		{"connect", inst_connect, FF_READ, NULL},
 		{"info", inst_info, FF_READ, NULL},
 		{"stop", inst_stop, FF_WRITE, dry_inst_stop},
+		{"amcheck", inst_amcheck, FF_WRITE, dry_inst_amcheck},
 		{NULL, NULL, 0, NULL}
 	};
 	ff_handle_class(L, INST_MT, "pg.instance", methods, inst_gc);

@@ -150,10 +150,11 @@ static const char *extra(const ff_ctx *ctx, const char *key)
 }
 
 /* Prometheus textfile metrics for a real run: last success per runbook,
- * the last backup's size and duration, the last drill's RTO and RPO. */
+ * the last backup's size and duration, the last drill's RTO and RPO and
+ * its amcheck's time (kept out of RTO, so reported on its own). */
 static void write_metrics(ff_ctx *ctx, double finished)
 {
-	ff_metric m[4];
+	ff_metric m[5];
 	size_t n = 0;
 	const char *v;
 	ff_err e = {0};
@@ -176,6 +177,8 @@ static void write_metrics(ff_ctx *ctx, double finished)
 			m[n++] = (ff_metric){ "ffrun_last_drill_rto_seconds", atof(v) };
 		if ((v = extra(ctx, "rpo_s")))
 			m[n++] = (ff_metric){ "ffrun_last_drill_rpo_seconds", atof(v) };
+		if ((v = extra(ctx, "amcheck_s")))
+			m[n++] = (ff_metric){ "ffrun_last_drill_amcheck_seconds", atof(v) };
 	}
 	if (ff_metrics_write(ctx->cfg->monitoring_textfile, ctx->rb_name, pass, finished,
 			     duration, m, n, &e) < 0)

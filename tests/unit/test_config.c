@@ -45,6 +45,7 @@ static void check_defaults(const ff_config *c, const char *dir)
 	CHECK(c->keep_days == 30);
 	CHECK(c->rpo_hours == 24);
 	CHECK(c->rto_minutes == 90);
+	CHECK(c->drill_amcheck == 1);
 	CHECK(c->nsnapshots == 0 && c->nsmoke == 0 && c->nexec_allow == 0);
 	CHECK(c->nrestore_allow_errors == 0);
 	CHECK(c->services_up.n == 0 && c->services_check.n == 0);
@@ -94,7 +95,7 @@ static void test_empty_and_null_sections(void)
 	CHECK(strstr(e.msg, ":13:1: unknown key 'backup2'") != NULL);
 	p = write_file("nulls.yaml", "targets:\npaths: ~\npostgres:\nbackup:\nretention:\n"
 			  "objectives:\nsnapshots:\nsmoke:\nservices: {up: , check: ~}\nexec: {allow: }\n"
-			  "restore:\nlimits:\n");
+			  "restore:\nlimits:\ndrill:\n");
 	CHECK(ff_config_load(&c, p, &e) == 0);
 	check_defaults(&c, tmp);
 	ff_config_free(&c);
@@ -120,6 +121,7 @@ static const char full[] =
 	"  jobs: 4\n"
 	"retention: { keep_last: 3, keep_days: 0 }\n"
 	"objectives: { rpo_hours: 1.5, rto_minutes: 30 }\n"
+	"drill: { amcheck: false }\n"
 	"snapshots:\n"
 	"  - docker-compose.yml\n"
 	"  - ./deploy/.env\n"
@@ -164,6 +166,7 @@ static void test_every_key(void)
 	CHECK(c.backup_jobs == 4);
 	CHECK(c.keep_last == 3 && c.keep_days == 0);
 	CHECK(c.rpo_hours == 1.5 && c.rto_minutes == 30);
+	CHECK(c.drill_amcheck == 0);
 	CHECK(c.nsnapshots == 3);
 	if (c.nsnapshots == 3) {
 		CHECK_STR(c.snapshots[0], joined(tmp, "docker-compose.yml"));
@@ -256,6 +259,10 @@ static const struct bad_case {
 	{ "limits: {seconds: [1]}\n", ":1:19:", "limits.seconds must be a number" },
 	{ "objectives: {rpo_hours: 0}\n", ":1:25:", "objectives.rpo_hours must be a number > 0" },
 	{ "objectives: {rto_minutes: 1e}\n", ":1:27:", "objectives.rto_minutes must be a number" },
+	{ "drill: {amcheck: yes}\n", ":1:18:", "drill.amcheck must be true or false" },
+	{ "drill: {amcheck: 1}\n", ":1:18:", "drill.amcheck must be true or false" },
+	{ "drill: {amcheck: true, parent_check: true}\n", ":1:24:", "unknown key 'parent_check' in drill" },
+	{ "drill: [amcheck]\n", ":1:8:", "drill must be a mapping" },
 	{ "retention: {keep_last: 0}\n", ":1:24:", "retention.keep_last must be an integer >= 1" },
 	{ "retention: {keep_days: -1}\n", ":1:24:", "retention.keep_days must be an integer >= 0" },
 	{ "retention: [7]\n", ":1:12:", "retention must be a mapping" },
