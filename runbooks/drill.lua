@@ -4,12 +4,14 @@
 local rb = require "rb"
 local proof = require "proof"
 local amcheck = require "amcheck"
+local services = require "services"
 
 local cfg = ff.config
 local root = ff.paths.backups
 
 local lock, backup, manifest, inst, admin, dbname, verification
 local archive -- db.dump, as create_database and database_properties read it
+local app_env, working_at -- services.drill: its environment, when its check passed
 
 return {
   name = "drill",
@@ -23,6 +25,8 @@ return {
     { name = "confirm", type = "string", default = "",
       doc = "for a configured (non-ephemeral) drill server: its database name, typed out" },
     { name = "jobs", type = "integer", default = 0, doc = "pg_restore parallel jobs (0: one per core)" },
+    { name = "services_timeout", type = "integer", default = 300,
+      doc = "seconds for services.drill.check to pass", check = function(v) return v >= 1, "must be at least 1" end },
   },
   steps = {
     {
@@ -100,10 +104,31 @@ return {
       end,
     },
     {
+      name = "services",
+      doc = "The application against the drill database (services.drill): up, then every check passes; RTO ends there",
+      run = function(p)
+        local s = cfg.services.drill
+        if #s.up + #s.check + #s.down == 0 then return end
+        if inst then
+          local i = inst:info()
+          app_env = services.env(i.socket, i.port, "postgres", dbname)
+        else
+          local d = rb.must(ff.pg.connect(p.target))
+          local f = rb.must(d:facts())
+          d:close()
+          app_env = services.env(f.host, f.port, f.user, dbname)
+        end
+        services.up(s.up, p.services_timeout, app_env, "drill-services")
+        working_at = services.wait(s.check, p.services_timeout, app_env, "drill-services")
+        ff.log.info(string.format("services.drill: %d up, %d checks passed", #s.up, #s.check))
+      end,
+    },
+    {
       name = "objectives",
-      doc = "RTO (run start to smoke PASS) and RPO (backup age) against the objectives: FAIL when missed",
+      doc = "RTO (run start to smoke PASS, or to a working application with services.drill) and RPO (backup age) against the objectives: FAIL when missed",
       run = function()
-        local rto_s = ff.time.now() - ff.run.started_at
+        local rto_s = (working_at or ff.time.now()) - ff.run.started_at
+        ff.evidence.set("rto_to", working_at and "services.drill.check: the application works" or "smoke PASS")
         local rpo_s, o = proof.objectives(backup.stamp, rto_s)
         ff.evidence.set("rpo_s", rpo_s)
         ff.evidence.set("rto_s", math.floor(rto_s * 1000) / 1000)
@@ -127,6 +152,14 @@ return {
             .. "pg_amcheck would install the amcheck extension there", p.target), true)
         end
         amcheck.instance(inst, dbname)
+      end,
+    },
+    {
+      name = "services_down",
+      doc = "services.drill.down, whatever happened, once up may have run (the drill database still exists)",
+      cleanup = true,
+      run = function()
+        if app_env then services.down(cfg.services.drill.down, 120, app_env, "drill-services") end
       end,
     },
     {

@@ -4,6 +4,22 @@ local rb = require "rb"
 
 local services = {}
 
+local function urlenc(v)
+  return (tostring(v):gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+--- The environment that tells an application where its database is:
+--- PGHOST, PGPORT, PGDATABASE, PGUSER and the same as DATABASE_URL
+--- (postgresql://user@/db?host=…&port=…). Never a password: the
+--- application finds its own, as ffrun does (PGPASSFILE, .pgpass).
+function services.env(host, port, user, dbname)
+  return {
+    PGHOST = host, PGPORT = tostring(port), PGUSER = user, PGDATABASE = dbname,
+    DATABASE_URL = string.format("postgresql://%s@/%s?host=%s&port=%s", urlenc(user), urlenc(dbname),
+      urlenc(host), urlenc(port)),
+  }
+end
+
 --- Run every argv of `list` in turn; fails naming the first that fails.
 --- env: the connection settings for ff.exec (nil: none); tag names the
 --- raw logs (tag-up.log).
