@@ -49,6 +49,8 @@ for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done
 kill -9 "$pid"
 SH
 chmod +x "$WORK"/svc-*
+# A drill instance gone: its folder, and every postgres process naming it.
+gone() { [ -n "$1" ] && [ ! -e "$1" ] && ! ps -eo comm=,args= | awk '$1 == "postgres"' | grep -qF "$1"; }
 alive() { [ -s "$1/pid" ] && kill -0 "$(cat "$1/pid")" 2>/dev/null; }
 
 conf() { # conf WS STATE WANT
@@ -75,7 +77,7 @@ check "and no password ($(tr '\n' ' ' < "$S/env" | head -c 300))" \
 check "PGHOST is the drill instance's socket, not production's" \
   bash -c "grep -q '^PGHOST=/tmp/ffrun-drill-' '$S/env' && ! grep -q '$(pg_host src)' '$S/env'"
 check "the service served the backup's 42 rows from the drill database" \
-  grep -q 'serving 42 rows' "$ev/raw/drill-services-check.log"
+  bash -c "cat '$ev'/raw/drill-services-check.log* | grep -q 'serving 42 rows'"
 check "while production, which it was not given, has 50" [ "$(pg_sql src app 'select count(*) from items')" = 50 ]
 check "the summary says RTO was measured to the services check" \
   grep -q '"rto_to":"services.drill.check' "$ev/summary.json"
@@ -84,7 +86,9 @@ dur=$(grep -o '"duration_s":[0-9.]*' "$ev/summary.json" | head -n 1 | cut -d: -f
 check "RTO ($rto s) is within the run ($dur s)" awk -v r="$rto" -v d="$dur" 'BEGIN { exit !(r > 0 && r <= d) }'
 check "down ran once" [ "$(wc -l < "$S/downs")" = 1 ]
 check "no service process left" bash -c "! kill -0 \$(cat '$S/pid') 2>/dev/null"
-check "no drill server left" [ "$(ps -eo args | grep -c '[p]ostgres.*ffrun-drill-')" = 0 ]
+inst1=$(sed -n 's|^PGHOST=\(/tmp/ffrun-drill-[^/]*\)/sock$|\1|p' "$S/env")
+check "no drill server left (its own: ${inst1:-?})" \
+  gone "$inst1"
 
 # --- FAIL: the check never passes; down still runs -----------------------------------
 S2=$WORK/s2
@@ -105,7 +109,9 @@ kill -TERM $pid; wait $pid; code=$?
 check "SIGTERM during the services wait: exit 1 ($code)" [ $code = 1 ]
 check "down ran after the SIGTERM" [ "$(wc -l < "$S3/downs" 2>/dev/null)" = 1 ]
 check "no service process left after the SIGTERM" bash -c "! kill -0 \$(cat '$S3/pid') 2>/dev/null"
-check "no drill server left after the SIGTERM" [ "$(ps -eo args | grep -c '[p]ostgres.*ffrun-drill-')" = 0 ]
+inst3=$(sed -n 's|^PGHOST=\(/tmp/ffrun-drill-[^/]*\)/sock$|\1|p' "$S3/env")
+check "no drill server left after the SIGTERM (its own: ${inst3:-?})" \
+  gone "$inst3"
 
 # --- a dry-run runs none of them ---------------------------------------------------------
 S4=$WORK/s4
