@@ -121,19 +121,23 @@ static int run_step(ff_ctx *ctx, ff_step *s, int step_index, int header, int par
 
 static int resolve_runbook(ff_ctx *ctx, const char *home, ff_err *e)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX + 64];
 	const char *arg = ctx->runbook_arg;
+	int n;
 	if (!strchr(arg, '/') && !strstr(arg, ".lua"))
-		snprintf(path, sizeof(path), "%s/runbooks/%s.lua", home, arg);
+		n = snprintf(path, sizeof(path), "%s/runbooks/%s.lua", home, arg);
 	else
-		snprintf(path, sizeof(path), "%s", arg);
+		n = snprintf(path, sizeof(path), "%s", arg);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return ff_err_set(e, FF_EUSAGE, "runbook %s: the path is too long", arg);
 	char *real = realpath(path, NULL);
 	if (!real)
 		return ff_err_set(e, FF_EUSAGE, "runbook %s: %s", path, strerror(errno));
 	ctx->runbook_path = real;
 	ctx->runbook_dir = strdup(real);
 	*strrchr(ctx->runbook_dir, '/') = '\0';
-	snprintf(path, sizeof(path), "%s/stdlib", home);
+	if (snprintf(path, sizeof(path), "%s/stdlib", home) >= (int)sizeof(path))
+		return ff_err_set(e, FF_EINTERNAL, "stdlib folder under %s: the path is too long", home);
 	ctx->stdlib_dir = realpath(path, NULL);
 	if (!ctx->stdlib_dir)
 		return ff_err_set(e, FF_EINTERNAL, "stdlib folder %s: %s", path, strerror(errno));
