@@ -99,7 +99,15 @@ return {
           g.backup, g.age_s = chosen.stamp, a
           if d then g.drill_run = d.run_id end
           local drill = d and string.format("drill %s %s", tostring(d.run_id), tostring(d.status)) or "drill: none"
-          if passed then
+          -- The drill's word counts only as sealed evidence: its DIGEST
+          -- must still check (a hand-written summary.json proves nothing).
+          local sealed, problems = true, nil
+          if passed then sealed, problems = ff.verify.digest(d.dir) end
+          if passed and not sealed then
+            g.reason = "drill evidence not sealed"
+            line = string.format("backup %s: the evidence of drill %s does not check against its DIGEST: %s",
+              chosen.stamp, tostring(d.run_id), table.concat(problems or {}, "; "))
+          elseif passed then
             g.verdict, g.reason = "PASS", "proved"
             line = string.format("backup %s (age %s = %d s, limit %d s) proved by drill %s",
               chosen.stamp, age(a), a, p.max_age, tostring(d.run_id))

@@ -16,9 +16,12 @@ local function needed_evidence()
   local keep = { [ff.run.id] = true }
   local by_stamp = {}
   for _, b in ipairs(backups.list(root)) do by_stamp[b.stamp] = b end
+  -- A kept backup's last drill too, PASS or FAIL: gate judges by it.
+  local last = backups.last_drills(backups.runs(ff.paths.evidence))
   for _, k in ipairs(kept) do
-    local d = proven[k.stamp]
+    local d, l = proven[k.stamp], last[k.stamp]
     if d then keep[d.dir:match("([^/]+)$")] = true end
+    if l then keep[l.dir:match("([^/]+)$")] = true end
     local ok, m = pcall(rb.read_json, by_stamp[k.stamp].path .. "/manifest.json")
     if ok and type(m) == "table" and type(m.evidence_run) == "string" then keep[m.evidence_run] = true end
   end
@@ -56,7 +59,8 @@ return {
         local newest_proven
         kept, doomed, newest_proven = backups.retention(all, proven, p.keep_last, p.keep_days, ff.run.started_at)
         ff.log.info(string.format("%d backups: keeping %d, removing %d%s", #all, #kept, #doomed,
-          newest_proven and ("; newest proven by a drill: " .. newest_proven) or "; none proven by a drill yet"))
+          #newest_proven > 0 and ("; newest proven by a drill: " .. table.concat(newest_proven, ", "))
+            or "; none proven by a drill yet"))
         ff.evidence.set("kept", kept)
         old_evidence = backups.old_evidence(ff.paths.evidence, p.evidence_days, needed_evidence(), ff.run.started_at)
       end,

@@ -97,30 +97,54 @@ function backups.proven(runs)
   return by_stamp
 end
 
---- Retention: which of `all` (backups.list) are kept, and why, and which
---- go. A backup is kept when it is among the newest keep_last, younger
---- than keep_days, or the newest one a real drill has proven (proven:
---- backups.proven). Returns kept {stamp, why}, doomed (backups), and the
---- newest proven stamp or nil.
+-- The database a backup is of, as its manifest names it: one key per
+-- (system_identifier, dbname); "?" when the manifest cannot tell.
+local function database_key(b)
+  local ok, m = pcall(ff.json.decode, ff.fs.read(b.path .. "/manifest.json") or "")
+  local src = ok and type(m) == "table" and type(m.source) == "table" and m.source or {}
+  if type(src.dbname) ~= "string" then return "?" end
+  return tostring(src.system_identifier) .. "\0" .. src.dbname
+end
+
+--- Retention: which of `all` (backups.list, oldest first) are kept, and
+--- why, and which go. Per database (a folder may hold the backups of
+--- several), a backup is kept when it is among its newest keep_last,
+--- younger than keep_days, or the newest one a real drill has proven
+--- (proven: backups.proven). Returns kept {stamp, why} and doomed
+--- (backups), both oldest first, and the newest proven stamp of each
+--- database that has one.
 function backups.retention(all, proven, keep_last, keep_days, now)
-  local newest_proven
+  local groups, order = {}, {}
   for _, b in ipairs(all) do
-    if proven[b.stamp] then newest_proven = b.stamp end
+    local k = database_key(b)
+    if not groups[k] then groups[k] = {}; order[#order + 1] = k end
+    local g = groups[k]
+    g[#g + 1] = b
+  end
+  local why_of, newest = {}, {}
+  for _, k in ipairs(order) do
+    local g, newest_proven = groups[k], nil
+    for _, b in ipairs(g) do
+      if proven[b.stamp] then newest_proven = b.stamp end
+    end
+    if newest_proven then newest[#newest + 1] = newest_proven end
+    for i, b in ipairs(g) do
+      local age_days = (now - rb.must(ff.time.parse_stamp(b.stamp))) / 86400
+      if i > #g - keep_last then why_of[b.stamp] = "among the newest " .. keep_last
+      elseif age_days < keep_days then why_of[b.stamp] = string.format("younger than %d days", keep_days)
+      elseif b.stamp == newest_proven then why_of[b.stamp] = "the newest backup a drill has proven" end
+    end
   end
   local kept, doomed = {}, {}
-  for i, b in ipairs(all) do
-    local age_days = (now - rb.must(ff.time.parse_stamp(b.stamp))) / 86400
-    local why
-    if i > #all - keep_last then why = "among the newest " .. keep_last
-    elseif age_days < keep_days then why = string.format("younger than %d days", keep_days)
-    elseif b.stamp == newest_proven then why = "the newest backup a drill has proven" end
-    if why then
-      kept[#kept + 1] = { stamp = b.stamp, why = why }
+  for _, b in ipairs(all) do
+    if why_of[b.stamp] then
+      kept[#kept + 1] = { stamp = b.stamp, why = why_of[b.stamp] }
     else
       doomed[#doomed + 1] = b
     end
   end
-  return kept, doomed, newest_proven
+  table.sort(newest)
+  return kept, doomed, newest
 end
 
 --- Evidence retention: the run folders under evidence_root (named

@@ -311,7 +311,7 @@ function proof.matviews(conn, m, v)
     end
     if why then
       v.matviews_refreshed[#v.matviews_refreshed + 1] = name
-      ff.log.warn(string.format("materialized view %s: %s: refreshed by the restore from the proven tables, so it was stale at backup time",
+      ff.log.warn(string.format("materialized view %s: %s: refreshed by the restore from the proven tables (stale at backup time, or its query reads what no category holds, such as now()): not proved",
         name, why))
     end
   end
@@ -349,8 +349,9 @@ local function proved(v, m)
   if m.large_objects then parts[#parts + 1] = string.format("%d large objects", v.large_objects) end
   if m.sequences then parts[#parts + 1] = string.format("%d sequences", v.sequences) end
   if m.matviews then
-    parts[#parts + 1] = string.format("%d materialized views%s", v.matviews, #v.matviews_refreshed > 0
-      and string.format(" (%d refreshed from a stale backup)", #v.matviews_refreshed) or "")
+    local refreshed = v.matviews_refreshed and #v.matviews_refreshed or 0
+    parts[#parts + 1] = string.format("%d materialized views%s", v.matviews, refreshed > 0
+      and string.format(" (%d of them differ in content: refreshed, not proved)", refreshed) or "")
   end
   if m.schema_inventory then parts[#parts + 1] = string.format("schema (%d objects)", v.schema_objects) end
   if m.database then parts[#parts + 1] = "database properties" end
@@ -406,6 +407,8 @@ function proof.finish(db, m, v, smoke_key)
     proof.database(db, m, v)
   end
   table.sort(v.mismatches)
+  -- An empty list would be written as {}: absent instead.
+  if #v.matviews_refreshed == 0 then v.matviews_refreshed = nil end
   ff.evidence.set("verification", v)
   rb.check(#v.mismatches == 0, "the restored copy differs from the backup: %s", table.concat(v.mismatches, "; "))
   rb.check(v.tables > 0 or m.verify == "none", "no table was compared: a verification of nothing is not a PASS")

@@ -2,6 +2,7 @@
  * argv only, no shell; the environment is scrubbed; output goes to the
  * evidence raw/ folder with secret values redacted; a timeout kills the
  * whole process group. */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -60,6 +61,29 @@ static const char *const env_names[] = {
 	"PGSSLMODE", "PGCONNECT_TIMEOUT", "DATABASE_URL", NULL
 };
 
+/* 1 when a connection setting carries a password: user:PASSWORD@ in a
+ * URL's authority, or a password key (password=, passwd=...) anywhere, in
+ * a URL's query or a key=value conninfo. */
+static int has_password(const char *v)
+{
+	const char *scheme = strstr(v, "://");
+	if (scheme) {
+		const char *auth = scheme + 3;
+		size_t len = strcspn(auth, "/?#");
+		const char *at = memchr(auth, '@', len);
+		if (at && memchr(auth, ':', (size_t)(at - auth)))
+			return 1;
+	}
+	for (const char *p = v; (p = strchr(p, '=')) != NULL; p++) {
+		const char *k = p;
+		while (k > v && (isalnum((unsigned char)k[-1]) || k[-1] == '_'))
+			k--;
+		if (p > k && ff_redact_is_secret_key(k, (size_t)(p - k)))
+			return 1;
+	}
+	return 0;
+}
+
 /* The child's environment: PATH, LANG and opts.env (at index 2, when a
  * table), as a NULL-terminated array on the Lua stack (its strings are
  * anchored there too); NULL without opts.env. A name not in env_names, or
@@ -97,9 +121,8 @@ static const char **check_env(lua_State *L, int opts)
 		if (!known)
 			ff_violation(L, "exec env %s: only PGHOST, PGPORT, PGDATABASE, PGUSER, DATABASE_URL and "
 				     "other connection settings without a password may be set", name);
-		const char *at = strchr(value, '@'), *scheme = strstr(value, "://");
-		if (scheme && at && memchr(scheme + 3, ':', (size_t)(at - scheme - 3)))
-			ff_violation(L, "exec env %s: a URL with a password: give it through PGPASSFILE instead", name);
+		if (has_password(value))
+			ff_violation(L, "exec env %s: a password in it: give it through PGPASSFILE instead", name);
 		lua_pushfstring(L, "%s=%s", name, value);
 		out[k++] = lua_tostring(L, -1);
 		lua_rawseti(L, anchor, (lua_Integer)k);
@@ -205,6 +228,11 @@ static int exec_redacted(lua_State *L, ff_ctx *ctx, const char **argv, const cha
 	}
 	if (tfd >= 0)
 		close(tfd);
+	/* Cut at a line's end: half a line may hide a secret's key. */
+	if (rc == 0 && cut) {
+		char *nl = memrchr(box->text, '\n', len);
+		len = nl ? (size_t)(nl - box->text) + 1 : 0;
+	}
 	if (rc == 0)
 		rc = ff_redact(&box->safe, &safelen, box->text, len, redact, FF_REDACT_AUTO, &found, &e);
 	int fd = -1;
@@ -243,7 +271,8 @@ static int l_exec(lua_State *L)
 			name = luaL_checkstring(L, -1);
 		if (lua_getfield(L, 2, "redact") != LUA_TNIL)
 			redact = luaL_checkstring(L, -1);
-		lua_pop(L, 3);
+		/* The three stay on the stack: name and redact are used after
+		 * check_env allocates (a collection must not free them). */
 	}
 	const char **env = check_env(L, 2);
 	if (redact)
@@ -280,6 +309,14 @@ static int l_exec(lua_State *L)
 static int dry_exec(lua_State *L)
 {
 	check_argv(L, ff_ctx_of(L));
+	/* The options the real call reads, checked as it checks them. */
+	if (lua_type(L, 2) == LUA_TTABLE) {
+		if (lua_getfield(L, 2, "timeout") != LUA_TNIL)
+			luaL_checknumber(L, -1);
+		if (lua_getfield(L, 2, "name") != LUA_TNIL)
+			luaL_checkstring(L, -1);
+		lua_pop(L, 2);
+	}
 	check_env(L, 2);
 	lua_createtable(L, 0, 7);
 	lua_pushliteral(L, "(planned)");

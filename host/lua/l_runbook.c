@@ -91,6 +91,9 @@ static int check_args(lua_State *L, ff_ctx *ctx)
 		luaL_argerror(L, 1, lua_pushfstring(L, "no shipped runbook %s (%s)", name, lua_tostring(L, 3)));
 	/* Raw traversal: no runbook metamethod runs inside a primitive. */
 	int n = 0;
+	/* Each param leaves its "k=v" on the stack: room for all of them
+	 * (at most 64, checked below) and the calls after. */
+	luaL_checkstack(L, 64 + 16, "runbook params");
 	lua_pushnil(L);
 	while (lua_next(L, 2)) {
 		if (lua_type(L, -2) != LUA_TSTRING)
@@ -103,6 +106,15 @@ static int check_args(lua_State *L, ff_ctx *ctx)
 			luaL_argerror(L, 2, lua_pushfstring(L, "param %s: a string, number or boolean", k));
 		/* lua_tostring converts a number in place: the value, not
 		 * the key lua_next needs. */
+		/* A whole float (3.0) goes as 3: the child reads integers. */
+		if (t == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+			lua_Number x = lua_tonumber(L, -1);
+			lua_Integer i;
+			if (lua_numbertointeger(x, &i) && (lua_Number)i == x) {
+				lua_pop(L, 1);
+				lua_pushinteger(L, i);
+			}
+		}
 		const char *v = t == LUA_TBOOLEAN ? (lua_toboolean(L, -1) ? "true" : "false")
 			      : lua_tostring(L, -1);
 		lua_pushfstring(L, "%s=%s", k, v);

@@ -19,6 +19,7 @@ echo '{"Name":"app-api-1","State":"running","Health":"healthy"}'
 echo "password: hunter2-planted"
 echo "DATABASE_URL=postgres://app:url-secret-planted@db/app"
 echo "args: $*"
+echo '{"Name":"app-db-1","Labels":"x","Env":"POSTGRES_PASSWORD=json-secret-planted"}'
 SH
 printf '#!/bin/sh\necho partial output\nexit 3\n' > "$WORK/fails"
 chmod +x "$WORK/compose-ps" "$WORK/fails"
@@ -41,9 +42,13 @@ check "compose_ps.txt is listed in DIGEST and sha256sum -c agrees" \
 check "compose_ps.txt is a manifest artifact" grep -q '"path":"compose_ps.txt"' "$b/manifest.json"
 check "the planted password is redacted in compose_ps.txt" \
   bash -c "grep -q '^password: \[REDACTED\]' '$b/compose_ps.txt' && ! grep -q hunter2 '$b/compose_ps.txt'"
-check "the URL's password is redacted too" bash -c "! grep -q url-secret-planted '$b/compose_ps.txt'"
-check "no planted secret anywhere in the backup or the evidence" \
-  bash -c "! grep -rqa -e hunter2-planted -e url-secret-planted '$WORK/a/backups' '$WORK/a/evidence'"
+grep -q json-secret-planted "$b/compose_ps.txt"; code=$?
+check "a secret KEY=VALUE inside a JSON line is redacted (grep exit $code)" [ $code = 1 ]
+# grep's exit 1 (searched, not found), not 2 (nothing to search).
+grep -q url-secret-planted "$b/compose_ps.txt"; code=$?
+check "the URL's password is redacted too (grep exit $code)" [ $code = 1 ]
+grep -rqa -e hunter2-planted -e url-secret-planted -e json-secret-planted "$WORK/a/backups" "$WORK/a/evidence"; code=$?
+check "no planted secret anywhere in the backup or the evidence (grep exit $code)" [ $code = 1 ]
 check "the evidence says app_state ok" grep -q '"app_state":{[^}]*"ok":true' "$ev/summary.json"
 check "and the log how many values were redacted" grep -qE 'app_state: compose_ps.txt, [0-9]+ bytes, [1-9][0-9]* value\(s\) redacted' "$WORK/err"
 "$FFRUN" -q verify path="$b" 2> "$WORK/err"

@@ -51,6 +51,8 @@ SH
 chmod +x "$WORK"/svc-*
 # A drill instance gone: its folder, and every postgres process naming it.
 gone() { [ -n "$1" ] && [ ! -e "$1" ] && ! ps -eo comm=,args= | awk '$1 == "postgres"' | grep -qF "$1"; }
+# The service ran (its pid file) and is gone now.
+stopped() { [ -s "$1/pid" ] && ! kill -0 "$(cat "$1/pid")" 2>/dev/null; }
 alive() { [ -s "$1/pid" ] && kill -0 "$(cat "$1/pid")" 2>/dev/null; }
 
 conf() { # conf WS STATE WANT
@@ -85,7 +87,7 @@ rto=$(grep -o '"rto_s":[0-9.]*' "$ev/summary.json" | cut -d: -f2)
 dur=$(grep -o '"duration_s":[0-9.]*' "$ev/summary.json" | head -n 1 | cut -d: -f2)
 check "RTO ($rto s) is within the run ($dur s)" awk -v r="$rto" -v d="$dur" 'BEGIN { exit !(r > 0 && r <= d) }'
 check "down ran once" [ "$(wc -l < "$S/downs")" = 1 ]
-check "no service process left" bash -c "! kill -0 \$(cat '$S/pid') 2>/dev/null"
+check "no service process left" stopped "$S"
 inst1=$(sed -n 's|^PGHOST=\(/tmp/ffrun-drill-[^/]*\)/sock$|\1|p' "$S/env")
 check "no drill server left (its own: ${inst1:-?})" \
   gone "$inst1"
@@ -96,8 +98,9 @@ conf "$WS" "$S2" 999
 "$FFRUN" -q -c "$WS/ffrun.yaml" drill services_timeout=3 2> "$WORK/err"; code=$?
 check "a check that never passes: FAIL naming it (exit $code: $(why "$WORK/err"))" \
   bash -c "[ $code = 1 ] && grep -q 'svc-check did not pass within 3 s' '$WORK/err'"
+check "the service had come up in the FAIL case" [ -s "$S2/pid" ]
 check "down ran after the FAIL" [ "$(wc -l < "$S2/downs" 2>/dev/null)" = 1 ]
-check "no service process left after the FAIL" bash -c "! kill -0 \$(cat '$S2/pid') 2>/dev/null"
+check "no service process left after the FAIL" stopped "$S2"
 
 # --- SIGTERM while the drill waits for the service ------------------------------------
 S3=$WORK/s3
@@ -108,7 +111,7 @@ check "the service came up before the signal" alive "$S3"
 kill -TERM $pid; wait $pid; code=$?
 check "SIGTERM during the services wait: exit 1 ($code)" [ $code = 1 ]
 check "down ran after the SIGTERM" [ "$(wc -l < "$S3/downs" 2>/dev/null)" = 1 ]
-check "no service process left after the SIGTERM" bash -c "! kill -0 \$(cat '$S3/pid') 2>/dev/null"
+check "no service process left after the SIGTERM" stopped "$S3"
 inst3=$(sed -n 's|^PGHOST=\(/tmp/ffrun-drill-[^/]*\)/sock$|\1|p' "$S3/env")
 check "no drill server left after the SIGTERM (its own: ${inst3:-?})" \
   gone "$inst3"

@@ -84,6 +84,17 @@ check "proved: evidence {backup, age_s, max_age_s, drill_run, verdict}" \
 check "proved: --json gives the same verdict" bash -c "'$FFRUN' -c '$WS/ffrun.yaml' --json gate 2>/dev/null | grep -q '\"verdict\":\"PASS\"'"
 check "ffrun gate && ./migrate runs the migration" bash -c "'$FFRUN' -q -c '$WS/ffrun.yaml' gate >/dev/null && touch '$WORK/migrated'; [ -e '$WORK/migrated' ]"
 
+# The PASS drill's evidence, changed after it was sealed: it proves nothing.
+pev=$WS/evidence/$pass_run
+cp "$pev/summary.json" "$WORK/summary.keep"
+sed -i 's/"rto_s":/"rto_s" :/' "$pev/summary.json"
+gate
+check "a proving drill whose evidence no longer checks against its DIGEST: exit 1 naming it ($err)" \
+  bash -c "[ $code = 1 ] && grep -qF 'the evidence of drill $pass_run does not check against its DIGEST' <<< \"\$1\"" _ "$err"
+cp "$WORK/summary.keep" "$pev/summary.json"
+gate
+check "sealed again (the file restored): exit 0 ($code)" [ $code = 0 ]
+
 # examples/gate/migrate.sh: the migration runs after a PASS, not after a FAIL.
 mkdir -p "$WORK/bin" && ln -sf "$FFRUN" "$WORK/bin/ffrun"
 mig() { PATH="$WORK/bin:$PATH" FFRUN_CONFIG="$WS/ffrun.yaml" "$@" bash "$FF_SRC/examples/gate/migrate.sh" touch "$WORK/migrated2" > /dev/null 2>&1; }

@@ -10,8 +10,8 @@ BUILD=$(dirname "$FFRUN")
 why() { { grep -m 1 '^ffrun:' "$1" || tail -n 1 "$1"; } 2>/dev/null | head -c 300; }
 
 # --- cmake --install into a clean prefix -------------------------------------------
-cmake --install "$BUILD" --prefix "$WORK/prefix" > "$WORK/install.log" 2>&1
-check "cmake --install into a clean prefix" [ $? = 0 ]
+cmake --install "$BUILD" --prefix "$WORK/prefix" > "$WORK/install.log" 2>&1; code=$?
+check "cmake --install into a clean prefix (exit $code)" [ $code = 0 ]
 for f in bin/ffrun share/ffrun/runbooks/drill.lua share/ffrun/stdlib/proof.lua share/man/man1/ffrun.1 \
          share/doc/ffrun/examples/ffrun.yaml share/doc/ffrun/examples/systemd/ffrun-drill.timer; do
   check "installed: $f" [ -e "$WORK/prefix/$f" ]
@@ -43,8 +43,8 @@ for where in prefix root/usr; do
   check "$where: a runbook by name is the installed one" grep -qx "runbook: $share/runbooks/drill.lua" "$WORK/d"
   WS=$WORK/ws-${where%%/*}
   make_config "$WS" "targets: { prod: { conninfo: \"$(pg_conninfo src app)\" }, drill: { ephemeral: true } }"
-  (cd "$WORK" && run -q -c "$WS/ffrun.yaml" backup) 2> "$WORK/err"
-  check "$where: a backup from the installed files ($(why "$WORK/err"))" [ $? = 0 ]
+  (cd "$WORK" && run -q -c "$WS/ffrun.yaml" backup) 2> "$WORK/err"; code=$?
+  check "$where: a backup from the installed files (exit $code: $(why "$WORK/err"))" [ $code = 0 ]
   (cd "$WORK" && run -q -c "$WS/ffrun.yaml" drill) 2> "$WORK/err"; code=$?
   ev=$(last_evidence "$WS")
   check "$where: a drill from the installed files PASSes ($(why "$WORK/err"))" [ $code = 0 ]

@@ -21,10 +21,10 @@ ff() { "$FFRUN" -c "$P/ffrun.yaml" "$@"; }
 last_prune() { ls -1d "$P"/evidence/*-prune*/ | sed 's:/$::' | sort -V | tail -n 1; }
 now=$(date -u +%s)
 ago() { date -u -d "@$((now - $1 * 86400 - 60))" +%Y%m%d-%H%M%S; }
-mk_backup() { # mk_backup DAYS_AGO MAKER_RUN -> a minimal complete backup folder that old
+mk_backup() { # mk_backup DAYS_AGO MAKER_RUN [DBNAME] -> a minimal complete backup folder that old
   local s; s=$(ago "$1")
   mkdir -p "$P/backups/$s"
-  echo "{\"format\":\"ffrun.backup/2\",\"artifacts\":[],\"evidence_run\":\"$2\"}" > "$P/backups/$s/manifest.json"
+  echo "{\"format\":\"ffrun.backup/2\",\"artifacts\":[],\"evidence_run\":\"$2\",\"source\":{\"system_identifier\":\"7\",\"dbname\":\"${3:-app}\"}}" > "$P/backups/$s/manifest.json"
   echo "$s"
 }
 mk_run() { # mk_run DAYS_AGO RUNBOOK [STATUS [BACKUP_STAMP]] -> an evidence folder that old
@@ -40,7 +40,13 @@ maker60=$(mk_run 60 backup); maker50=$(mk_run 50 backup); maker1=$(mk_run 1 back
 b60=$(mk_backup 60 "$maker60"); b50=$(mk_backup 50 "$maker50"); b1=$(mk_backup 1 "$maker1")
 drill60=$(mk_run 59 drill PASS "$b60")     # proved a backup that goes: old, goes
 drill50=$(mk_run 49 drill PASS "$b50")     # proved a kept backup: stays
+drill50f=$(mk_run 44 drill FAIL "$b50")    # the kept backup's last drill, FAILed: stays (gate reads it)
 old_report=$(mk_run 45 report)             # old, nobody needs it: goes
+# Another database's backups in the same folder: retention is per database.
+# Its only proven one (55 days) is older than app's proven one; it stays.
+makero=$(mk_run 56 backup)
+o55=$(mk_backup 55 "$makero" other); o30=$(mk_backup 30 "$makero" other)
+drillo55=$(mk_run 54 drill PASS "$o55")
 young=$(mk_run 5 report)                   # young: stays
 mkdir -p "$P/evidence/00-notes"            # not a run folder: never touched (sorts first: last_evidence)
 
@@ -67,6 +73,9 @@ check "old evidence nobody needs is gone (the removed backup's drill, an old rep
   bash -c "[ ! -e '$P/evidence/$drill60' ] && [ ! -e '$P/evidence/$old_report' ]"
 check "the kept backups' evidence stays: the proving drill and the runs that made them" \
   bash -c "[ -d '$P/evidence/$drill50' ] && [ -d '$P/evidence/$maker50' ] && [ -d '$P/evidence/$maker1' ]"
+check "and a kept backup's last drill, though it FAILed after the one that proved it" [ -d "$P/evidence/$drill50f" ]
+check "another database's newest proven backup stays, though app has a newer one" \
+  bash -c "[ -d '$P/backups/$o55' ] && [ -d '$P/backups/$o30' ] && [ -d '$P/evidence/$drillo55' ]"
 check "young evidence and what is not a run folder stay" \
   bash -c "[ -d '$P/evidence/$young' ] && [ -d '$P/evidence/00-notes' ]"
 check "the removed backup's maker run (60 days) is gone too: its backup is" [ ! -e "$P/evidence/$maker60" ]
