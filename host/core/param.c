@@ -11,7 +11,7 @@ int ff_param_split(size_t *name_len, const char **value, const char *arg, ff_err
 {
 	const char *eq = strchr(arg, '=');
 	if (!eq || eq == arg)
-		return ff_err_set(e, FF_EUSAGE, "'%s': parameters are NAME=VALUE", arg);
+		return ff_err_set(e, FF_EUSAGE, "'%.200s%s': parameters are NAME=VALUE", arg, strlen(arg) > 200 ? "…" : "");
 	*name_len = (size_t)(eq - arg);
 	*value = eq + 1;
 	return 0;

@@ -29,6 +29,12 @@ int main(void)
 	CHECK(ff_param_split(&kl, &v, "max_age=60", &e) == 0 && kl == 7 && !strcmp(v, "60"));
 	CHECK(ff_param_split(&kl, &v, "a==b", &e) == 0 && kl == 1 && !strcmp(v, "=b"));
 	CHECK(ff_param_split(&kl, &v, "x=", &e) == 0 && kl == 1 && !*v);
+	/* A long argument without '=' still says what it must be (the
+	 * message's 1 KiB once cut the explanation off: found by fuzz_params). */
+	char lng[2048];
+	memset(lng, 'a', sizeof(lng) - 1);
+	lng[sizeof(lng) - 1] = '\0';
+	CHECK(ff_param_split(&kl, &v, lng, &e) < 0 && strstr(e.msg, "parameters are NAME=VALUE"));
 	CHECK(ff_param_split(&kl, &v, "=60", &e) == FF_EUSAGE);
 	CHECK(ff_param_split(&kl, &v, "max_age", &e) == FF_EUSAGE && strstr(e.msg, "NAME=VALUE"));
 
