@@ -494,6 +494,7 @@ function ff.plan.backup(path) end
 ---@field ok boolean the child exited 0 (PASS)
 ---@field code integer its exit status (-1 when a signal ended it)
 ---@field signal? integer the signal that ended it
+---@field timed_out? boolean stopped by this run's cancel (a signal to ffrun); absent in the dry stand-in
 ---@field output string the last 4 KiB of its stderr, secrets masked
 ---@field raw string its whole stderr: raw/runbook-<name>.log
 ---@field duration_s number

@@ -14,6 +14,7 @@
 #include "core/exec.h"
 #include "core/fsutil.h"
 #include "core/redact.h"
+#include "lua/l_exec.h"
 #include "lua/handle.h"
 #include "lua/modules.h"
 #include "lua/prim.h"
@@ -156,10 +157,8 @@ static const char **check_argv(lua_State *L, ff_ctx *ctx)
 	return argv;
 }
 
-/* The result table of a run: ok, code, signal, timed_out, output, raw,
- * duration_s. */
-static void push_result(lua_State *L, const ff_exec_result *res, const char *out, size_t outlen,
-			const char *rel)
+void ff_push_exec_result(lua_State *L, const ff_exec_result *res, const char *out, size_t outlen,
+			 const char *rel)
 {
 	lua_createtable(L, 0, 7);
 	lua_pushboolean(L, res->exited && res->status == 0 && !res->timed_out);
@@ -248,7 +247,7 @@ static int exec_redacted(lua_State *L, ff_ctx *ctx, const char **argv, const cha
 	}
 	if (rc < 0)
 		return ff_fail(L, &e);
-	push_result(L, &res, box->safe, safelen, rel);
+	ff_push_exec_result(L, &res, box->safe, safelen, rel);
 	lua_pushinteger(L, found);
 	lua_setfield(L, -2, "redacted");
 	lua_pushboolean(L, cut);
@@ -301,7 +300,7 @@ static int l_exec(lua_State *L)
 	ff_exec_result_free(&res);
 	if (rc < 0)
 		return ff_fail(L, &e);
-	push_result(L, &res, tail, strlen(tail), rel);
+	ff_push_exec_result(L, &res, tail, strlen(tail), rel);
 	return 1;
 }
 

@@ -15,6 +15,7 @@
 
 #include "core/exec.h"
 #include "lua/handle.h"
+#include "lua/l_exec.h"
 #include "lua/modules.h"
 #include "lua/prim.h"
 
@@ -202,21 +203,7 @@ static int l_run(lua_State *L)
 	ff_exec_result_free(&res);
 	if (rc < 0)
 		return ff_fail(L, &e);
-	lua_createtable(L, 0, 8);
-	lua_pushboolean(L, res.exited && res.status == 0);
-	lua_setfield(L, -2, "ok");
-	lua_pushinteger(L, res.exited ? res.status : -1);
-	lua_setfield(L, -2, "code");
-	if (!res.exited) {
-		lua_pushinteger(L, res.status);
-		lua_setfield(L, -2, "signal");
-	}
-	lua_pushstring(L, tail);
-	lua_setfield(L, -2, "output");
-	lua_pushstring(L, rel);
-	lua_setfield(L, -2, "raw");
-	lua_pushnumber(L, res.duration_s);
-	lua_setfield(L, -2, "duration_s");
+	ff_push_exec_result(L, &res, tail, strlen(tail), rel);
 	/* --json prints the summary as the run's last stdout line; a child
 	 * that ended before its evidence opened (a usage error) prints none. */
 	while (sum->len && (sum->text[sum->len - 1] == '\n'))
