@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config liblua5.4-dev lua-cjson-dev libpq-dev
-      libssl-dev libyaml-dev postgresql-15 postgresql-client-15 openssl procps)
+      libssl-dev libyaml-dev postgresql-15 postgresql-client-15 openssl procps
+      pgbackrest)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -43,10 +43,63 @@ static int conninfo_has_password(const char *s)
 	return 0;
 }
 
+/* targets.NAME.pgbackrest: { stanza: NAME, config: PATH }. The config
+ * file is pgBackRest's own (it may hold repo1-cipher-pass): ffrun passes
+ * its path, never reads a value out of it. */
+static int load_pgbackrest(loader *l, ff_target *t, const ff_yaml_node *v)
+{
+	char what[128];
+	int ok, err;
+	snprintf(what, sizeof(what), "targets.%s.pgbackrest", t->name);
+	if ((ok = cfg_want_map(l, v, what)) <= 0)
+		return ok < 0 ? ok : cfg_bad(l, v, "%s: a map { stanza: NAME, config: PATH }", what);
+	for (size_t i = 0; i < v->n; i++) {
+		const ff_yaml_node *k = v->items[2 * i], *x = v->items[2 * i + 1];
+		snprintf(what, sizeof(what), "targets.%s.pgbackrest.%.*s", t->name, (int)k->len, k->value);
+		if (cfg_is(k, "stanza")) {
+			if ((err = cfg_get_str(l, x, what, &t->pgbr_stanza)) < 0)
+				return err;
+			size_t n = strlen(t->pgbr_stanza);
+			if (n == 0 || n > 63 || strspn(t->pgbr_stanza, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n || t->pgbr_stanza[0] == '-')
+				return cfg_bad(l, x, "%s must be 1 to 63 letters, digits, '_', '.' or '-' (not first)", what);
+		} else if (cfg_is(k, "config")) {
+			struct stat st;
+			if ((err = cfg_get_path(l, x, what, &t->pgbr_config)) < 0)
+				return err;
+			if (stat(t->pgbr_config, &st) < 0)
+				return cfg_bad(l, x, "%s: %s: %s", what, t->pgbr_config, strerror(errno));
+			if (!S_ISREG(st.st_mode))
+				return cfg_bad(l, x, "%s: %s: not a file", what, t->pgbr_config);
+		} else {
+			snprintf(what, sizeof(what), "targets.%s.pgbackrest", t->name);
+			return cfg_unknown(l, k, what);
+		}
+	}
+	if (!t->pgbr_stanza || !t->pgbr_config)
+		return cfg_bad(l, v, "targets.%s.pgbackrest: needs both stanza and config", t->name);
+	return 0;
+}
+
+/* engine and pgbackrest go together: one without the other is an error. */
+static int check_engine(loader *l, ff_target *t, const ff_yaml_node *v, const ff_yaml_node *engine_at)
+{
+	int pgbr = t->engine && !strcmp(t->engine, "pgbackrest");
+	if (pgbr && !t->pgbr_stanza)
+		return cfg_bad(l, engine_at, "targets.%s: engine pgbackrest needs pgbackrest: { stanza: NAME, config: PATH }",
+			       t->name);
+	if (!pgbr && t->pgbr_stanza)
+		return cfg_bad(l, v, "targets.%s: pgbackrest: is set but engine is not pgbackrest", t->name);
+	if (pgbr && t->ephemeral)
+		return cfg_bad(l, engine_at, "targets.%s: engine pgbackrest and ephemeral: true exclude each other", t->name);
+	return 0;
+}
+
 static int load_target(loader *l, ff_target *t, const ff_yaml_node *k, const ff_yaml_node *v)
 {
 	char what[128], buf[72];
 	int ok, err;
+	const ff_yaml_node *engine_at = NULL;
 
 	if (k->len == 0 || k->len > 63 || strspn(k->value,
 	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != k->len)
@@ -70,6 +123,14 @@ static int load_target(loader *l, ff_target *t, const ff_yaml_node *k, const ff_
 		} else if (cfg_is(tk, "ephemeral")) {
 			if ((err = cfg_get_bool(l, tv, what, &t->ephemeral)) < 0)
 				return err;
+		} else if (cfg_is(tk, "engine")) {
+			static const char *const engines[] = { "pg_dump", "pgbackrest", NULL };
+			if ((err = cfg_get_choice(l, tv, what, engines, "pg_dump or pgbackrest", &t->engine)) < 0)
+				return err;
+			engine_at = tv;
+		} else if (cfg_is(tk, "pgbackrest")) {
+			if ((err = load_pgbackrest(l, t, tv)) < 0)
+				return err;
 		} else {
 			snprintf(what, sizeof(what), "targets.%s", t->name);
 			return cfg_unknown(l, tk, what);
@@ -77,7 +138,7 @@ static int load_target(loader *l, ff_target *t, const ff_yaml_node *k, const ff_
 	}
 	if (t->conninfo && t->ephemeral)
 		return cfg_bad(l, v, "targets.%s: conninfo and ephemeral: true exclude each other", t->name);
-	return 0;
+	return check_engine(l, t, v, engine_at ? engine_at : v);
 }
 
 static int load_targets(loader *l, const ff_yaml_node *n)
@@ -626,6 +687,9 @@ void ff_config_free(ff_config *cfg)
 	for (size_t i = 0; i < cfg->ntargets; i++) {
 		free(cfg->targets[i].name);
 		free(cfg->targets[i].conninfo);
+		free(cfg->targets[i].engine);
+		free(cfg->targets[i].pgbr_stanza);
+		free(cfg->targets[i].pgbr_config);
 	}
 	free(cfg->targets);
 	for (size_t i = 0; i < cfg->nsmoke; i++) {

@@ -13,6 +13,10 @@ typedef struct ff_target {
 	char *name;
 	char *conninfo;  /* NULL when absent (libpq's environment then) */
 	int ephemeral;   /* 1: a throwaway cluster made by ffrun */
+	char *engine;    /* "pg_dump" (the default, logical) or "pgbackrest" */
+	char *pgbr_stanza; /* engine pgbackrest: pgbackrest.stanza */
+	char *pgbr_config; /* ...and pgbackrest.config, absolute: the operator's
+	                      pgbackrest.conf, where its secrets stay */
 } ff_target;
 
 typedef struct ff_smoke {

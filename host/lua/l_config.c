@@ -74,6 +74,13 @@ void ff_push_config(lua_State *L, const ff_config *c)
 		set_str(L, "conninfo", c->targets[i].conninfo);
 		lua_pushboolean(L, c->targets[i].ephemeral);
 		lua_setfield(L, -2, "ephemeral");
+		set_str(L, "engine", c->targets[i].engine ? c->targets[i].engine : "pg_dump");
+		if (c->targets[i].pgbr_stanza) {
+			lua_createtable(L, 0, 2);
+			set_str(L, "stanza", c->targets[i].pgbr_stanza);
+			set_str(L, "config", c->targets[i].pgbr_config);
+			lua_setfield(L, -2, "pgbackrest");
+		}
 		lua_setfield(L, -2, c->targets[i].name);
 	}
 	lua_setfield(L, -2, "targets");
