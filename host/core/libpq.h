@@ -39,6 +39,7 @@
 	  (PGconn *conn, const char *command, int nParams, const Oid *paramTypes,  \
 	   const char *const *paramValues, const int *paramLengths,                \
 	   const int *paramFormats, int resultFormat))                             \
+	X(int, PQsendQuery, (PGconn *conn, const char *query))                     \
 	X(int, PQconsumeInput, (PGconn *conn))                                     \
 	X(int, PQsocket, (const PGconn *conn))                                     \
 	X(PGcancel *, PQgetCancel, (PGconn *conn))                                 \

@@ -443,6 +443,7 @@ void ff_open_pg(lua_State *L)
 		{"version", lpg_version, FF_READ, NULL},
 		{"admin", lpg_admin_open, FF_READ, lpg_dry_admin_open},
 		{"instance", lpg_instance, FF_WRITE, lpg_dry_instance},
+		{"logical_snapshot", lpg_logical_snapshot, FF_WRITE, lpg_dry_logical_snapshot},
 		{NULL, NULL, 0, NULL}
 	};
 	static const ff_prim conn_prims[] = {
@@ -464,6 +465,7 @@ void ff_open_pg(lua_State *L)
 	ff_handle_class(L, CONN_MT, "pg.conn", conn_prims, conn_gc);
 	lpg_admin_class(L);
 	lpg_inst_class(L);
+	lpg_slot_class(L);
 	lpg_dump_class(L);
 	ff_handle_class(L, RESULT_MT, "pg.result", NULL, result_gc);
 	ff_handle_class(L, MEM_MT, "pg.mem", NULL, mem_gc);

@@ -17,6 +17,7 @@
 #define DUMP_MT "ff.pg.dump"
 #define ADMIN_MT "ff.pg.admin"
 #define INST_MT "ff.pg.instance"
+#define SLOT_MT "ff.pg.slot"
 #define RESULT_MT "ff.pg.result"   /* a PGresult being copied into Lua */
 #define MEM_MT "ff.pg.mem"         /* malloc'd bytes being pushed */
 
@@ -81,6 +82,9 @@ int lpg_copy_out(lua_State *L);
 int lpg_dry_copy_out(lua_State *L);
 int lpg_copy_raw(lua_State *L);
 int lpg_dry_instance(lua_State *L);
+int lpg_logical_snapshot(lua_State *L);
+int lpg_dry_logical_snapshot(lua_State *L);
+void lpg_slot_class(lua_State *L);
 void lpg_dump_class(lua_State *L);
 void lpg_admin_class(lua_State *L);
 void lpg_inst_class(lua_State *L);

@@ -23,6 +23,7 @@ TABLE_MODULE(verify)
 TABLE_MODULE(pg)
 TABLE_MODULE(plan)
 TABLE_MODULE(runbook)
+TABLE_MODULE(pgbackrest)
 
 /* ff.exec is a function, the dispatched primitive itself. */
 static int open_exec(lua_State *L)
@@ -57,6 +58,7 @@ const ff_module ff_modules[] = {
 	{ "pg", open_pg, NULL },
 	{ "plan", open_plan, NULL },
 	{ "runbook", open_runbook, NULL },
+	{ "pgbackrest", open_pgbackrest, NULL },
 	{ "exec", open_exec, NULL },
 	{ "paths", open_paths, ff_paths_lazy },
 	{ "config", open_config, NULL },

@@ -23,6 +23,7 @@ void ff_open_verify(lua_State *L);
 void ff_open_pg(lua_State *L);
 void ff_open_plan(lua_State *L);
 void ff_open_runbook(lua_State *L);
+void ff_open_pgbackrest(lua_State *L);
 
 /* ff.paths and ff.config as plain tables (the VM protects them). */
 void ff_push_paths(lua_State *L, const ff_ctx *ctx);
