@@ -20,8 +20,8 @@
 
 #define PREFIX "/tmp/ffrun-drill-"
 
-static int tool(const ff_cluster *c, const char *const *argv, int log_fd,
-		const volatile int *cancel, double timeout, ff_err *e)
+int ff_cluster_tool(const ff_cluster *c, const char *const *argv, int log_fd,
+		    const volatile int *cancel, double timeout, ff_err *e)
 {
 	static const char *const env[] = { "PATH=/usr/bin:/bin", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", NULL };
 	ff_exec_opts o = { .env = env, .out_fd = log_fd, .timeout_s = timeout, .tail_max = 1024,
@@ -46,10 +46,9 @@ void ff_cluster_conninfo(const ff_cluster *c, const char *db, char *out, size_t 
 	snprintf(out, cap, "host=%s port=%d user=postgres dbname=%s", c->sock, c->port, db);
 }
 
-int ff_cluster_create(ff_cluster *c, const char *bindir, const char *os_user,
-		      int log_fd, const volatile int *cancel, ff_err *e)
+int ff_cluster_prepare(ff_cluster *c, const char *bindir, const char *os_user, ff_err *e)
 {
-	char initdb[PATH_MAX], pg_ctl[PATH_MAX], opts[1024], owner[128];
+	char owner[128], path[320];
 	int rc;
 
 	memset(c, 0, sizeof(*c));
@@ -61,7 +60,6 @@ int ff_cluster_create(ff_cluster *c, const char *bindir, const char *os_user,
 	c->exists = 1;
 	/* Who made it, so that only a dead maker's instance is ever reaped. */
 	snprintf(owner, sizeof(owner), "%ld %llu\n", (long)getpid(), ff_proc_start_time(getpid()));
-	char path[320];
 	snprintf(path, sizeof(path), "%s/ffrun.owner", c->dir);
 	/* Kept open and flock'ed until teardown: a reaper that cannot take the
 	 * lock leaves the instance alone, even when it cannot see our pid (a
@@ -93,25 +91,47 @@ int ff_cluster_create(ff_cluster *c, const char *bindir, const char *os_user,
 			goto fail;
 		}
 	}
-	snprintf(initdb, sizeof(initdb), "%s/initdb", bindir);
-	snprintf(pg_ctl, sizeof(pg_ctl), "%s/pg_ctl", bindir);
-	const char *init_argv[] = { initdb, "-D", c->data, "-U", "postgres", "-A", "trust",
-		"-E", "UTF8", "--locale=C.UTF-8", "--no-sync", NULL };
-	if ((rc = tool(c, init_argv, log_fd, cancel, 300, e)) < 0)
-		goto fail;
-	/* A disposable restore: nothing here needs to survive a crash. */
-	snprintf(opts, sizeof(opts),
-		 "-c listen_addresses= -c unix_socket_directories=%s -p %d -c fsync=off"
-		 " -c synchronous_commit=off -c full_page_writes=off -c wal_level=minimal"
-		 " -c max_wal_senders=0 -c autovacuum=off -c maintenance_work_mem=256MB"
-		 " -c max_wal_size=4GB -c checkpoint_timeout=30min", c->sock, c->port);
-	char logfile[320];
+	return 0;
+fail:
+	ff_cluster_destroy(c, -1, NULL);
+	return rc;
+}
+
+int ff_cluster_start(ff_cluster *c, const char *settings, int log_fd, const volatile int *cancel,
+		     ff_err *e)
+{
+	char pg_ctl[PATH_MAX], opts[2048], logfile[320];
+	snprintf(pg_ctl, sizeof(pg_ctl), "%s/pg_ctl", c->bindir);
+	snprintf(opts, sizeof(opts), "-c listen_addresses= -c unix_socket_directories=%s -p %d %s",
+		 c->sock, c->port, settings);
 	snprintf(logfile, sizeof(logfile), "%s/server.log", c->dir);
 	const char *start_argv[] = { pg_ctl, "start", "-w", "-t", "120", "-D", c->data,
 		"-l", logfile, "-o", opts, NULL };
-	if ((rc = tool(c, start_argv, log_fd, cancel, 180, e)) < 0)
+	int rc = ff_cluster_tool(c, start_argv, log_fd, cancel, 180, e);
+	if (rc == 0)
+		c->running = 1;
+	return rc;
+}
+
+int ff_cluster_create(ff_cluster *c, const char *bindir, const char *os_user,
+		      int log_fd, const volatile int *cancel, ff_err *e)
+{
+	char initdb[PATH_MAX];
+	int rc;
+
+	if ((rc = ff_cluster_prepare(c, bindir, os_user, e)) < 0)
+		return rc;
+	snprintf(initdb, sizeof(initdb), "%s/initdb", bindir);
+	const char *init_argv[] = { initdb, "-D", c->data, "-U", "postgres", "-A", "trust",
+		"-E", "UTF8", "--locale=C.UTF-8", "--no-sync", NULL };
+	if ((rc = ff_cluster_tool(c, init_argv, log_fd, cancel, 300, e)) < 0)
 		goto fail;
-	c->running = 1;
+	/* A disposable restore: nothing here needs to survive a crash. */
+	if ((rc = ff_cluster_start(c, "-c fsync=off"
+		 " -c synchronous_commit=off -c full_page_writes=off -c wal_level=minimal"
+		 " -c max_wal_senders=0 -c autovacuum=off -c maintenance_work_mem=256MB"
+		 " -c max_wal_size=4GB -c checkpoint_timeout=30min", log_fd, cancel, e)) < 0)
+		goto fail;
 	return 0;
 fail:
 	ff_cluster_destroy(c, log_fd, NULL);
@@ -185,6 +205,13 @@ static void kill_server(pid_t pm)
 
 /* The postmaster serving data, when it runs: the pid in postmaster.pid,
  * checked against its command line (a stale file's pid may be anyone's). */
+static pid_t our_postmaster(const char *data);
+
+pid_t ff_cluster_pid(const ff_cluster *c)
+{
+	return c->exists ? our_postmaster(c->data) : 0;
+}
+
 static pid_t our_postmaster(const char *data)
 {
 	pid_t pm = postmaster(data);

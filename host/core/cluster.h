@@ -23,6 +23,8 @@ typedef struct ff_cluster {
 	int running;
 	int exists;
 	int owner_fd;         /* ffrun.owner, flock'ed while this run lives */
+	double restore_s;     /* a restored instance: the restore's time, */
+	double recover_s;     /* and recovery's, from start to promotion */
 } ff_cluster;
 
 /* Create and start. bindir holds initdb/pg_ctl; os_user is used when ffrun
@@ -30,6 +32,39 @@ typedef struct ff_cluster {
  * that hangs. On failure everything made so far is removed. */
 int ff_cluster_create(ff_cluster *c, const char *bindir, const char *os_user,
 		      int log_fd, const volatile int *cancel, ff_err *e);
+
+/* The parts create is made of, shared with cluster_restore.c: the
+ * private folder (owner file, socket folder, chowned when root; no data
+ * yet), a tool run as the instance's user, and pg_ctl start -w with the
+ * private socket and settings (more -c options). */
+int ff_cluster_prepare(ff_cluster *c, const char *bindir, const char *os_user, ff_err *e);
+int ff_cluster_tool(const ff_cluster *c, const char *const *argv, int log_fd,
+		    const volatile int *cancel, double timeout, ff_err *e);
+int ff_cluster_start(ff_cluster *c, const char *settings, int log_fd, const volatile int *cancel,
+		     ff_err *e);
+/* The postmaster serving the instance's data, 0 when none runs. */
+pid_t ff_cluster_pid(const ff_cluster *c);
+
+/* A throwaway instance from a pgBackRest backup instead of initdb:
+ * pgbackrest restore into the instance's own data folder (never
+ * production's: --pg1-path and --tablespace-map-all are the instance's),
+ * then a start in recovery with archive_mode off (it never pushes into
+ * the repository) and its own pg_hba.conf, and a wait until it is
+ * promoted (pg_is_in_recovery() false) within timeout_s. A recovery that
+ * stops short names the missing WAL segment when the server log says
+ * which. On failure everything made is removed. */
+typedef struct ff_cluster_restore_opts {
+	const char *pgbr_config;  /* the operator's pgbackrest.conf */
+	const char *pgbr_stanza;
+	const char *set;          /* the backup label */
+	const char *type;         /* lsn | time | name | immediate */
+	const char *target;       /* the LSN, time or restore point; NULL for immediate */
+	int exclusive;            /* stop just before the target */
+	double timeout_s;         /* for recovery to end in promotion */
+} ff_cluster_restore_opts;
+int ff_cluster_restore(ff_cluster *c, const char *bindir, const char *os_user,
+		       const ff_cluster_restore_opts *o, int log_fd, const volatile int *cancel,
+		       ff_err *e);
 
 /* Stop (immediate) and remove. Idempotent; safe on a half-made cluster. */
 int ff_cluster_destroy(ff_cluster *c, int log_fd, ff_err *e);

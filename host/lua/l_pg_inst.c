@@ -6,6 +6,7 @@
 
 #include "core/amcheck.h"
 #include "core/cluster.h"
+#include "core/pgbackrest.h"
 #include "lua/l_pg.h"
 
 typedef struct instance {
@@ -39,13 +40,57 @@ static int free_slot(const ff_ctx *ctx)
 	return -1;
 }
 
-/* ff.pg.instance{ major = } -> instance | nil, message, code: initdb +
- * start in a private temporary folder, as postgres.os_user when ffrun is
- * root. */
+/* The option restore = { from = TARGET (engine pgbackrest), set = LABEL,
+ * type = "lsn"|"time"|"name"|"immediate", target = VALUE, exclusive =
+ * bool, timeout_s = N } read into o; 0 when absent. Every value is checked
+ * before it becomes an option of pgbackrest restore. Its strings live in
+ * the options table (argument 1). */
+static int restore_opts(lua_State *L, ff_cluster_restore_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (!lua_istable(L, 1) || lua_getfield(L, 1, "restore") == LUA_TNIL) {
+		if (lua_istable(L, 1))
+			lua_pop(L, 1);
+		return 0;
+	}
+	int t = lua_gettop(L);
+	luaL_argcheck(L, lua_istable(L, t), 1, "pg.instance: restore is a table");
+	const char *from = lpg_opt_str(L, t, "from", 1);
+	const ff_target *tg = ff_config_target(ff_ctx_of(L)->cfg, from);
+	if (!tg || !tg->pgbr_stanza)
+		luaL_error(L, "pg.instance: restore.from '%s' is not a target with engine pgbackrest", from);
+	o->pgbr_config = tg->pgbr_config;
+	o->pgbr_stanza = tg->pgbr_stanza;
+	o->set = lpg_opt_str(L, t, "set", 1);
+	if (!ff_pgbr_valid_name(o->set))
+		luaL_argerror(L, 1, "pg.instance: restore.set is not a backup label");
+	o->type = lpg_opt_str(L, t, "type", 1);
+	o->target = lpg_opt_str(L, t, "target", 0);
+	int ok = !strcmp(o->type, "immediate") ? o->target == NULL
+		: !strcmp(o->type, "lsn") ? o->target && ff_pgbr_valid_lsn(o->target)
+		: !strcmp(o->type, "time") ? o->target && ff_pgbr_valid_time(o->target)
+		: !strcmp(o->type, "name") ? o->target && ff_pgbr_valid_name(o->target) : 0;
+	if (!ok)
+		luaL_argerror(L, 1, "pg.instance: restore.type is lsn, time or name with a valid target, or immediate without");
+	lua_getfield(L, t, "exclusive");
+	o->exclusive = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	o->timeout_s = lpg_opt_int(L, t, "timeout_s", 600);
+	luaL_argcheck(L, o->timeout_s > 0, 1, "pg.instance: restore.timeout_s is 1 or more");
+	lua_pop(L, 1);
+	return 1;
+}
+
+/* ff.pg.instance{ major = [, restore = {...}] } -> instance | nil,
+ * message, code: initdb + start in a private temporary folder, as
+ * postgres.os_user when ffrun is root; with restore, pgbackrest restore
+ * into that folder instead of initdb, recovery, promotion. */
 int lpg_instance(lua_State *L)
 {
 	ff_ctx *ctx = ff_ctx_of(L);
 	int major = lua_istable(L, 1) ? lpg_opt_int(L, 1, "major", 0) : 0;
+	ff_cluster_restore_opts ro;
+	int restored = restore_opts(L, &ro);
 	char initdb[PATH_MAX], raw[256];
 	ff_err e = {0};
 	int log_fd;
@@ -66,7 +111,8 @@ int lpg_instance(lua_State *L)
 	 * half made too. */
 	ctx->clusters[slot] = &in->c;
 	in->slot = slot;
-	int rc = ff_cluster_create(&in->c, initdb, ctx->cfg->pg_os_user, log_fd, &ctx->cancel, &e);
+	int rc = restored ? ff_cluster_restore(&in->c, initdb, ctx->cfg->pg_os_user, &ro, log_fd, &ctx->cancel, &e)
+			  : ff_cluster_create(&in->c, initdb, ctx->cfg->pg_os_user, log_fd, &ctx->cancel, &e);
 	close(log_fd);
 	if (rc < 0) {
 		ctx->clusters[slot] = NULL;
@@ -119,7 +165,8 @@ static int inst_connect(lua_State *L)
 	return 1;
 }
 
-/* instance:info() -> { folder, socket, port }; a planned instance has
+/* instance:info() -> { folder, socket, port, restore_s, recover_s }
+ * (the last two 0 unless restored from pgBackRest); a planned instance has
  * the same shape, its fields saying it is planned (port 0). */
 static int inst_info(lua_State *L)
 {
@@ -131,6 +178,10 @@ static int inst_info(lua_State *L)
 	lua_setfield(L, -2, "socket");
 	lua_pushinteger(L, in->dry ? 0 : in->c.port);
 	lua_setfield(L, -2, "port");
+	lua_pushnumber(L, in->c.restore_s);
+	lua_setfield(L, -2, "restore_s");
+	lua_pushnumber(L, in->c.recover_s);
+	lua_setfield(L, -2, "recover_s");
 	return 1;
 }
 
@@ -252,8 +303,10 @@ static int dry_inst_amcheck(lua_State *L)
  * admin plans every change. */
 int lpg_dry_instance(lua_State *L)
 {
+	ff_cluster_restore_opts ro;
 	if (lua_istable(L, 1))
-		(void)lpg_opt_int(L, 1, "major", 0); /* the real call's check */
+		(void)lpg_opt_int(L, 1, "major", 0); /* the real call's checks */
+	(void)restore_opts(L, &ro);
 	instance *in = ff_handle_new(L, INST_MT, sizeof(*in), 0);
 	in->slot = -1;
 	in->dry = 1;

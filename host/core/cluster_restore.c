@@ -1,0 +1,210 @@
+/* cluster_restore.c - a throwaway instance made from a pgBackRest backup:
+ * restored into the instance's own folder, started in recovery on its
+ * private socket, awaited until promoted. What the server log says about
+ * a recovery that stopped short is turned into one line naming the WAL
+ * segment it could not get. */
+#include <sys/types.h>
+
+#include "cluster.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "fsutil.h"
+#include "libpq.h"
+#include "pgbackrest.h"
+
+/* A file of ours in the instance, owned by its user. */
+static int write_own(const ff_cluster *c, const char *path, const char *text, int keep, ff_err *e)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (keep ? O_EXCL : O_TRUNC), 0600);
+	if (fd < 0)
+		return keep && errno == EEXIST ? 0 : ff_err_set(e, FF_EFAIL, "%s: %s", path, strerror(errno));
+	size_t n = strlen(text);
+	int bad = write(fd, text, n) != (ssize_t)n;
+	if (!bad && c->as_user && fchown(fd, c->uid, c->gid) < 0)
+		bad = 1;
+	close(fd);
+	return bad ? ff_err_set(e, FF_EFAIL, "%s: %s", path, strerror(errno)) : 0;
+}
+
+static int restore(ff_cluster *c, const char *os_user, const ff_cluster_restore_opts *o, int log_fd,
+		   const volatile int *cancel, ff_err *e)
+{
+	char pg1[400], tbs[400], set[96], type[32], target[128];
+	const char *args[12];
+	size_t n = 0;
+	if (mkdir(c->data, 0700) < 0 || (c->as_user && chown(c->data, c->uid, c->gid) < 0))
+		return ff_err_set(e, FF_EFAIL, "%s: %s", c->data, strerror(errno));
+	snprintf(pg1, sizeof(pg1), "--pg1-path=%s", c->data);
+	snprintf(tbs, sizeof(tbs), "--tablespace-map-all=%s/tablespaces", c->dir);
+	snprintf(set, sizeof(set), "--set=%s", o->set);
+	snprintf(type, sizeof(type), "--type=%s", o->type);
+	args[n++] = "restore";
+	args[n++] = pg1;
+	args[n++] = tbs;
+	args[n++] = set;
+	args[n++] = type;
+	if (o->target) {
+		snprintf(target, sizeof(target), "--target=%s", o->target);
+		args[n++] = target;
+	}
+	if (o->exclusive)
+		args[n++] = "--target-exclusive";
+	args[n++] = "--target-action=promote";
+	args[n++] = "--archive-mode=off";
+	args[n] = NULL;
+	ff_pgbr_opts po = { .config = o->pgbr_config, .stanza = o->pgbr_stanza, .os_user = os_user,
+			    .log_fd = log_fd, .cancel = cancel };
+	ff_pgbr_result r;
+	int rc = ff_pgbr_run(&r, &po, args, e);
+	if (rc < 0)
+		return rc;
+	c->restore_s = r.duration_s;
+	if (!r.ok) {
+		char tail[400];
+		snprintf(tail, sizeof(tail), "%s", r.tail ? r.tail : "");
+		for (char *p = tail; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		rc = ff_err_set(e, FF_EFAIL, "pgbackrest restore %s: %s", r.timed_out ? "stopped" : "failed", tail);
+	}
+	ff_pgbr_result_free(&r);
+	return rc;
+}
+
+/* The segment after seg (24 hex digits), with 16 MB segments: 256 to a
+ * log file. */
+static void next_segment(char out[25], const char *seg)
+{
+	unsigned tli, log, s;
+	if (sscanf(seg, "%8x%8x%8x", &tli, &log, &s) != 3) {
+		snprintf(out, 25, "%s", "(unknown)");
+		return;
+	}
+	if (++s >= 256) {
+		s = 0;
+		log++;
+	}
+	snprintf(out, 25, "%08X%08X%08X", tli, log, s);
+}
+
+/* Why recovery ended without a promotion, from the server log: the first
+ * FATAL line, and the segment after the last one restored. */
+static int stopped_short(const ff_cluster *c, int log_fd, ff_err *e)
+{
+	char path[400], last[25] = "", fatal[300] = "", missing[25];
+	char *text = NULL;
+	size_t len = 0;
+	ff_err ignored = {0};
+	snprintf(path, sizeof(path), "%s/server.log", c->dir);
+	if (ff_read_file(&text, &len, path, 16u << 20, &ignored) < 0 || !text)
+		return ff_err_set(e, FF_EFAIL, "the restored instance stopped during recovery (no server log)");
+	if (log_fd >= 0 && write(log_fd, text, len) < 0) {
+		/* the evidence copy is informative only */
+	}
+	for (char *p = text; (p = strstr(p, "restored log file \"")); p += 19) {
+		const char *q = p + 19;
+		if (strspn(q, "0123456789ABCDEF") == 24 && q[24] == '"')
+			snprintf(last, sizeof(last), "%.24s", q);
+	}
+	const char *f = strstr(text, "FATAL:");
+	if (f)
+		snprintf(fatal, sizeof(fatal), "%.*s", (int)strcspn(f, "\n"), f);
+	free(text);
+	if (!*last)
+		return ff_err_set(e, FF_EFAIL, "recovery of the restored instance stopped before reaching the target: %s",
+				  *fatal ? fatal : "the server exited");
+	next_segment(missing, last);
+	return ff_err_set(e, FF_EFAIL, "recovery stopped before reaching the target: a gap in the WAL archive: "
+			  "WAL segment %s could not be restored from the repository (the last one restored was %s); server: %s",
+			  missing, last, *fatal ? fatal : "exited");
+}
+
+/* Poll until the server is promoted (pg_is_in_recovery() false), gone, or
+ * timeout_s passed. */
+static int await_promotion(ff_cluster *c, double timeout_s, int log_fd, const volatile int *cancel,
+			   ff_err *e)
+{
+	char ci[1024];
+	const ff_libpq *pq = ff_pq();
+	double t0 = ff_time_mono(), until = t0 + (timeout_s > 0 ? timeout_s : 3600);
+	ff_cluster_conninfo(c, "postgres", ci, sizeof(ci));
+	const char *keys[] = { "dbname", "connect_timeout", NULL };
+	const char *vals[] = { ci, "5", NULL };
+	for (;;) {
+		if (cancel && *cancel)
+			return ff_err_set(e, FF_EFAIL, "stopped while the restored instance was recovering");
+		if (ff_cluster_pid(c) == 0) {
+			c->running = 0;
+			return stopped_short(c, log_fd, e);
+		}
+		PGconn *pg = pq->PQconnectdbParams(keys, vals, 1);
+		if (pg && pq->PQstatus(pg) == CONNECTION_OK) {
+			PGresult *r = pq->PQexec(pg, "SELECT pg_is_in_recovery()");
+			int done = r && pq->PQresultStatus(r) == PGRES_TUPLES_OK && pq->PQntuples(r) == 1 &&
+				   !strcmp(pq->PQgetvalue(r, 0, 0), "f");
+			pq->PQclear(r);
+			pq->PQfinish(pg);
+			if (done) {
+				c->recover_s = ff_time_mono() - t0;
+				return 0;
+			}
+		} else if (pg) {
+			pq->PQfinish(pg);
+		}
+		if (ff_time_mono() > until)
+			return ff_err_set(e, FF_EFAIL, "the restored instance was not promoted within %.0f s "
+					  "(recovery target not reached yet: is the WAL it needs archived?)", timeout_s);
+		usleep(100000);
+	}
+}
+
+int ff_cluster_restore(ff_cluster *c, const char *bindir, const char *os_user,
+		       const ff_cluster_restore_opts *o, int log_fd, const volatile int *cancel,
+		       ff_err *e)
+{
+	char path[400], hba[400], settings[1400];
+	int rc;
+	if ((rc = ff_libpq_load(e)) < 0)
+		return rc;
+	if ((rc = ff_cluster_prepare(c, bindir, os_user, e)) < 0)
+		return rc;
+	if ((rc = restore(c, os_user, o, log_fd, cancel, e)) < 0)
+		goto fail;
+	/* A data folder from a Debian-style cluster has no postgresql.conf of
+	 * its own; the server needs one, even empty. Production's pg_hba.conf
+	 * is never used: trust on our private socket only. */
+	snprintf(path, sizeof(path), "%s/postgresql.conf", c->data);
+	if ((rc = write_own(c, path, "", 1, e)) < 0)
+		goto fail;
+	snprintf(hba, sizeof(hba), "%s/ffrun_hba.conf", c->dir);
+	if ((rc = write_own(c, hba, "local all all trust\n", 0, e)) < 0)
+		goto fail;
+	snprintf(settings, sizeof(settings),
+		 "-c hba_file=%s -c archive_mode=off -c hot_standby=on -c fsync=off"
+		 " -c synchronous_commit=off -c full_page_writes=off -c autovacuum=off"
+		 " -c logging_collector=off -c log_destination=stderr -c ssl=off"
+		 " -c max_wal_size=4GB -c checkpoint_timeout=30min", hba);
+	double t0 = ff_time_mono();
+	if ((rc = ff_cluster_start(c, settings, log_fd, cancel, e)) < 0) {
+		ff_err why = {0};
+		stopped_short(c, log_fd, &why);
+		ff_err_set(e, FF_EFAIL, "%s", why.msg);
+		goto fail;
+	}
+	if ((rc = await_promotion(c, o->timeout_s, log_fd, cancel, e)) < 0)
+		goto fail;
+	c->recover_s = ff_time_mono() - t0;
+	return 0;
+fail:
+	ff_cluster_destroy(c, log_fd, NULL);
+	return rc;
+}
