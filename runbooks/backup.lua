@@ -4,6 +4,7 @@
 local rb = require "rb"
 local backups = require "backups"
 local inventory = require "inventory"
+local pgbr = require "pgbackrest"
 
 local cfg = ff.config
 local root = ff.paths.backups
@@ -15,6 +16,10 @@ local tables, sequences = {}, {}
 local categories = {} -- matviews, large_objects, schema_inventory, database
 local artifacts = {}
 local created_at, dump_result, toc_sha256, dumped_by
+-- engine pgbackrest: the source's wal_level, the stanza before the backup,
+-- the new backup set, its info JSON, the proof point, what was observed
+local physical, wal_level, stanza_before, set, set_json, point
+local observed_sequences
 
 -- A file this run wrote, with the text it wrote (the DIGEST written at
 -- the seal checks the bytes on disk against it).
@@ -68,6 +73,24 @@ local function as_listed(conn, text)
   return rb.must(conn:query("SELECT convert_from(decode($1, 'hex'), $2) AS t", hex, facts.encoding))[1].t
 end
 
+-- engine pgbackrest: every category read in the proof point's snapshot
+-- (imported on a new connection while the slot holds it). Sequences are
+-- not transactional: their values are recorded as observed, not proved.
+local function take_proof(target, snapshot_id)
+  local fp = rb.must(ff.pg.connect(target))
+  rb.must(fp:use_snapshot(snapshot_id))
+  local list = rb.must(fp:tables())
+  local fps = verify_mode ~= "none" and #list > 0 and rb.must(fp:fingerprints(list, verify_mode, 1)) or {}
+  for i, t in ipairs(list) do
+    local f = fps[i] or {}
+    tables[#tables + 1] = { schema = t.schema, name = t.name, rows = f.rows, content_sha256 = f.content_sha256 }
+  end
+  if verify_mode ~= "none" then
+    observed_sequences = read_categories(fp)
+  end
+  fp:close()
+end
+
 local function sequence_values(conn, listed, from_archive)
   local set = {}
   for _, s in ipairs(from_archive) do set[as_listed(conn, s.qname)] = s end
@@ -80,6 +103,50 @@ local function sequence_values(conn, listed, from_archive)
   end
 end
 
+-- engine pgbackrest: the manifest names the backup set and the proof
+-- point; pgBackRest's own info for the set is kept beside it.
+local function pgbr_manifest(p)
+  local exact = point and point.level == "exact"
+  if not ff.dry_run then
+    rb.must(ff.fs.write(partial .. "/pgbackrest_info.json", set_json))
+    record("pgbackrest_info.json", set_json)
+  end
+  local t = cfg.targets[p.target].pgbackrest
+  local m = {
+    format = backups.FORMAT,
+    engine = "pgbackrest",
+    stamp = stamp,
+    created_at = ff.time.iso(created_at),
+    completed_at = ff.time.iso(),
+    source = {
+      target = p.target, host = facts.host, port = tonumber(facts.port), dbname = facts.dbname,
+      server_version = facts.server_version, system_identifier = facts.system_identifier,
+      size_bytes = facts.size_bytes, encoding = facts.encoding, wal_level = wal_level,
+    },
+    tools = { ffrun = ff.version, pgbackrest = set and set.backrest and set.backrest.version },
+    runbook = { path = ff.paths.runbook, sha256 = (ff.hash.file(ff.paths.runbook)) },
+    artifacts = artifacts,
+    pgbackrest = { stanza = t.stanza, label = set and set.label, type = set and set.type,
+                   timestamp = set and set.timestamp, lsn = set and set.lsn, archive = set and set.archive,
+                   info = "pgbackrest_info.json" },
+    proof = point,
+    verify = exact and verify_mode or "none",
+    tables = tables,
+    matviews = exact and categories.matviews or nil,
+    large_objects = exact and categories.large_objects or nil,
+    schema_inventory = exact and categories.schema_inventory or nil,
+    database = exact and categories.database or nil,
+    sequences_observed = exact and observed_sequences or nil,
+    evidence_run = ff.run.id,
+  }
+  rb.must(ff.fs.write(partial .. "/manifest.json", ff.json.encode(m)))
+  ff.evidence.set("backup", { stamp = stamp, engine = "pgbackrest", label = m.pgbackrest.label,
+    proof_level = point and point.level, lsn = point and point.lsn, tables = #tables })
+  ff.log.info(string.format("manifest: pgBackRest set %s, proof level %s at %s%s", tostring(m.pgbackrest.label),
+    point and point.level or "(planned)", point and point.lsn or "(planned)",
+    exact and "" or ": integrity only (amcheck and smoke in a drill, no data compared)"))
+end
+
 return {
   name = "backup",
   version = "1.0",
@@ -88,6 +155,14 @@ return {
     { name = "target", type = "string", default = "prod",
       doc = "the configured database target to back up",
       check = function(v) return cfg.targets[v] ~= nil, "no such target in the configuration" end },
+    { name = "type", type = "string", default = "auto",
+      doc = "engine pgbackrest: full, diff or incr; auto is incr when the stanza has a full backup, else full",
+      check = function(v)
+        return v == "auto" or v == "full" or v == "diff" or v == "incr", "must be auto, full, diff or incr"
+      end },
+    { name = "archive_timeout", type = "integer", default = 300,
+      doc = "engine pgbackrest: seconds to wait for the proof point's WAL segment to reach the repository",
+      check = function(v) return v >= 1, "must be at least 1" end },
   },
   steps = {
     {
@@ -98,13 +173,17 @@ return {
         facts = rb.must(db:facts())
         ff.log.info(string.format("source %s: PostgreSQL %s, database %s, %s",
           p.target, facts.server_version, facts.dbname, rb.bytes(facts.size_bytes)))
+        physical = pgbr.engine(p.target)
+        if physical then wal_level, stanza_before = pgbr.preflight(db, p.target) end
         lock = ff.fs.lock(root)
         -- Under the lock, any .partial folder belongs to a run that died.
         for _, dead in ipairs(backups.partials(root)) do
           ff.log.warn("removing the unfinished backup left by a killed run: " .. dead)
           rb.must(ff.fs.remove(dead, true))
         end
-        if ff.fs.exists(root) then -- a rehearsal may have no folder yet
+        -- A physical backup's data goes to pgBackRest's repository: this
+        -- folder only gets the manifest and the proof's inventories.
+        if ff.fs.exists(root) and not physical then -- a rehearsal may have no folder yet
           local free = rb.must(ff.fs.free_bytes(root))
           -- A custom-format dump is compressed: half the database's size
           -- is the least it can need.
@@ -133,6 +212,7 @@ return {
       name = "snapshot",
       doc = "Export a snapshot: the dump, row counts and fingerprints all see exactly it",
       run = function()
+        if physical then return end
         snapshot = db:export_snapshot()
         ff.log.info("exported snapshot " .. tostring(snapshot))
       end,
@@ -141,6 +221,7 @@ return {
       name = "dump",
       doc = "pg_dump -Fc in the snapshot, streamed through sha256 into db.dump and read back by pg_restore for content digests; row counts on a second connection",
       run = function(p)
+        if physical then return end
         -- Content digests come from the dump's own bytes, read back by
         -- pg_restore as they are written: no second COPY of every table
         -- beside the dump. Row counts are cheaper on the server (count(*)
@@ -212,10 +293,40 @@ return {
       end,
     },
     {
+      name = "physical",
+      doc = "engine pgbackrest: pgbackrest backup --type=full|diff|incr; the data stays in pgBackRest's repository",
+      run = function(p)
+        if not physical then return end
+        local type = pgbr.backup_type(p.type, stanza_before)
+        set, set_json = pgbr.backup(p.target, type, stanza_before)
+      end,
+    },
+    {
+      name = "proof_point",
+      doc = "engine pgbackrest: a temporary logical slot's snapshot (its consistent point L), every proof category read in it, then L's WAL segment archived; a restore point and proof level integrity without logical WAL",
+      run = function(p)
+        if not physical or ff.dry_run then return end
+        point = pgbr.proof_point(db, p.target, wal_level, stamp, function(id) take_proof(p.target, id) end)
+        if point.level == "integrity" then -- the built-in smoke of a drill reads each table
+          for _, t in ipairs(rb.must(db:tables())) do tables[#tables + 1] = { schema = t.schema, name = t.name } end
+          ff.evidence.set("proof_note", "wal_level is not logical: proof level integrity, nothing but amcheck and smoke can be checked by a drill")
+        end
+        point.wal_segment = pgbr.wait_archived(db, point.lsn, p.archive_timeout)
+        point.taken_at = ff.time.iso()
+        if point.level == "exact" then
+          ff.log.info(string.format("proof at %s: %d tables (%s), %d materialized views, %d large objects, schema (%d objects), database properties",
+            point.lsn, #tables, verify_mode, #(categories.matviews or {}),
+            categories.large_objects and categories.large_objects.count or 0,
+            categories.schema_inventory and categories.schema_inventory.objects or 0))
+        end
+      end,
+    },
+    {
       name = "globals",
       doc = "pg_dumpall --globals-only: roles and tablespaces, without password hashes unless configured",
       run = function(p)
-        if cfg.backup.globals == "none" then return end
+        -- A physical copy holds the roles itself.
+        if cfg.backup.globals == "none" or physical then return end
         local r = ff.pg.globals({ target = p.target, out = partial .. "/globals.sql",
                                   major = facts.server_major, passwords = cfg.backup.globals == "with-passwords" })
         rb.check(r.ok, "pg_dumpall --globals-only failed: %s", tostring(r.error))
@@ -276,6 +387,7 @@ return {
       name = "archive",
       doc = "The archive's table of contents as stock pg_restore read it back after the dump (verify reads every byte)",
       run = function()
+        if physical then return end
         local toc = dump_result.toc
         rb.check(toc, "pg_restore --list cannot read db.dump: %s", tostring(dump_result.toc_error))
         local entries
@@ -290,6 +402,7 @@ return {
       name = "manifest",
       doc = "manifest.json: source, tools, runbook, artifacts, and every proof category: tables, sequences, materialized views, large objects, schema, database properties",
       run = function(p)
+        if physical then return pgbr_manifest(p) end
         local m = {
           format = backups.FORMAT,
           stamp = stamp,

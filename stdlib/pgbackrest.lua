@@ -1,0 +1,152 @@
+-- pgbackrest.lua: what backup and drill do for a target whose engine is
+-- pgbackrest. pgBackRest keeps the data (a physical backup and the WAL
+-- archive); ffrun keeps the proof: an LSN L whose committed transactions
+-- are exactly those a snapshot saw, and every proof category taken in that
+-- snapshot. A drill restores to L and compares.
+local rb = require "rb"
+
+local pgbr = {}
+
+--- True when target's engine is pgbackrest.
+function pgbr.engine(target)
+  local t = ff.config.targets[target]
+  return t ~= nil and t.engine == "pgbackrest"
+end
+
+--- The decoded `pgbackrest info --output=json` of target's stanza (one
+--- backup set when label is given), and its text.
+function pgbr.info(target, label)
+  local r = rb.must(ff.pgbackrest.info(target, label))
+  rb.check(r.ok, "pgbackrest info failed (exit %d, see %s): %s", r.code, r.raw, r.tail)
+  local ok, v = pcall(ff.json.decode, r.output)
+  rb.check(ok and type(v) == "table" and type(v[1]) == "table",
+    "pgbackrest info --output=json: not the JSON expected (see %s)", r.raw)
+  return v[1], r.output
+end
+
+-- The labels of the stanza's backups, and whether a full one is there.
+local function labels(stanza)
+  local set, full = {}, false
+  for _, b in ipairs(stanza.backup or {}) do
+    set[b.label] = true
+    if b.type == "full" then full = true end
+  end
+  return set, full
+end
+
+--- Preflight on the source connection db: archive_mode on, archive_command
+--- running pgbackrest, and `pgbackrest check` (the stanza's configuration
+--- and a WAL segment pushed to the repository). Returns the source's
+--- wal_level and the stanza's info before the backup.
+function pgbr.preflight(db, target)
+  local s = rb.must(db:query([[SELECT current_setting('archive_mode') AS archive_mode,
+    current_setting('archive_command') AS archive_command, current_setting('wal_level') AS wal_level]]))[1]
+  rb.check(s.archive_mode == "on" or s.archive_mode == "always",
+    "archive_mode is %s on the source: a pgBackRest backup needs WAL archiving (archive_mode = on)", s.archive_mode)
+  -- The command itself is not shown: an operator may have put an option
+  -- with a secret in it.
+  rb.check(s.archive_command:find("pgbackrest", 1, true),
+    "archive_command on the source does not run pgbackrest: set archive_command = 'pgbackrest --stanza=%s archive-push %%p'",
+    ff.config.targets[target].pgbackrest.stanza)
+  local r = rb.must(ff.pgbackrest.check(target))
+  rb.check(r.ok, "pgbackrest check failed (exit %d, see %s): %s", r.code, r.raw, r.tail)
+  local stanza = ff.dry_run and { backup = {} } or pgbr.info(target)
+  ff.log.info(string.format("pgbackrest check: stanza %s passes; wal_level %s, archive_mode %s",
+    ff.config.targets[target].pgbackrest.stanza, s.wal_level, s.archive_mode))
+  return s.wal_level, stanza
+end
+
+--- The backup type for the type= param: full, diff or incr as given, or
+--- for "auto" incr when the stanza already has a full backup, else full.
+function pgbr.backup_type(param, stanza)
+  if param ~= "auto" then return param end
+  local _, full = labels(stanza)
+  return full and "incr" or "full"
+end
+
+--- pgbackrest backup --type=type; returns the new backup set's entry of
+--- `pgbackrest info` (label, type, timestamps, LSNs, WAL range) and the
+--- set's info JSON text.
+function pgbr.backup(target, type, before)
+  local r = rb.must(ff.pgbackrest.backup(target, type))
+  rb.check(r.ok, "pgbackrest backup --type=%s failed (exit %d, see %s): %s", type, r.code, r.raw, r.tail)
+  if ff.dry_run then return { label = "(planned)", type = type }, "{}" end
+  local had = labels(before)
+  local stanza = pgbr.info(target)
+  local new
+  for _, b in ipairs(stanza.backup or {}) do
+    if not had[b.label] then new = b end
+  end
+  rb.check(new, "pgbackrest backup passed but pgbackrest info lists no new backup set")
+  local _, text = pgbr.info(target, new.label)
+  ff.log.info(string.format("pgbackrest backup %s (%s): %.1f s", new.label, new.type, r.duration_s))
+  return new, text
+end
+
+--- The proof point. With wal_level logical: a temporary logical slot's
+--- exported snapshot, held while take(snapshot) reads every proof
+--- category in it; returns { level = "exact", lsn = L }. Otherwise a
+--- named restore point and { level = "integrity", restore_point =, lsn = }:
+--- nothing but amcheck and smoke can be proved against it.
+function pgbr.proof_point(db, target, wal_level, stamp, take)
+  if wal_level ~= "logical" then
+    local name = "ffrun_" .. stamp:gsub("-", "_")
+    local lsn = rb.must(db:query("SELECT pg_create_restore_point($1)::text AS lsn", name))[1].lsn
+    ff.log.warn(string.format("wal_level is %s, not logical: restore point %s at %s, proof level integrity "
+      .. "(a drill checks amcheck and smoke, not the data)", wal_level, name, lsn))
+    return { level = "integrity", restore_point = name, lsn = lsn }
+  end
+  -- Closed whatever happens in take: the slot goes with its connection.
+  local slot <close> = rb.must(ff.pg.logical_snapshot(target))
+  local point = slot:point()
+  ff.log.info(string.format("proof point: slot %s, consistent at %s, snapshot %s", point.slot, point.lsn,
+    point.snapshot))
+  take(point.snapshot)
+  slot:close()
+  return { level = "exact", lsn = point.lsn }
+end
+
+--- pg_switch_wal(), then wait until the segment holding lsn is archived
+--- (pg_stat_archiver), at most timeout_s seconds. Returns the segment.
+function pgbr.wait_archived(db, lsn, timeout_s)
+  -- The segment holding the byte at lsn: a drill to lsn reads the record
+  -- that starts there, so its segment must be in the repository.
+  local seg = rb.must(db:query("SELECT pg_walfile_name($1::pg_lsn + 1) AS seg", lsn))[1].seg
+  rb.must(db:query("SELECT pg_switch_wal()::text AS lsn"))
+  local deadline = ff.time.now() + timeout_s
+  while true do
+    local a = rb.must(db:query([[SELECT coalesce(last_archived_wal, '') AS archived,
+      coalesce(last_failed_wal, '') AS failed FROM pg_stat_archiver]]))[1]
+    if a.archived:sub(1, 24) >= seg and a.archived:match("^%x+") then
+      ff.log.info(string.format("WAL segment %s (proof point %s) archived", seg, lsn))
+      return seg
+    end
+    if ff.time.now() > deadline then
+      rb.fail("WAL segment %s holding the proof point %s was not archived within %d s (last archived %s, last failed %s): check archive_command and the repository",
+        seg, lsn, timeout_s, a.archived ~= "" and a.archived or "none", a.failed ~= "" and a.failed or "none")
+    end
+    ff.time.sleep(0.2)
+  end
+end
+
+--- What a drill restores to: { type =, target =, exclusive =, level = }
+--- from the manifest's proof point, or the operator's target_time= /
+--- target_name= (then the proof is integrity: the point is not the one
+--- the proof saw).
+function pgbr.recovery_target(m, p)
+  if p.target_time ~= "" then
+    return { type = "time", target = p.target_time, level = "integrity",
+             why = "target_time=" .. p.target_time .. " is not the proof point" }
+  elseif p.target_name ~= "" then
+    return { type = "name", target = p.target_name, level = "integrity",
+             why = "target_name=" .. p.target_name .. " is not the proof point" }
+  elseif m.proof.level == "exact" then
+    -- Exclusive: the record that starts at L (a commit the snapshot did
+    -- not see) is not replayed.
+    return { type = "lsn", target = m.proof.lsn, exclusive = true, level = "exact" }
+  end
+  return { type = "name", target = m.proof.restore_point, level = "integrity",
+           why = "the backup's source had no logical WAL: a restore point, not a proof point" }
+end
+
+return pgbr

@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# test_pgbackrest.sh - engine pgbackrest against a real server and real
+# pgBackRest (posix repositories in this test's folder), as postgres when
+# root: archive_mode on, archive_command = pgbackrest archive-push,
+# wal_level logical.
+#   a. backup under writes, then a drill to the proof point L: PASS, exact
+#   b. the same drill FAILs naming the table when the manifest's L is moved
+#      earlier (re-sealed), and when a table's fingerprint is changed
+#   c. a WAL segment removed from the repository: the drill FAILs naming it
+#   d. an encrypted repository (aes-256-cbc, passphrase in pgbackrest.conf)
+#      works; the passphrase is in no output, log, backup or evidence file
+#   e. a drill to a time between two commits sees the first, not the second
+#   f. SIGTERM during a drill: no instance left, an honest FAIL
+source "$(dirname "$0")/../harness/lib.sh"
+source "$(dirname "$0")/../harness/pg.sh"
+
+if [ ! -x /usr/bin/pgbackrest ]; then
+  nok "pgbackrest is installed (scripts/setup.sh installs it)"
+  finish
+  exit 1
+fi
+pg_start src || { nok "server starts"; finish; exit 1; }
+pg_load_sample src sample || { nok "sample loads"; finish; exit 1; }
+DATA=$(pg_data src) SOCK=$(pg_host src) PORT=$(pg_port src)
+
+BR=$WORK/pgbr
+mkdir -p "$BR"
+# conf FILE STANZA REPO [EXTRA LINES...]: a pgbackrest.conf of the stanza.
+conf() {
+  local file=$1 stanza=$2 repo=$3; shift 3
+  {
+    echo "[global]"
+    echo "repo1-path=$repo"
+    echo "log-path=$BR/log"
+    echo "lock-path=$BR/lock"
+    echo "spool-path=$BR/spool"
+    echo "start-fast=y"
+    echo "compress-type=lz4"
+    for l in "$@"; do echo "$l"; done
+    echo "[$stanza]"
+    echo "pg1-path=$DATA"
+    echo "pg1-socket-path=$SOCK"
+    echo "pg1-port=$PORT"
+    echo "pg1-user=postgres"
+  } > "$file"
+  chmod 600 "$file"
+  if _pg_is_root; then chown "$PG_OS_USER:" "$file"; fi
+}
+as_pg() { _pg_as_owner "$@"; }
+mkdir -p "$BR/repo" "$BR/log" "$BR/lock" "$BR/spool" "$BR/repo_enc"
+if _pg_is_root; then chown -R "$PG_OS_USER:" "$BR"; fi
+conf "$BR/plain.conf" main "$BR/repo"
+PASS_PHRASE="ffrun-test-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+conf "$BR/enc.conf" enc "$BR/repo_enc" "repo1-cipher-type=aes-256-cbc" "repo1-cipher-pass=$PASS_PHRASE"
+
+# archive_command FILE STANZA: point the server's archiving at a stanza.
+archive_to() {
+  pg_sql src postgres "ALTER SYSTEM SET archive_command = 'pgbackrest --config=$1 --stanza=$2 archive-push %p'" &&
+    pg_sql src postgres "SELECT pg_reload_conf()" > /dev/null
+}
+pg_sql src postgres "ALTER SYSTEM SET wal_level = logical; ALTER SYSTEM SET archive_mode = on;
+  ALTER SYSTEM SET max_wal_senders = 10; ALTER SYSTEM SET max_replication_slots = 10" &&
+  archive_to "$BR/plain.conf" main &&
+  as_pg "$PG_BINDIR/pg_ctl" -D "$DATA" -l "$(pg_log src)" -w -t 60 restart > "$WORK/restart.log" 2>&1 ||
+  { nok "server restarts with archiving: $(tail -n 3 "$WORK/restart.log")"; finish; exit 1; }
+if ! as_pg pgbackrest --config="$BR/plain.conf" --stanza=main stanza-create > "$WORK/stanza.log" 2>&1; then
+  nok "stanza-create: $(tail -n 3 "$WORK/stanza.log")"; finish; exit 1
+fi
+
+WS=$WORK/ws
+# config DIR CONF STANZA [EXTRA LINES...]
+config() {
+  local dir=$1 file=$2 stanza=$3; shift 3
+  make_config "$dir" \
+    "targets:" \
+    "  prod:" \
+    "    conninfo: \"host=$SOCK port=$PORT user=postgres dbname=sample\"" \
+    "    engine: pgbackrest" \
+    "    pgbackrest: { stanza: $stanza, config: $file }" \
+    "  drill: { ephemeral: true }" \
+    "postgres: { os_user: ${PG_OS_USER:-postgres} }" \
+    "objectives: { rpo_hours: 24, rto_minutes: 30 }" "$@"
+}
+config "$WS" "$BR/plain.conf" main
+ff() { "$FFRUN" -c "$WS/ffrun.yaml" "$@"; }
+newest() { ls -1 "$WS/backups" | grep -E '^[0-9]{8}-[0-9]{6}$' | sort | tail -n 1; }
+why() { tail -n 3 "$1" | tr '\n' ' '; }
+
+# Config errors name file:line.
+bad=$WORK/bad
+mkdir -p "$bad"
+printf 'targets:\n  prod:\n    engine: pgbackrest\n' > "$bad/a.yaml"
+"$FFRUN" -c "$bad/a.yaml" --check "$FF_SRC/runbooks/backup.lua" > /dev/null 2> "$bad/a.err"; rc=$?
+check "config: engine pgbackrest without pgbackrest: exit 2 naming file:line" \
+  bash -c "[ $rc = 2 ] && grep -q 'a.yaml:3:.*engine pgbackrest needs pgbackrest' '$bad/a.err'"
+printf 'targets:\n  prod:\n    engine: pgbackrest\n    pgbackrest: { stanza: main, config: /nonexistent/pgbackrest.conf }\n' > "$bad/b.yaml"
+"$FFRUN" -c "$bad/b.yaml" --check "$FF_SRC/runbooks/backup.lua" > /dev/null 2> "$bad/b.err"; rc=$?
+check "config: a missing pgbackrest config file: exit 2 naming file:line" \
+  bash -c "[ $rc = 2 ] && grep -q 'b.yaml:4:.*nonexistent/pgbackrest.conf' '$bad/b.err'"
+printf 'targets:\n  prod:\n    engine: rsync\n' > "$bad/c.yaml"
+"$FFRUN" -c "$bad/c.yaml" --check "$FF_SRC/runbooks/backup.lua" > /dev/null 2> "$bad/c.err"; rc=$?
+check "config: an unknown engine: exit 2 naming file:line" \
+  bash -c "[ $rc = 2 ] && grep -q 'c.yaml:3:.*pg_dump or pgbackrest' '$bad/c.err'"
+
+# ---- a. backup under writes, drill to L ------------------------------------
+pg_sql src sample "CREATE TABLE ff_writes (id bigserial PRIMARY KEY, v text, at timestamptz DEFAULT now())" ||
+  nok "ff_writes created"
+writer() { # inserts until $WORK/writing goes
+  while [ -e "$WORK/writing" ]; do
+    pg_sql src sample "INSERT INTO ff_writes (v) SELECT md5(random()::text) FROM generate_series(1, 20);
+      UPDATE orders SET id = id WHERE id = (SELECT min(id) FROM orders)" > /dev/null 2>&1 || true
+  done
+}
+touch "$WORK/writing"
+writer &
+WRITER=$!
+sleep 1
+t0=$(date +%s.%N)
+ff backup type=full > "$WORK/backup.out" 2> "$WORK/backup.err"; rc=$?
+t1=$(date +%s.%N)
+rm -f "$WORK/writing"
+wait "$WRITER"
+echo "# backup took $(echo "$t1 - $t0" | bc) s"
+check "a: backup engine pgbackrest under writes: exit 0 ($(why "$WORK/backup.err"))" [ "$rc" = 0 ]
+B=$WS/backups/$(newest)
+M=$B/manifest.json
+check "a: the backup folder is sealed (sha256sum -c DIGEST)" bash -c "cd '$B' && sha256sum --quiet -c DIGEST"
+check "a: no db.dump: the data stays in the repository" [ ! -e "$B/db.dump" ]
+check "a: backup.log, pgbackrest_info.json and the inventories are there" \
+  bash -c "[ -s '$B/backup.log' ] && [ -s '$B/pgbackrest_info.json' ] && [ -s '$B/schema.tsv' ] && [ -s '$B/large_objects.tsv' ]"
+check "a: manifest: engine pgbackrest, a label, proof level exact at an LSN" \
+  python3 -c "
+import json,sys,re; m=json.load(open('$M'))
+assert m['engine']=='pgbackrest' and re.match(r'^\d{8}-\d{6}F$', m['pgbackrest']['label']), m.get('pgbackrest')
+assert m['proof']['level']=='exact' and re.match(r'^[0-9A-F]+/[0-9A-F]+$', m['proof']['lsn']), m['proof']
+assert re.match(r'^[0-9A-F]{24}$', m['proof']['wal_segment'])
+assert any(t['name']=='ff_writes' and t['rows']>0 and len(t['content_sha256'])==64 for t in m['tables'])
+assert m['database'] and m['schema_inventory']['objects']>0 and m['large_objects']['count']>0
+assert m['pgbackrest']['info']=='pgbackrest_info.json'"
+rows_at_l=$(python3 -c "import json; print([t['rows'] for t in json.load(open('$M'))['tables'] if t['name']=='ff_writes'][0])")
+rows_now=$(pg_sql src sample "select count(*) from ff_writes")
+check "a: writes went on past the proof point ($rows_at_l rows at L, $rows_now now)" [ "$rows_now" -gt "$rows_at_l" ]
+check "a: the proof point's slot is gone from the source" \
+  bash -c "[ \"\$(printf 'select count(*) from pg_replication_slots' | PGHOST='$SOCK' PGPORT='$PORT' PGUSER=postgres psql -X -qAt -d postgres)\" = 0 ]"
+
+# Writes go on during the drill too: it must not matter.
+touch "$WORK/writing"
+writer &
+WRITER=$!
+t0=$(date +%s.%N)
+ff drill > "$WORK/drill.out" 2> "$WORK/drill.err"; rc=$?
+t1=$(date +%s.%N)
+rm -f "$WORK/writing"
+wait "$WRITER"
+echo "# drill took $(echo "$t1 - $t0" | bc) s"
+EV=$(last_evidence "$WS")
+check "a: drill to L: exit 0 ($(why "$WORK/drill.err"))" [ "$rc" = 0 ]
+check "a: drill: PASS, proof level exact, tables compared, sealed" \
+  python3 -c "
+import json; s=json.load(open('$EV/summary.json'))
+assert s['status']=='PASS' and s['proof_level']=='exact', (s['status'], s.get('proof_level'))
+v=s['verification']; assert v['tables']>0 and v['mismatches']==[] and v['large_objects']>0 and v['schema_objects']>0, v
+assert s['restore']['type']=='lsn' and s['rto_s']>0"
+check "a: drill evidence sealed" bash -c "cd '$EV' && sha256sum --quiet -c DIGEST"
+folder=$(python3 -c "import json; print(json.load(open('$EV/summary.json'))['restore']['folder'])")
+check "a: the drill's instance is gone ($folder)" [ ! -e "$folder" ]
+
+# ---- b. the proved thing changed, re-sealed --------------------------------
+reseal() { (cd "$1" && find . -type f ! -name DIGEST | sed 's:^\./::' | sort | xargs sha256sum > DIGEST); }
+# forge NAME PYTHON: a copy of B whose manifest PYTHON changed (m is it).
+forge() {
+  local f=$WS/backups/20991231-00000$1
+  rm -rf "$f" && cp -a "$B" "$f" &&
+    python3 -c "
+import json; p='$f/manifest.json'; m=json.load(open(p))
+$2
+json.dump(m, open(p,'w'))" && reseal "$f" && echo "$f"
+}
+# L moved back halfway to where the backup itself ended (the writes went
+# on between): the transactions after it are not replayed, and the table
+# the writes filled differs.
+F=$(forge 1 "
+h=lambda s: (int(s.split('/')[0],16)<<32)+int(s.split('/')[1],16)
+a,b=h(m['pgbackrest']['lsn']['stop']),h(m['proof']['lsn']); x=(a+b)//2
+m['proof']['lsn']='%X/%X'%(x>>32,x&0xffffffff)")
+check "b: the forged backup (L moved earlier) is sealed" bash -c "cd '$F' && sha256sum --quiet -c DIGEST"
+ff drill backup=20991231-000001 > "$WORK/b1.out" 2> "$WORK/b1.err"; rc=$?
+check "b: drill to an earlier L: exit 1 naming table ff_writes ($(why "$WORK/b1.err"))" \
+  bash -c "[ $rc = 1 ] && grep -q 'table ff_writes: [0-9]* rows, the backup had' '$WORK/b1.err'"
+check "b: its evidence says FAIL" [ "$(json_status "$(last_evidence "$WS")")" = FAIL ]
+F=$(forge 2 "
+t=[t for t in m['tables'] if t['name']=='customers'][0]
+t['content_sha256']=('0' if t['content_sha256'][0]!='0' else '1')+t['content_sha256'][1:]")
+ff drill backup=20991231-000002 > "$WORK/b2.out" 2> "$WORK/b2.err"; rc=$?
+check "b: drill with customers' fingerprint changed: exit 1 naming it, and only it ($(why "$WORK/b2.err"))" \
+  bash -c "[ $rc = 1 ] && grep -q 'table customers: content differs' '$WORK/b2.err' && ! grep -q 'table ff_writes' '$WORK/b2.err'"
+rm -rf "$WS/backups/20991231-000001" "$WS/backups/20991231-000002"
+
+# ---- c. a WAL segment missing from the repository ---------------------------
+SEG=$(python3 -c "import json; print(json.load(open('$M'))['proof']['wal_segment'])")
+found=$(find "$BR/repo/archive/main" -name "$SEG-*")
+check "c: the proof point's segment $SEG is in the repository" [ -n "$found" ]
+mkdir -p "$WORK/moved" && mv $found "$WORK/moved/"
+ff drill > "$WORK/c.out" 2> "$WORK/c.err"; rc=$?
+check "c: drill with $SEG removed: exit 1 naming the gap ($(why "$WORK/c.err"))" \
+  bash -c "[ $rc = 1 ] && grep -q 'gap in the WAL archive: WAL segment $SEG could not be restored' '$WORK/c.err'"
+check "c: its evidence says FAIL" [ "$(json_status "$(last_evidence "$WS")")" = FAIL ]
+folder=$(grep -o '/tmp/ffrun-drill-[A-Za-z0-9]*' "$(last_evidence "$WS")/raw/run.log" | head -n 1)
+check "c: no instance left behind" bash -c "[ -z '$folder' ] || [ ! -e '$folder' ]"
+
+# ---- d. an encrypted repository ---------------------------------------------
+archive_to "$BR/enc.conf" enc || nok "d: archive_command to the encrypted stanza"
+if ! as_pg pgbackrest --config="$BR/enc.conf" --stanza=enc stanza-create > "$WORK/stanza-enc.log" 2>&1; then
+  nok "d: stanza-create (encrypted): $(tail -n 3 "$WORK/stanza-enc.log")"
+fi
+WS=$WORK/ws-enc
+config "$WS" "$BR/enc.conf" enc \
+  "smoke:" \
+  "  - { name: first seen, sql: \"select count(*) = 1 from ff_marks where tag = 'first'\" }" \
+  "  - { name: second not seen, sql: \"select count(*) = 0 from ff_marks where tag = 'second'\" }"
+pg_sql src sample "CREATE TABLE ff_marks (tag text, at timestamptz DEFAULT clock_timestamp())" || nok "ff_marks"
+ff backup > "$WORK/d.out" 2> "$WORK/d.err"; rc=$?
+check "d: backup to the encrypted repository: exit 0 ($(why "$WORK/d.err"))" [ "$rc" = 0 ]
+check "d: the repository is encrypted (pgbackrest info says aes-256-cbc)" \
+  grep -q '"cipher":"aes-256-cbc"' "$WS/backups/$(newest)/pgbackrest_info.json"
+
+# ---- e. a drill to a time between two commits -------------------------------
+pg_sql src sample "INSERT INTO ff_marks VALUES ('first')" || nok "e: first commit"
+sleep 1.2
+T=$(pg_sql src sample "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'")
+sleep 1.2
+pg_sql src sample "INSERT INTO ff_marks VALUES ('second'); SELECT pg_switch_wal()" > /dev/null || nok "e: second commit"
+seg=$(pg_sql src sample "SELECT pg_walfile_name(pg_current_wal_lsn())")
+for _ in $(seq 1 100); do
+  a=$(pg_sql src sample "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
+  [[ "$a" < "$seg" ]] || break
+  sleep 0.2
+done
+ff drill "target_time=$T" > "$WORK/e.out" 2> "$WORK/e.err"; rc=$?
+EV=$(last_evidence "$WS")
+check "e: drill to $T (between the commits): exit 0 ($(why "$WORK/e.err"))" [ "$rc" = 0 ]
+check "e: it saw the first commit and not the second (smoke), proof level integrity said" \
+  python3 -c "
+import json; s=json.load(open('$EV/summary.json'))
+c={x['name']: x['ok'] for x in s['smoke']['checks']}
+assert s['status']=='PASS' and c=={'first seen': True, 'second not seen': True}, c
+assert s['proof_level']=='integrity' and s['restore']['type']=='time'"
+
+# The passphrase is nowhere ffrun wrote or said.
+check "d: the passphrase appears in no ffrun output, log, backup or evidence file" \
+  bash -c "! grep -rqF '$PASS_PHRASE' '$WORK/ws-enc' '$WORK/d.out' '$WORK/d.err' '$WORK/e.out' '$WORK/e.err'"
+
+# ---- f. SIGTERM during a drill ----------------------------------------------
+"$FFRUN" -c "$WS/ffrun.yaml" drill > "$WORK/f.out" 2> "$WORK/f.err" &
+RUN=$!
+inst=""
+for _ in $(seq 1 200); do
+  for d in /tmp/ffrun-drill-*; do
+    [ -e "$d/ffrun.owner" ] && [ "$(cut -d' ' -f1 "$d/ffrun.owner" 2>/dev/null)" = "$RUN" ] && inst=$d
+  done
+  [ -n "$inst" ] && break
+  sleep 0.05
+done
+sleep 0.5
+kill -TERM "$RUN" 2>/dev/null
+wait "$RUN"; rc=$?
+EV=$(last_evidence "$WS")
+check "f: the drill was caught mid-way (its instance $inst seen)" [ -n "$inst" ]
+check "f: SIGTERM: non-zero exit ($rc), evidence FAIL and sealed" \
+  bash -c "[ $rc != 0 ] && [ \"\$(grep -o '\"status\":\"[A-Z]*\"' '$EV/summary.json' | head -n 1)\" = '\"status\":\"FAIL\"' ] && cd '$EV' && sha256sum --quiet -c DIGEST"
+check "f: no instance left: folder gone, no server on it" \
+  bash -c "[ -z '$inst' ] || { [ ! -e '$inst' ] && ! pgrep -f -- '$inst/data' > /dev/null; }"
+
+finish
