@@ -97,8 +97,9 @@ static void next_segment(char out[25], const char *seg)
 }
 
 /* Why recovery ended without a promotion, from the server log: the first
- * FATAL line, and the segment after the last one restored. */
-static int stopped_short(const ff_cluster *c, int log_fd, ff_err *e)
+ * FATAL line, and the segment after the last one restored. A gap is named
+ * only when the server says it ended short of its target. */
+static int stopped_short(const ff_cluster *c, int log_fd, const volatile int *cancel, ff_err *e)
 {
 	char path[400], last[25] = "", fatal[300] = "", missing[25];
 	char *text = NULL;
@@ -119,9 +120,11 @@ static int stopped_short(const ff_cluster *c, int log_fd, ff_err *e)
 	if (f)
 		snprintf(fatal, sizeof(fatal), "%.*s", (int)strcspn(f, "\n"), f);
 	free(text);
-	if (!*last)
-		return ff_err_set(e, FF_EFAIL, "recovery of the restored instance stopped before reaching the target: %s",
-				  *fatal ? fatal : "the server exited");
+	if (cancel && *cancel)
+		return ff_err_set(e, FF_EFAIL, "stopped while the restored instance was recovering");
+	if (!*last || !strstr(fatal, "recovery ended before configured recovery target was reached"))
+		return ff_err_set(e, FF_EFAIL, "the restored instance stopped during recovery (last WAL segment restored: %s): %s",
+				  *last ? last : "none", *fatal ? fatal : "the server exited");
 	next_segment(missing, last);
 	return ff_err_set(e, FF_EFAIL, "recovery stopped before reaching the target: a gap in the WAL archive: "
 			  "WAL segment %s could not be restored from the repository (the last one restored was %s); server: %s",
@@ -144,7 +147,7 @@ static int await_promotion(ff_cluster *c, double timeout_s, int log_fd, const vo
 			return ff_err_set(e, FF_EFAIL, "stopped while the restored instance was recovering");
 		if (ff_cluster_pid(c) == 0) {
 			c->running = 0;
-			return stopped_short(c, log_fd, e);
+			return stopped_short(c, log_fd, cancel, e);
 		}
 		PGconn *pg = pq->PQconnectdbParams(keys, vals, 1);
 		if (pg && pq->PQstatus(pg) == CONNECTION_OK) {
@@ -196,8 +199,10 @@ int ff_cluster_restore(ff_cluster *c, const char *bindir, const char *os_user,
 	double t0 = ff_time_mono();
 	if ((rc = ff_cluster_start(c, settings, log_fd, cancel, e)) < 0) {
 		ff_err why = {0};
-		stopped_short(c, log_fd, &why);
-		ff_err_set(e, FF_EFAIL, "%s", why.msg);
+		if (!(cancel && *cancel)) { /* a stop keeps pg_ctl's own error */
+			stopped_short(c, log_fd, cancel, &why);
+			ff_err_set(e, FF_EFAIL, "%s", why.msg);
+		}
 		goto fail;
 	}
 	if ((rc = await_promotion(c, o->timeout_s, log_fd, cancel, e)) < 0)

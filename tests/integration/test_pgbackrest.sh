@@ -253,25 +253,32 @@ check "d: the passphrase appears in no ffrun output, log, backup or evidence fil
   bash -c "! grep -rqF '$PASS_PHRASE' '$WORK/ws-enc' '$WORK/d.out' '$WORK/d.err' '$WORK/e.out' '$WORK/e.err'"
 
 # ---- f. SIGTERM during a drill ----------------------------------------------
-"$FFRUN" -c "$WS/ffrun.yaml" drill > "$WORK/f.out" 2> "$WORK/f.err" &
-RUN=$!
-inst=""
-for _ in $(seq 1 200); do
-  for d in /tmp/ffrun-drill-*; do
-    [ -e "$d/ffrun.owner" ] && [ "$(cut -d' ' -f1 "$d/ffrun.owner" 2>/dev/null)" = "$RUN" ] && inst=$d
+# sigterm WHEN FILE: start a drill, SIGTERM it once its instance has FILE
+# (ffrun.owner: during pgbackrest restore; data/postmaster.pid: the
+# restored server runs), then check what is left.
+sigterm() {
+  local when=$1 file=$2 run inst="" d rc left
+  "$FFRUN" -c "$WS/ffrun.yaml" drill > "$WORK/f.out" 2> "$WORK/f.err" &
+  run=$!
+  for _ in $(seq 1 400); do
+    for d in /tmp/ffrun-drill-*; do
+      [ -e "$d/ffrun.owner" ] && [ "$(cut -d' ' -f1 "$d/ffrun.owner" 2>/dev/null)" = "$run" ] && inst=$d
+    done
+    [ -n "$inst" ] && [ -e "$inst/$file" ] && break
+    sleep 0.02
   done
-  [ -n "$inst" ] && break
-  sleep 0.05
-done
-sleep 0.5
-kill -TERM "$RUN" 2>/dev/null
-wait "$RUN"; rc=$?
-EV=$(last_evidence "$WS")
-left=$(pgrep -f -- "$inst/data" | wc -l)
-check "f: the drill was caught mid-way (its instance $inst seen)" [ -n "$inst" ]
-check "f: SIGTERM: non-zero exit ($rc), the error says so, evidence FAIL and sealed" \
-  bash -c "[ $rc != 0 ] && grep -q SIGTERM '$WORK/f.err' && [ \"\$(grep -o '\"status\":\"[A-Z]*\"' '$EV/summary.json' | head -n 1)\" = '\"status\":\"FAIL\"' ] && cd '$EV' && sha256sum --quiet -c DIGEST"
-check "f: no instance left: folder gone, no server on it" \
-  bash -c "[ -z '$inst' ] || { [ ! -e '$inst' ] && [ '$left' = 0 ]; }"
+  kill -TERM "$run" 2>/dev/null
+  wait "$run"; rc=$?
+  local ev
+  ev=$(last_evidence "$WS")
+  left=$(pgrep -f -- "$inst/data" | wc -l)
+  check "f ($when): the drill was caught mid-way (its instance $inst seen)" [ -n "$inst" ]
+  check "f ($when): SIGTERM: non-zero exit ($rc), the error says so ($(why "$WORK/f.err")), evidence FAIL and sealed" \
+    bash -c "[ $rc != 0 ] && grep -q SIGTERM '$WORK/f.err' && [ \"\$(grep -o '\"status\":\"[A-Z]*\"' '$ev/summary.json' | head -n 1)\" = '\"status\":\"FAIL\"' ] && cd '$ev' && sha256sum --quiet -c DIGEST"
+  check "f ($when): no instance left: folder gone, no server on it" \
+    bash -c "[ -n '$inst' ] && [ ! -e '$inst' ] && [ '$left' = 0 ]"
+}
+sigterm "during pgbackrest restore" ffrun.owner
+sigterm "once the restored server runs" data/postmaster.pid
 
 finish
