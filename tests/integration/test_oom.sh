@@ -21,8 +21,13 @@ pg_sql src app "create table t (id int, note text); insert into t select g, repe
 pg_sql src app "$(for i in $(seq 40); do echo "create table \"s p\".\"t.$i\" (a int);"; done | sed '1i create schema "s p";')" >/dev/null
 for i in $(seq 12); do pg_createdb src "app__ffoom_keep$i" >/dev/null; done
 WS=$WORK/ws
+# A pgBackRest target whose stanza does not exist: its info is a JSON
+# answer all the same (ff.pgbackrest.info holds it while pushing).
+mkdir -p "$WORK/pbr/repo"
+printf '[global]\nrepo1-path=%s\nlog-level-file=off\nlock-path=%s\n' "$WORK/pbr/repo" "$WORK/pbr" > "$WORK/pbr/pgbackrest.conf"
+if [ "$(id -u)" = 0 ]; then chown -R "${PG_OS_USER:-postgres}:" "$WORK/pbr"; fi
 make_config "$WS" \
-  "targets: { prod: { conninfo: \"$(pg_conninfo src app)\" } }" \
+  "targets: { prod: { conninfo: \"$(pg_conninfo src app)\" }, pbr: { conninfo: \"$(pg_conninfo src app)\", engine: pgbackrest, pgbackrest: { stanza: oom, config: $WORK/pbr/pgbackrest.conf } } }" \
   "limits: { memory_mb: $CAP_MB, seconds: 20 }" \
   "exec: { allow: [/bin/echo] }"
 D=$WS/backups/fixture
@@ -62,6 +67,7 @@ case_ pg.databases   "local a = ff.pg.admin('prod', 'app')"   "a:databases()"
 # inside it; the sweep still must end cleanly at every margin.
 NO_STRIKE_OK="pg.create_drop"
 case_ pg.create_drop "local a = ff.pg.admin('prod', 'app')"   "a:create_database('app__ffoom_1'); a:drop_database('app__ffoom_1')"
+case_ pgbackrest.info ""                                   "ff.pgbackrest.info('pbr')"
 case_ pg.apply_globals "local a = ff.pg.admin('prod', 'app')" "a:apply_globals('$D/globals.sql')"
 
 runbook() { # SETUP CALL MARGIN
