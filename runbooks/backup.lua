@@ -142,6 +142,7 @@ local function pgbr_manifest(p)
   rb.must(ff.fs.write(partial .. "/manifest.json", ff.json.encode(m)))
   ff.evidence.set("backup", { stamp = stamp, engine = "pgbackrest", label = m.pgbackrest.label,
     proof_level = point and point.level, lsn = point and point.lsn, tables = #tables })
+  if ff.dry_run then return ff.log.info("manifest: planned (the backup set and the proof point are taken only in a real run)") end
   ff.log.info(string.format("manifest: pgBackRest set %s, proof level %s at %s%s", tostring(m.pgbackrest.label),
     point and point.level or "(planned)", point and point.lsn or "(planned)",
     exact and "" or ": integrity only (amcheck and smoke in a drill, no data compared)"))

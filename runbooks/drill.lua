@@ -51,6 +51,10 @@ local function physical_instance(p, major)
   end
   ff.evidence.set("restore", { label = manifest.pgbackrest.label, type = recovery.type, target = recovery.target,
     folder = i.folder, restore_s = i.restore_s, recover_s = i.recover_s })
+  if ff.dry_run then
+    return ff.log.info(string.format("pgbackrest restore of %s and recovery to %s %s: planned", manifest.pgbackrest.label,
+      recovery.type, recovery.target))
+  end
   ff.log.info(string.format("pgbackrest restore of %s: %.1f s; recovery to %s %s and promotion: %.1f s",
     manifest.pgbackrest.label, i.restore_s, recovery.type, recovery.target, i.recover_s))
 end

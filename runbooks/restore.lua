@@ -48,6 +48,9 @@ return {
       doc = "Find the backup (latest or STAMP) and check its DIGEST and manifest before anything is touched",
       run = function(p)
         lock, backup, manifest = proof.open_backup(root, p.backup)
+        rb.check(manifest.engine ~= "pgbackrest",
+          "backup %s is a pgBackRest backup: restore with engine pgbackrest is not built yet (a drill restores it into a throwaway instance)",
+          backup.stamp)
         ff.log.info(string.format("backup %s: %d tables, verify mode %s", backup.stamp, #manifest.tables,
           manifest.verify))
       end,

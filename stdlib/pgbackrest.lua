@@ -50,9 +50,9 @@ function pgbr.preflight(db, target)
     ff.config.targets[target].pgbackrest.stanza)
   local r = rb.must(ff.pgbackrest.check(target))
   rb.check(r.ok, "pgbackrest check failed (exit %d, see %s): %s", r.code, r.raw, r.tail)
-  local stanza = ff.dry_run and { backup = {} } or pgbr.info(target)
-  ff.log.info(string.format("pgbackrest check: stanza %s passes; wal_level %s, archive_mode %s",
-    ff.config.targets[target].pgbackrest.stanza, s.wal_level, s.archive_mode))
+  local stanza = pgbr.info(target)
+  ff.log.info(string.format("pgbackrest check: stanza %s %s; wal_level %s, archive_mode %s",
+    ff.config.targets[target].pgbackrest.stanza, ff.dry_run and "(check planned)" or "passes", s.wal_level, s.archive_mode))
   return s.wal_level, stanza
 end
 

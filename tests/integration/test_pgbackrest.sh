@@ -87,6 +87,8 @@ config "$WS" "$BR/plain.conf" main
 ff() { "$FFRUN" -c "$WS/ffrun.yaml" "$@"; }
 newest() { ls -1 "$WS/backups" | grep -E '^[0-9]{8}-[0-9]{6}$' | sort | tail -n 1; }
 why() { tail -n 3 "$1" | tr '\n' ' '; }
+# The newest drill's evidence (a verify in the same second sorts after it).
+last_drill() { ls -1d "$WS"/evidence/*-drill*/ 2>/dev/null | sed 's:/$::' | sort -V | tail -n 1; }
 
 # Config errors name file:line.
 bad=$WORK/bad
@@ -155,7 +157,7 @@ t1=$(date +%s.%N)
 rm -f "$WORK/writing"
 wait "$WRITER"
 echo "# drill took $(echo "$t1 - $t0" | bc) s"
-EV=$(last_evidence "$WS")
+EV=$(last_drill)
 check "a: drill to L: exit 0 ($(why "$WORK/drill.err"))" [ "$rc" = 0 ]
 check "a: drill: PASS, proof level exact, tables compared, sealed" \
   python3 -c "
@@ -166,6 +168,22 @@ assert s['restore']['type']=='lsn' and s['rto_s']>0"
 check "a: drill evidence sealed" bash -c "cd '$EV' && sha256sum --quiet -c DIGEST"
 folder=$(python3 -c "import json; print(json.load(open('$EV/summary.json'))['restore']['folder'])")
 check "a: the drill's instance is gone ($folder)" [ ! -e "$folder" ]
+
+# Rehearsals: they plan the writes and do none (no new backup set).
+sets() { as_pg pgbackrest --config="$BR/plain.conf" --stanza=main info --output=json | grep -o '"label"' | wc -l; }
+before=$(sets)
+ff --dry-run backup > "$WORK/dry.out" 2> "$WORK/dry.err"; rc=$?
+check "a: backup --dry-run: exit 0, no new backup set ($(why "$WORK/dry.err"))" \
+  bash -c "[ $rc = 0 ] && [ '$(sets)' = '$before' ] && grep -q 'pgbackrest.backup' '$(ls -1d "$WS"/evidence/*-backup* | sort -V | tail -n 1)/events.jsonl'"
+ff --dry-run drill > "$WORK/dry.out" 2> "$WORK/dry.err"; rc=$?
+check "a: drill --dry-run: exit 0 ($(why "$WORK/dry.err"))" [ "$rc" = 0 ]
+
+ff verify "path=$B" > "$WORK/v.out" 2> "$WORK/v.err"; rc=$?
+check "a: verify of the backup folder: exit 0, saying the set itself is not read ($(why "$WORK/v.err"))" \
+  bash -c "[ $rc = 0 ] && grep -q 'engine pgbackrest: no db.dump here' '$WORK/v.err'"
+ff restore confirm=sample > "$WORK/r.out" 2> "$WORK/r.err"; rc=$?
+check "a: restore of a pgBackRest backup is refused, before any write ($(why "$WORK/r.err"))" \
+  bash -c "[ $rc = 1 ] && grep -q 'restore with engine pgbackrest is not built yet' '$WORK/r.err'"
 
 # ---- b. the proved thing changed, re-sealed --------------------------------
 reseal() { (cd "$1" && find . -type f ! -name DIGEST | sed 's:^\./::' | sort | xargs sha256sum > DIGEST); }
@@ -189,7 +207,7 @@ check "b: the forged backup (L moved earlier) is sealed" bash -c "cd '$F' && sha
 ff drill backup=20991231-000001 > "$WORK/b1.out" 2> "$WORK/b1.err"; rc=$?
 check "b: drill to an earlier L: exit 1 naming table ff_writes ($(why "$WORK/b1.err"))" \
   bash -c "[ $rc = 1 ] && grep -q 'table public.ff_writes: [0-9]* rows, the backup had' '$WORK/b1.err'"
-check "b: its evidence says FAIL" [ "$(json_status "$(last_evidence "$WS")")" = FAIL ]
+check "b: its evidence says FAIL" [ "$(json_status "$(last_drill)")" = FAIL ]
 F=$(forge 2 "
 t=[t for t in m['tables'] if t['name']=='customers'][0]
 t['content_sha256']=('0' if t['content_sha256'][0]!='0' else '1')+t['content_sha256'][1:]")
@@ -203,12 +221,24 @@ SEG=$(python3 -c "import json; print(json.load(open('$M'))['proof']['wal_segment
 found=$(find "$BR/repo/archive/main" -name "$SEG-*")
 check "c: the proof point's segment $SEG is in the repository" [ -n "$found" ]
 mkdir -p "$WORK/moved" && mv $found "$WORK/moved/"
-ff drill > "$WORK/c.out" 2> "$WORK/c.err"; rc=$?
+# The drill in the background, its instance spotted by its ffrun.owner.
+"$FFRUN" -c "$WS/ffrun.yaml" drill > "$WORK/c.out" 2> "$WORK/c.err" &
+run=$! inst=""
+while kill -0 "$run" 2>/dev/null; do
+  for d in /tmp/ffrun-drill-*; do
+    [ -z "$inst" ] && [ "$(cut -d' ' -f1 "$d/ffrun.owner" 2>/dev/null)" = "$run" ] && inst=$d
+  done
+  sleep 0.02
+done
+wait "$run"; rc=$?
 check "c: drill with $SEG removed: exit 1 naming the gap ($(why "$WORK/c.err"))" \
   bash -c "[ $rc = 1 ] && grep -q 'gap in the WAL archive: WAL segment $SEG could not be restored' '$WORK/c.err'"
-check "c: its evidence says FAIL" [ "$(json_status "$(last_evidence "$WS")")" = FAIL ]
-folder=$(grep -o '/tmp/ffrun-drill-[A-Za-z0-9]*' "$(last_evidence "$WS")/raw/run.log" | head -n 1)
-check "c: no instance left behind" bash -c "[ -z '$folder' ] || [ ! -e '$folder' ]"
+check "c: its evidence says FAIL" [ "$(json_status "$(last_drill)")" = FAIL ]
+left=$(pgrep -f -- "$inst/data" | wc -l)
+check "c: no instance left behind ($inst: folder gone, no server on it)" \
+  bash -c "[ -n '$inst' ] && [ ! -e '$inst' ] && [ '$left' = 0 ]"
+check "c: the server log of the failed recovery is in the evidence" \
+  grep -q 'recovery ended before configured recovery target was reached' "$(last_drill)/raw/instance.log"
 
 # ---- d. an encrypted repository ---------------------------------------------
 archive_to "$BR/enc.conf" enc || nok "d: archive_command to the encrypted stanza"
@@ -239,7 +269,7 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 ff drill "target_time=$T" > "$WORK/e.out" 2> "$WORK/e.err"; rc=$?
-EV=$(last_evidence "$WS")
+EV=$(last_drill)
 check "e: drill to $T (between the commits): exit 0 ($(why "$WORK/e.err"))" [ "$rc" = 0 ]
 check "e: it saw the first commit and not the second (smoke), proof level integrity said" \
   python3 -c "
@@ -270,7 +300,7 @@ sigterm() {
   kill -TERM "$run" 2>/dev/null
   wait "$run"; rc=$?
   local ev
-  ev=$(last_evidence "$WS")
+  ev=$(last_drill)
   left=$(pgrep -f -- "$inst/data" | wc -l)
   check "f ($when): the drill was caught mid-way (its instance $inst seen)" [ -n "$inst" ]
   check "f ($when): SIGTERM: non-zero exit ($rc), the error says so ($(why "$WORK/f.err")), evidence FAIL and sealed" \
