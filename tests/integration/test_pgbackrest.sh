@@ -278,9 +278,7 @@ c={x['name']: x['ok'] for x in s['smoke']['checks']}
 assert s['status']=='PASS' and c=={'first seen': True, 'second not seen': True}, c
 assert s['proof_level']=='integrity' and s['restore']['type']=='time'"
 
-# The passphrase is nowhere ffrun wrote or said.
-check "d: the passphrase appears in no ffrun output, log, backup or evidence file" \
-  bash -c "! grep -rqF '$PASS_PHRASE' '$WORK/ws-enc' '$WORK/d.out' '$WORK/d.err' '$WORK/e.out' '$WORK/e.err'"
+
 
 # ---- f. SIGTERM during a drill ----------------------------------------------
 # sigterm WHEN FILE: start a drill, SIGTERM it once its instance has FILE
@@ -310,5 +308,11 @@ sigterm() {
 }
 sigterm "during pgbackrest restore" ffrun.owner
 sigterm "once the restored server runs" data/postmaster.pid
+
+# The passphrase is nowhere ffrun wrote or said (and the search would see
+# it: it is in pgbackrest.conf).
+check "d: the passphrase is in pgbackrest.conf (the search below can find it)" grep -qF "$PASS_PHRASE" "$BR/enc.conf"
+check "d: the passphrase appears in no ffrun output, log, backup or evidence file" \
+  bash -c "! grep -rqF '$PASS_PHRASE' '$WORK/ws-enc' '$WORK/d.out' '$WORK/d.err' '$WORK/e.out' '$WORK/e.err' '$WORK/f.out' '$WORK/f.err'"
 
 finish
