@@ -125,6 +125,8 @@
 ---@field name string
 ---@field conninfo? string nil: libpq's environment
 ---@field ephemeral boolean a throwaway cluster made by ffrun (not connectable by name)
+---@field engine "pg_dump"|"pgbackrest" how backup and drill treat it (default pg_dump)
+---@field pgbackrest? { stanza: string, config: string } engine pgbackrest: the stanza and the operator's pgbackrest.conf (absolute); ffrun passes the path, never a value from it
 
 ---@class (exact) FfSmoke
 ---@field name string
@@ -164,6 +166,7 @@
 ---@field pg FfPg
 ---@field plan FfPlan
 ---@field runbook FfRunbookModule
+---@field pgbackrest FfPgbackrest
 ff = {}
 
 ---Not a primitive. Fail the run as a usage error (exit 2), for input only
@@ -929,13 +932,24 @@ function FfPgAdmin:restore(database, archive, jobs, major, estimate_bytes) end
 ---@return FfPgGlobalsApplied
 function FfPgAdmin:apply_globals(file) end
 
+---@class FfPgInstanceRestore
+---@field from string a target with engine pgbackrest: its stanza and pgbackrest.conf
+---@field set string the pgBackRest backup label (pgbackrest restore --set)
+---@field type "lsn"|"time"|"name"|"immediate" the recovery target's kind (--type)
+---@field target? string the LSN (X/X), time or restore point name (--target); absent for immediate
+---@field exclusive? boolean stop just before the target (--target-exclusive)
+---@field timeout_s? integer for recovery to end in promotion (default 600)
+
 ---@class FfPgInstanceOpts
 ---@field major? integer
+---@field restore? FfPgInstanceRestore instead of initdb: pgbackrest restore into the instance's own data folder (--pg1-path and --tablespace-map-all are the instance's, never production's), a start in recovery with archive_mode off and its own pg_hba.conf, and a wait until promoted
 
 ---@class (exact) FfPgInstanceInfo
----@field folder string its data folder
+---@field folder string its folder (the data folder is folder/data)
 ---@field socket string its socket folder
 ---@field port integer
+---@field restore_s number restored instances: pgbackrest restore's time (0 otherwise)
+---@field recover_s number restored instances: from start to promotion (0 otherwise)
 
 ---A throwaway server (at most 4 at once). Stopped and removed by stop(),
 ---`<close>`, garbage collection (keep a reference) or the end of the run.
@@ -1002,10 +1016,102 @@ function FfPgInstance:amcheck(dbname, opts) end
 
 ---Write. initdb and start a private server in a temporary folder, as
 ---postgres.os_user when ffrun runs as root (leftovers of a crashed ffrun
----are reaped first). Raises when initdb is not found or 4 instances
----already exist. Dry-run: a stand-in (see FfPgInstance).
+---are reaped first). With opts.restore, pgbackrest restore instead of
+---initdb, then recovery and promotion; a recovery that ends short of its
+---target fails naming the WAL segment it could not restore (the server's
+---log goes to raw/instance.log). Raises when initdb is not found, 4
+---instances already exist, or a restore option is not valid (a target
+---without engine pgbackrest, a value that is not an LSN, time or name).
+---Dry-run: a stand-in (see FfPgInstance), after the same checks.
 ---@param opts? FfPgInstanceOpts
 ---@return FfPgInstance? instance nil when it could not be made
 ---@return string? err
 ---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function ff.pg.instance(opts) end
+
+------------------------------------------------------------------------------
+-- ff.pg.logical_snapshot: a proof point (host/lua/l_pg_slot.c,
+-- host/core/replslot.c).
+------------------------------------------------------------------------------
+
+---@class (exact) FfPgSlotPoint
+---@field lsn string the slot's consistent point L ("X/X"): the snapshot sees exactly the transactions committed before it
+---@field snapshot string the exported snapshot, for conn:use_snapshot while the slot is open
+---@field slot string the temporary slot's name (ffrun_<pid>_<n>)
+---@field planned boolean true for the dry-run stand-in ("0/0", "(planned)")
+
+---A replication connection holding a temporary logical slot. close(),
+---`<close>` or garbage collection ends the connection; the slot goes with it.
+---@class (exact) FfPgSlot
+local FfPgSlot = {}
+
+---Read. The proof point. Raises once closed.
+---@return FfPgSlotPoint
+function FfPgSlot:point() end
+
+---Read. End the replication connection (the slot is dropped); again is harmless.
+---@return true
+function FfPgSlot:close() end
+
+---Write (a slot holds back the server's WAL and xmin while it lives). A
+---replication=database connection to target and CREATE_REPLICATION_SLOT
+---ffrun_<pid>_<n> TEMPORARY LOGICAL pgoutput (SNAPSHOT 'export') (the
+---source needs wal_level logical, a free slot and wal sender, and the
+---REPLICATION attribute). Waits at most opts.timeout_s (default 300) for
+---older transactions. Raises for an unknown or ephemeral target. Dry-run
+---stand-in: a slot handle of the same class whose point() is planned.
+---@param target string
+---@param opts? { timeout_s?: integer }
+---@return FfPgSlot? slot
+---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
+function ff.pg.logical_snapshot(target) end
+
+------------------------------------------------------------------------------
+-- ff.pgbackrest: pgBackRest for a target whose engine is pgbackrest
+-- (host/lua/l_pgbackrest.c, host/core/pgbackrest.c). /usr/bin/pgbackrest
+-- --config=<target's> --stanza=<target's> COMMAND, argv built by the host,
+-- as postgres.os_user when ffrun is root, libpq's and pgBackRest's PG*
+-- environment variables passed. Each raises for a target without engine
+-- pgbackrest; nil, message, code when pgbackrest could not be started.
+------------------------------------------------------------------------------
+
+---@class (exact) FfPgbackrestResult
+---@field ok boolean exit status 0
+---@field code integer exit status (or the signal that ended it)
+---@field timed_out boolean
+---@field output string stdout (info's JSON), at most 4 MiB
+---@field output_cut boolean stdout was longer
+---@field tail string the last 2 KiB of stderr
+---@field raw string "raw/pgbackrest-<command>.log" in ff.run.dir: all of stderr ("(planned)" in a dry-run)
+---@field duration_s number
+---@field dry_run? boolean true for a stand-in
+
+---@class (exact) FfPgbackrest
+ff.pgbackrest = {}
+
+---Write (it switches a WAL segment on the server). pgbackrest check.
+---Dry-run stand-in: `{ ok = true, code = 0, output = "", raw = "(planned)", dry_run = true, ... }`.
+---@param target string
+---@return FfPgbackrestResult? result
+---@return string? err
+---@return string? code
+function ff.pgbackrest.check(target) end
+
+---Write. pgbackrest backup --type=type (no time limit; a signal stops it).
+---Raises for a type other than full, diff or incr. Dry-run stand-in as check's.
+---@param target string
+---@param type "full"|"diff"|"incr"
+---@return FfPgbackrestResult? result
+---@return string? err
+---@return string? code
+function ff.pgbackrest.backup(target, type) end
+
+---Read. pgbackrest info --output=json [--set=label]. Raises for a label
+---that is not one.
+---@param target string
+---@param label? string
+---@return FfPgbackrestResult? result
+---@return string? err
+---@return string? code
+function ff.pgbackrest.info(target, label) end
