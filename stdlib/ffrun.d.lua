@@ -1065,7 +1065,7 @@ function FfPgSlot:close() end
 ---@return FfPgSlot? slot
 ---@return string? err
 ---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
-function ff.pg.logical_snapshot(target) end
+function ff.pg.logical_snapshot(target, opts) end
 
 ------------------------------------------------------------------------------
 -- ff.pgbackrest: pgBackRest for a target whose engine is pgbackrest
