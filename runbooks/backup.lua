@@ -78,7 +78,9 @@ end
 -- not transactional: their values are recorded as observed, not proved.
 local function take_proof(target, snapshot_id)
   local fp = rb.must(ff.pg.connect(target))
-  rb.must(fp:use_snapshot(snapshot_id))
+  -- A rehearsal's point is planned: it reads (and plans the inventories'
+  -- writes) outside any snapshot.
+  if not ff.dry_run then rb.must(fp:use_snapshot(snapshot_id)) end
   local list = rb.must(fp:tables())
   local fps = verify_mode ~= "none" and #list > 0 and rb.must(fp:fingerprints(list, verify_mode, 1)) or {}
   for i, t in ipairs(list) do
@@ -107,10 +109,8 @@ end
 -- point; pgBackRest's own info for the set is kept beside it.
 local function pgbr_manifest(p)
   local exact = point and point.level == "exact"
-  if not ff.dry_run then
-    rb.must(ff.fs.write(partial .. "/pgbackrest_info.json", set_json))
-    record("pgbackrest_info.json", set_json)
-  end
+  rb.must(ff.fs.write(partial .. "/pgbackrest_info.json", set_json))
+  record("pgbackrest_info.json", set_json)
   local t = cfg.targets[p.target].pgbackrest
   local m = {
     format = backups.FORMAT,
@@ -306,8 +306,9 @@ return {
       name = "proof_point",
       doc = "engine pgbackrest: a temporary logical slot's snapshot (its consistent point L), every proof category read in it, then L's WAL segment archived; a restore point and proof level integrity without logical WAL",
       run = function(p)
-        if not physical or ff.dry_run then return end
+        if not physical then return end
         point = pgbr.proof_point(db, p.target, wal_level, stamp, function(id) take_proof(p.target, id) end)
+        if ff.dry_run then return end -- no WAL switched, nothing awaited
         if point.level == "integrity" then -- the built-in smoke of a drill reads each table
           for _, t in ipairs(rb.must(db:tables())) do tables[#tables + 1] = { schema = t.schema, name = t.name } end
           ff.evidence.set("proof_note", "wal_level is not logical: proof level integrity, nothing but amcheck and smoke can be checked by a drill")

@@ -70,7 +70,9 @@ end
 function pgbr.backup(target, type, before)
   local r = rb.must(ff.pgbackrest.backup(target, type))
   rb.check(r.ok, "pgbackrest backup --type=%s failed (exit %d, see %s): %s", type, r.code, r.raw, r.tail)
-  if ff.dry_run then return { label = "(planned)", type = type }, "{}" end
+  -- A rehearsal's info is a planned text: like the real one it is shown
+  -- as "(text)" in a plan (more than one line).
+  if ff.dry_run then return { label = "(planned)", type = type }, '{"planned": true}\n' end
   local had = labels(before)
   local stanza = pgbr.info(target)
   local new
@@ -91,7 +93,8 @@ end
 function pgbr.proof_point(db, target, wal_level, stamp, take)
   if wal_level ~= "logical" then
     local name = "ffrun_" .. stamp:gsub("-", "_")
-    local lsn = rb.must(db:query("SELECT pg_create_restore_point($1)::text AS lsn", name))[1].lsn
+    local lsn = ff.dry_run and "(planned)"
+      or rb.must(db:query("SELECT pg_create_restore_point($1)::text AS lsn", name))[1].lsn
     ff.log.warn(string.format("wal_level is %s, not logical: restore point %s at %s, proof level integrity "
       .. "(a drill checks amcheck and smoke, not the data)", wal_level, name, lsn))
     return { level = "integrity", restore_point = name, lsn = lsn }

@@ -175,6 +175,11 @@ before=$(sets)
 ff --dry-run backup > "$WORK/dry.out" 2> "$WORK/dry.err"; rc=$?
 check "a: backup --dry-run: exit 0, no new backup set ($(why "$WORK/dry.err"))" \
   bash -c "[ $rc = 0 ] && [ '$(sets)' = '$before' ] && grep -q 'pgbackrest.backup' '$(ls -1d "$WS"/evidence/*-backup* | sort -V | tail -n 1)/events.jsonl'"
+# A plan of a backup names the proof point's writes (running a backup's
+# plan is not expected to work: its content digests are only known then).
+ff -q --dry-run --plan-out "$WORK/plan.json" backup type=incr > /dev/null 2> "$WORK/plan.err"; rc=$?
+check "a: backup --dry-run --plan-out: exit 0, the slot and the pgbackrest backup planned ($(why "$WORK/plan.err"))" \
+  bash -c "[ $rc = 0 ] && grep -q 'pgbackrest.backup' '$WORK/plan.json' && grep -q 'logical_snapshot' '$WORK/plan.json'"
 ff --dry-run drill > "$WORK/dry.out" 2> "$WORK/dry.err"; rc=$?
 check "a: drill --dry-run: exit 0 ($(why "$WORK/dry.err"))" [ "$rc" = 0 ]
 
