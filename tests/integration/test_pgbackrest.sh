@@ -314,10 +314,33 @@ sigterm() {
 sigterm "during pgbackrest restore" ffrun.owner
 sigterm "once the restored server runs" data/postmaster.pid
 
+# ---- g. without logical WAL: a restore point, proof level integrity --------
+pg_sql src postgres "ALTER SYSTEM SET wal_level = replica" &&
+  as_pg "$PG_BINDIR/pg_ctl" -D "$DATA" -l "$(pg_log src)" -w -t 60 restart > "$WORK/restart.log" 2>&1 ||
+  nok "g: server restarts with wal_level replica"
+WS=$WORK/ws-int
+config "$WS" "$BR/enc.conf" enc
+ff backup > "$WORK/g.out" 2> "$WORK/g.err"; rc=$?
+check "g: backup with wal_level replica: exit 0, integrity said plainly ($(why "$WORK/g.err"))" \
+  bash -c "[ $rc = 0 ] && grep -q 'not logical: restore point ffrun_.*proof level integrity' '$WORK/g.err'"
+check "g: manifest and summary say proof level integrity, a restore point, nothing proved" \
+  python3 -c "
+import json,glob; m=json.load(open(sorted(glob.glob('$WS/backups/2*/manifest.json'))[-1]))
+assert m['proof']['level']=='integrity' and m['proof']['restore_point'].startswith('ffrun_') and m['verify']=='none', m['proof']
+s=json.load(open(sorted(glob.glob('$WS/evidence/*-backup*/summary.json'))[-1]))
+assert s['backup']['proof_level']=='integrity' and 'integrity' in s['proof_note']"
+ff drill > "$WORK/g2.out" 2> "$WORK/g2.err"; rc=$?
+EV=$(last_drill)
+check "g: drill to the restore point: exit 0, proof level integrity, amcheck and built-in smoke only ($(why "$WORK/g2.err"))" \
+  python3 -c "
+import json; s=json.load(open('$EV/summary.json'))
+assert $rc==0 and s['status']=='PASS' and s['proof_level']=='integrity' and s['restore']['type']=='name', s['status']
+assert s['verification']['level']=='integrity' and s['smoke']['builtin'] and s['amcheck']['ok']"
+
 # The passphrase is nowhere ffrun wrote or said (and the search would see
 # it: it is in pgbackrest.conf).
 check "d: the passphrase is in pgbackrest.conf (the search below can find it)" grep -qF "$PASS_PHRASE" "$BR/enc.conf"
 check "d: the passphrase appears in no ffrun output, log, backup or evidence file" \
-  bash -c "! grep -rqF '$PASS_PHRASE' '$WORK/ws-enc' '$WORK/d.out' '$WORK/d.err' '$WORK/e.out' '$WORK/e.err' '$WORK/f.out' '$WORK/f.err'"
+  bash -c "! grep -rqF '$PASS_PHRASE' '$WORK/ws-enc' '$WORK/d.out' '$WORK/d.err' '$WORK/e.out' '$WORK/e.err' '$WORK/f.out' '$WORK/f.err' '$WORK/ws-int' '$WORK/g.err' '$WORK/g2.err'"
 
 finish
