@@ -26,8 +26,8 @@ static const ff_target *pgbr_target(lua_State *L, int idx)
 
 /* { ok, code, timed_out, output, output_cut, tail, raw, duration_s,
  *   dry_run } : the same shape for the real call and its stand-in.
- * MAY_LJMP: the caller has freed nothing it still needs, r is freed by
- * the caller after this returns (so r's strings are copied first). */
+ * MAY_LJMP: r must be held by a box (or be the caller's own memory), so
+ * that a raise here leaks nothing. */
 static void push_result(lua_State *L, const ff_pgbr_result *r, const char *raw, int dry)
 {
 	lua_createtable(L, 0, 9);
