@@ -78,9 +78,9 @@ end
 -- not transactional: their values are recorded as observed, not proved.
 local function take_proof(target, snapshot_id)
   local fp = rb.must(ff.pg.connect(target))
-  -- A rehearsal's point is planned: it reads (and plans the inventories'
-  -- writes) outside any snapshot.
-  if not ff.dry_run then rb.must(fp:use_snapshot(snapshot_id)) end
+  -- A rehearsal's point is planned (no snapshot): it reads, and plans the
+  -- inventories' writes, outside any.
+  if snapshot_id then rb.must(fp:use_snapshot(snapshot_id)) end
   local list = rb.must(fp:tables())
   local fps = verify_mode ~= "none" and #list > 0 and rb.must(fp:fingerprints(list, verify_mode, 1)) or {}
   for i, t in ipairs(list) do
@@ -142,7 +142,7 @@ local function pgbr_manifest(p)
   rb.must(ff.fs.write(partial .. "/manifest.json", ff.json.encode(m)))
   ff.evidence.set("backup", { stamp = stamp, engine = "pgbackrest", label = m.pgbackrest.label,
     proof_level = point and point.level, lsn = point and point.lsn, tables = #tables })
-  if ff.dry_run then return ff.log.info("manifest: planned (the backup set and the proof point are taken only in a real run)") end
+  if point.planned then return ff.log.info("manifest: planned (the backup set and the proof point are taken only in a real run)") end
   ff.log.info(string.format("manifest: pgBackRest set %s, proof level %s at %s%s", tostring(m.pgbackrest.label),
     point and point.level or "(planned)", point and point.lsn or "(planned)",
     exact and "" or ": integrity only (amcheck and smoke in a drill, no data compared)"))
@@ -308,7 +308,7 @@ return {
       run = function(p)
         if not physical then return end
         point = pgbr.proof_point(db, p.target, wal_level, stamp, function(id) take_proof(p.target, id) end)
-        if ff.dry_run then return end -- no WAL switched, nothing awaited
+        if point.planned then return end -- a rehearsal: no WAL switched, nothing awaited
         if point.level == "integrity" then -- the built-in smoke of a drill reads each table
           for _, t in ipairs(rb.must(db:tables())) do tables[#tables + 1] = { schema = t.schema, name = t.name } end
           ff.evidence.set("proof_note", "wal_level is not logical: proof level integrity, nothing but amcheck and smoke can be checked by a drill")

@@ -43,7 +43,7 @@ local function physical_instance(p, major)
     from = source, set = manifest.pgbackrest.label, type = recovery.type, target = recovery.target,
     exclusive = recovery.exclusive, timeout_s = p.recovery_timeout } }))
   local i = inst:info()
-  if prod_data and not ff.dry_run then
+  if prod_data then
     local mine = i.folder .. "/data"
     rb.check(prod_data ~= mine and prod_data:sub(1, #i.folder + 1) ~= i.folder .. "/"
       and i.folder:sub(1, #prod_data + 1) ~= prod_data .. "/",
@@ -51,7 +51,7 @@ local function physical_instance(p, major)
   end
   ff.evidence.set("restore", { label = manifest.pgbackrest.label, type = recovery.type, target = recovery.target,
     folder = i.folder, restore_s = i.restore_s, recover_s = i.recover_s })
-  if ff.dry_run then
+  if i.folder == "(planned)" then
     return ff.log.info(string.format("pgbackrest restore of %s and recovery to %s %s: planned", manifest.pgbackrest.label,
       recovery.type, recovery.target))
   end

@@ -89,12 +89,13 @@ end
 --- exported snapshot, held while take(snapshot) reads every proof
 --- category in it; returns { level = "exact", lsn = L }. Otherwise a
 --- named restore point and { level = "integrity", restore_point =, lsn = }:
---- nothing but amcheck and smoke can be proved against it.
+--- nothing but amcheck and smoke can be proved against it. A
+--- rehearsal's point has planned = true (take gets no snapshot).
 function pgbr.proof_point(db, target, wal_level, stamp, take)
   if wal_level ~= "logical" then
     local name = "ffrun_" .. stamp:gsub("-", "_")
-    local lsn = ff.dry_run and "(planned)"
-      or rb.must(db:query("SELECT pg_create_restore_point($1)::text AS lsn", name))[1].lsn
+    if ff.dry_run then return { level = "integrity", restore_point = name, lsn = "(planned)", planned = true } end
+    local lsn = rb.must(db:query("SELECT pg_create_restore_point($1)::text AS lsn", name))[1].lsn
     ff.log.warn(string.format("wal_level is %s, not logical: restore point %s at %s, proof level integrity "
       .. "(a drill checks amcheck and smoke, not the data)", wal_level, name, lsn))
     return { level = "integrity", restore_point = name, lsn = lsn }
@@ -104,9 +105,9 @@ function pgbr.proof_point(db, target, wal_level, stamp, take)
   local point = slot:point()
   ff.log.info(string.format("proof point: slot %s, consistent at %s, snapshot %s", point.slot, point.lsn,
     point.snapshot))
-  take(point.snapshot)
+  take(not point.planned and point.snapshot or nil)
   slot:close()
-  return { level = "exact", lsn = point.lsn }
+  return { level = "exact", lsn = point.lsn, planned = point.planned or nil }
 end
 
 --- pg_switch_wal(), then wait until the segment holding lsn is archived
