@@ -131,6 +131,23 @@ static int stopped_short(const ff_cluster *c, int log_fd, const volatile int *ca
 			  missing, last, *fatal ? fatal : "exited");
 }
 
+/* The server's log so far into log_fd (the evidence's instance.log): what
+ * recovery did, "recovery stopping before WAL location (LSN) ..." among it. */
+static void copy_log(const ff_cluster *c, int log_fd)
+{
+	char path[400];
+	char *text = NULL;
+	size_t len = 0;
+	ff_err ignored = {0};
+	snprintf(path, sizeof(path), "%s/server.log", c->dir);
+	if (log_fd < 0 || ff_read_file(&text, &len, path, 16u << 20, &ignored) < 0 || !text)
+		return;
+	if (write(log_fd, text, len) < 0) {
+		/* the evidence copy is informative only */
+	}
+	free(text);
+}
+
 /* Poll until the server is promoted (pg_is_in_recovery() false), gone, or
  * timeout_s passed. */
 static int await_promotion(ff_cluster *c, double timeout_s, int log_fd, const volatile int *cancel,
@@ -208,6 +225,7 @@ int ff_cluster_restore(ff_cluster *c, const char *bindir, const char *os_user,
 	if ((rc = await_promotion(c, o->timeout_s, log_fd, cancel, e)) < 0)
 		goto fail;
 	c->recover_s = ff_time_mono() - t0;
+	copy_log(c, log_fd);
 	return 0;
 fail:
 	ff_cluster_destroy(c, log_fd, NULL);

@@ -166,6 +166,9 @@ assert s['status']=='PASS' and s['proof_level']=='exact', (s['status'], s.get('p
 v=s['verification']; assert v['tables']>0 and not v['mismatches'] and v['large_objects']>0 and v['schema_objects']>0, v
 assert s['restore']['type']=='lsn' and s['rto_s']>0"
 check "a: drill evidence sealed" bash -c "cd '$EV' && sha256sum --quiet -c DIGEST"
+L=$(python3 -c "import json; print(json.load(open('$M'))['proof']['lsn'])")
+check "a: the restored server stopped just before L ($L), as its log in the evidence says" \
+  grep -q "recovery stopping before WAL location (LSN) \"$L\"" "$EV/raw/instance.log"
 folder=$(python3 -c "import json; print(json.load(open('$EV/summary.json'))['restore']['folder'])")
 check "a: the drill's instance is gone ($folder)" [ ! -e "$folder" ]
 
