@@ -11,6 +11,9 @@
 #      works; the passphrase is in no output, log, backup or evidence file
 #   e. a drill to a time between two commits sees the first, not the second
 #   f. SIGTERM during a drill: no instance left, an honest FAIL
+#   g. without logical WAL: a restore point, proof level integrity said
+#   h. a tampered file of the backup set: the drill FAILs (pgbackrest restore)
+# Also: config errors with file:line, rehearsals, verify, restore refused.
 source "$(dirname "$0")/../harness/lib.sh"
 source "$(dirname "$0")/../harness/pg.sh"
 
@@ -38,6 +41,7 @@ conf() {
     echo "spool-path=$BR/spool"
     echo "start-fast=y"
     echo "compress-type=lz4"
+    echo "job-retry=0"   # a tampered file fails at once, not after 15 s
     for l in "$@"; do echo "$l"; done
     echo "[$stanza]"
     echo "pg1-path=$DATA"
@@ -247,6 +251,19 @@ check "c: no instance left behind ($inst: folder gone, no server on it)" \
   bash -c "[ -n '$inst' ] && [ ! -e '$inst' ] && [ '$left' = 0 ]"
 check "c: the server log of the failed recovery is in the evidence" \
   grep -q 'recovery ended before configured recovery target was reached' "$(last_drill)/raw/instance.log"
+
+# ---- h. a tampered file of the backup set in the repository -----------------
+mv "$WORK/moved/"* "$(dirname "$found")/" || nok "h: the WAL segment put back"
+LABEL=$(python3 -c "import json; print(json.load(open('$M'))['pgbackrest']['label'])")
+victim=$(find "$BR/repo/backup/main/$LABEL/pg_data/base" -type f -size +4k | sort | head -n 1)
+check "h: a file of set $LABEL to tamper with ($victim)" [ -n "$victim" ]
+cp -a "$victim" "$WORK/victim.keep"
+printf 'ffrun-tamper' | dd of="$victim" bs=1 seek=2000 conv=notrunc status=none
+ff drill > "$WORK/h.out" 2> "$WORK/h.err"; rc=$?
+check "h: drill of the tampered set: exit 1, pgbackrest restore failed ($(why "$WORK/h.err"))" \
+  bash -c "[ $rc = 1 ] && grep -q 'pgbackrest restore failed' '$WORK/h.err'"
+check "h: its evidence says FAIL" [ "$(json_status "$(last_drill)")" = FAIL ]
+cp -a "$WORK/victim.keep" "$victim"
 
 # ---- d. an encrypted repository ---------------------------------------------
 archive_to "$BR/enc.conf" enc || nok "d: archive_command to the encrypted stanza"
