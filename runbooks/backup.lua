@@ -315,6 +315,7 @@ return {
         end
         point.wal_segment = pgbr.wait_archived(db, point.lsn, p.archive_timeout)
         point.taken_at = ff.time.iso()
+        point.taken_epoch = math.floor(ff.time.now() * 1000) / 1000
         if point.level == "exact" then
           ff.log.info(string.format("proof at %s: %d tables (%s), %d materialized views, %d large objects, schema (%d objects), database properties",
             point.lsn, #tables, verify_mode, #(categories.matviews or {}),

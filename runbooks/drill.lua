@@ -219,7 +219,11 @@ return {
       run = function()
         local rto_s = (working_at or ff.time.now()) - ff.run.started_at
         ff.evidence.set("rto_to", working_at and "services.drill.check: the application works" or "smoke PASS")
-        local rpo_s, o = proof.objectives(backup.stamp, rto_s)
+        -- A drill to a pgBackRest proof point reached the data as it was
+        -- then: RPO is that point's age, not the backup's.
+        local reached = physical and recovery.level == "exact" and tonumber(manifest.proof.taken_epoch) or nil
+        ff.evidence.set("rpo_from", reached and "the proof point" or "the backup's stamp")
+        local rpo_s, o = proof.objectives(backup.stamp, rto_s, reached)
         ff.evidence.set("rpo_s", rpo_s)
         ff.evidence.set("rto_s", math.floor(rto_s * 1000) / 1000)
         ff.evidence.set("objectives", o)

@@ -425,10 +425,12 @@ function proof.prove(db, m, smoke_key)
   return proof.finish(db, m, proof.data(db, m), smoke_key)
 end
 
---- RPO and RTO of this run against the configured objectives.
-function proof.objectives(stamp, rto_s)
+--- RPO and RTO of this run against the configured objectives. RPO is the
+--- age of the backup (its stamp), or of the point the restore reached
+--- when reached_at (epoch seconds) is given.
+function proof.objectives(stamp, rto_s, reached_at)
   local cfg = ff.config.objectives
-  local rpo_s = ff.run.started_at - rb.must(ff.time.parse_stamp(stamp), "bad stamp " .. stamp)
+  local rpo_s = ff.run.started_at - (reached_at or rb.must(ff.time.parse_stamp(stamp), "bad stamp " .. stamp))
   local o = { rpo_s = math.floor(cfg.rpo_hours * 3600), rto_s = math.floor(cfg.rto_minutes * 60) }
   o.met = rpo_s <= o.rpo_s and rto_s <= o.rto_s
   return math.floor(rpo_s), o

@@ -168,7 +168,7 @@ check "a: drill: PASS, proof level exact, tables compared, sealed" \
 import json; s=json.load(open('$EV/summary.json'))
 assert s['status']=='PASS' and s['proof_level']=='exact', (s['status'], s.get('proof_level'))
 v=s['verification']; assert v['tables']>0 and not v['mismatches'] and v['large_objects']>0 and v['schema_objects']>0, v
-assert s['restore']['type']=='lsn' and s['rto_s']>0"
+assert s['restore']['type']=='lsn' and s['rto_s']>0 and s['rpo_from']=='the proof point'"
 check "a: drill evidence sealed" bash -c "cd '$EV' && sha256sum --quiet -c DIGEST"
 L=$(python3 -c "import json; print(json.load(open('$M'))['proof']['lsn'])")
 check "a: the restored server stopped just before L ($L), as its log in the evidence says" \
