@@ -18,7 +18,7 @@ local artifacts = {}
 local created_at, dump_result, toc_sha256, dumped_by
 -- engine pgbackrest: the source's wal_level, the stanza before the backup,
 -- the new backup set, its info JSON, the proof point, what was observed
-local physical, wal_level, stanza_before, set, set_json, point
+local physical, wal_level, stanza_before, set, set_json, point, wal_segment_size
 local observed_sequences
 
 -- A file this run wrote, with the text it wrote (the DIGEST written at
@@ -122,6 +122,7 @@ local function pgbr_manifest(p)
       target = p.target, host = facts.host, port = tonumber(facts.port), dbname = facts.dbname,
       server_version = facts.server_version, system_identifier = facts.system_identifier,
       size_bytes = facts.size_bytes, encoding = facts.encoding, wal_level = wal_level,
+      wal_segment_size = wal_segment_size,
     },
     tools = { ffrun = ff.version, pgbackrest = set and set.backrest and set.backrest.version },
     runbook = { path = ff.paths.runbook, sha256 = (ff.hash.file(ff.paths.runbook)) },
@@ -175,7 +176,7 @@ return {
         ff.log.info(string.format("source %s: PostgreSQL %s, database %s, %s",
           p.target, facts.server_version, facts.dbname, rb.bytes(facts.size_bytes)))
         physical = pgbr.engine(p.target)
-        if physical then wal_level, stanza_before = pgbr.preflight(db, p.target) end
+        if physical then wal_level, stanza_before, wal_segment_size = pgbr.preflight(db, p.target) end
         lock = ff.fs.lock(root)
         -- Under the lock, any .partial folder belongs to a run that died.
         for _, dead in ipairs(backups.partials(root)) do

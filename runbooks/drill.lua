@@ -41,7 +41,8 @@ local function physical_instance(p, major)
   local prod_data = production_data_directory(source)
   inst = rb.must(ff.pg.instance({ major = major, restore = {
     from = source, set = manifest.pgbackrest.label, type = recovery.type, target = recovery.target,
-    exclusive = recovery.exclusive, timeout_s = p.recovery_timeout } }))
+    exclusive = recovery.exclusive, timeout_s = p.recovery_timeout,
+    wal_segment_size = math.tointeger(manifest.source.wal_segment_size) } }))
   local i = inst:info()
   if prod_data then
     local mine = i.folder .. "/data"

@@ -939,6 +939,7 @@ function FfPgAdmin:apply_globals(file) end
 ---@field target? string the LSN (X/X), time or restore point name (--target); absent for immediate
 ---@field exclusive? boolean stop just before the target (--target-exclusive)
 ---@field timeout_s? integer for recovery to end in promotion (default 600)
+---@field wal_segment_size? integer the source's WAL segment size in bytes, to name a missing segment (default 16 MiB)
 
 ---@class FfPgInstanceOpts
 ---@field major? integer

@@ -37,10 +37,12 @@ end
 --- Preflight on the source connection db: archive_mode on, archive_command
 --- running pgbackrest, and `pgbackrest check` (the stanza's configuration
 --- and a WAL segment pushed to the repository). Returns the source's
---- wal_level and the stanza's info before the backup.
+--- wal_level, the stanza's info before the backup and the WAL segment
+--- size in bytes.
 function pgbr.preflight(db, target)
   local s = rb.must(db:query([[SELECT current_setting('archive_mode') AS archive_mode,
-    current_setting('archive_command') AS archive_command, current_setting('wal_level') AS wal_level]]))[1]
+    current_setting('archive_command') AS archive_command, current_setting('wal_level') AS wal_level,
+    (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS wal_segment_size]]))[1]
   rb.check(s.archive_mode == "on" or s.archive_mode == "always",
     "archive_mode is %s on the source: a pgBackRest backup needs WAL archiving (archive_mode = on)", s.archive_mode)
   -- The command itself is not shown: an operator may have put an option
@@ -53,7 +55,7 @@ function pgbr.preflight(db, target)
   local stanza = pgbr.info(target)
   ff.log.info(string.format("pgbackrest check: stanza %s %s; wal_level %s, archive_mode %s",
     ff.config.targets[target].pgbackrest.stanza, ff.dry_run and "(check planned)" or "passes", s.wal_level, s.archive_mode))
-  return s.wal_level, stanza
+  return s.wal_level, stanza, tonumber(s.wal_segment_size)
 end
 
 --- The backup type for the type= param: full, diff or incr as given, or

@@ -61,6 +61,8 @@ typedef struct ff_cluster_restore_opts {
 	const char *target;       /* the LSN, time or restore point; NULL for immediate */
 	int exclusive;            /* stop just before the target */
 	double timeout_s;         /* for recovery to end in promotion */
+	long long wal_segment_size; /* the source's, in bytes, to name a missing
+	                              segment (0: 16 MB) */
 } ff_cluster_restore_opts;
 int ff_cluster_restore(ff_cluster *c, const char *bindir, const char *os_user,
 		       const ff_cluster_restore_opts *o, int log_fd, const volatile int *cancel,

@@ -80,16 +80,17 @@ static int restore(ff_cluster *c, const char *os_user, const ff_cluster_restore_
 	return rc;
 }
 
-/* The segment after seg (24 hex digits), with 16 MB segments: 256 to a
- * log file. */
-static void next_segment(char out[25], const char *seg)
+/* The segment after seg (24 hex digits) with segments of seg_bytes (0:
+ * 16 MB): 4 GiB / seg_bytes of them to a log file. */
+static void next_segment(char out[25], const char *seg, long long seg_bytes)
 {
 	unsigned tli, log, s;
-	if (sscanf(seg, "%8x%8x%8x", &tli, &log, &s) != 3) {
+	unsigned long long per_log = 0x100000000ULL / (unsigned long long)(seg_bytes > 0 ? seg_bytes : 16 << 20);
+	if (sscanf(seg, "%8x%8x%8x", &tli, &log, &s) != 3 || per_log == 0) {
 		snprintf(out, 25, "%s", "(unknown)");
 		return;
 	}
-	if (++s >= 256) {
+	if (++s >= per_log) {
 		s = 0;
 		log++;
 	}
@@ -99,7 +100,8 @@ static void next_segment(char out[25], const char *seg)
 /* Why recovery ended without a promotion, from the server log: the first
  * FATAL line, and the segment after the last one restored. A gap is named
  * only when the server says it ended short of its target. */
-static int stopped_short(const ff_cluster *c, int log_fd, const volatile int *cancel, ff_err *e)
+static int stopped_short(const ff_cluster *c, int log_fd, long long seg_bytes, const volatile int *cancel,
+			 ff_err *e)
 {
 	char path[400], last[25] = "", fatal[300] = "", missing[25];
 	char *text = NULL;
@@ -125,7 +127,7 @@ static int stopped_short(const ff_cluster *c, int log_fd, const volatile int *ca
 	if (!*last || !strstr(fatal, "recovery ended before configured recovery target was reached"))
 		return ff_err_set(e, FF_EFAIL, "the restored instance stopped during recovery (last WAL segment restored: %s): %s",
 				  *last ? last : "none", *fatal ? fatal : "the server exited");
-	next_segment(missing, last);
+	next_segment(missing, last, seg_bytes);
 	return ff_err_set(e, FF_EFAIL, "recovery stopped before reaching the target: a gap in the WAL archive: "
 			  "WAL segment %s could not be restored from the repository (the last one restored was %s); server: %s",
 			  missing, last, *fatal ? fatal : "exited");
@@ -150,11 +152,12 @@ static void copy_log(const ff_cluster *c, int log_fd)
 
 /* Poll until the server is promoted (pg_is_in_recovery() false), gone, or
  * timeout_s passed. */
-static int await_promotion(ff_cluster *c, double timeout_s, int log_fd, const volatile int *cancel,
-			   ff_err *e)
+static int await_promotion(ff_cluster *c, const ff_cluster_restore_opts *o, int log_fd,
+			   const volatile int *cancel, ff_err *e)
 {
 	char ci[1024];
 	const ff_libpq *pq = ff_pq();
+	double timeout_s = o->timeout_s;
 	double t0 = ff_time_mono(), until = t0 + (timeout_s > 0 ? timeout_s : 3600);
 	ff_cluster_conninfo(c, "postgres", ci, sizeof(ci));
 	const char *keys[] = { "dbname", "connect_timeout", NULL };
@@ -164,7 +167,7 @@ static int await_promotion(ff_cluster *c, double timeout_s, int log_fd, const vo
 			return ff_err_set(e, FF_EFAIL, "stopped while the restored instance was recovering");
 		if (ff_cluster_pid(c) == 0) {
 			c->running = 0;
-			return stopped_short(c, log_fd, cancel, e);
+			return stopped_short(c, log_fd, o->wal_segment_size, cancel, e);
 		}
 		PGconn *pg = pq->PQconnectdbParams(keys, vals, 1);
 		if (pg && pq->PQstatus(pg) == CONNECTION_OK) {
@@ -217,12 +220,12 @@ int ff_cluster_restore(ff_cluster *c, const char *bindir, const char *os_user,
 	if ((rc = ff_cluster_start(c, settings, log_fd, cancel, e)) < 0) {
 		ff_err why = {0};
 		if (!(cancel && *cancel)) { /* a stop keeps pg_ctl's own error */
-			stopped_short(c, log_fd, cancel, &why);
+			stopped_short(c, log_fd, o->wal_segment_size, cancel, &why);
 			ff_err_set(e, FF_EFAIL, "%s", why.msg);
 		}
 		goto fail;
 	}
-	if ((rc = await_promotion(c, o->timeout_s, log_fd, cancel, e)) < 0)
+	if ((rc = await_promotion(c, o, log_fd, cancel, e)) < 0)
 		goto fail;
 	c->recover_s = ff_time_mono() - t0;
 	copy_log(c, log_fd);

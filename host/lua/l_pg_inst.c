@@ -42,7 +42,7 @@ static int free_slot(const ff_ctx *ctx)
 
 /* The option restore = { from = TARGET (engine pgbackrest), set = LABEL,
  * type = "lsn"|"time"|"name"|"immediate", target = VALUE, exclusive =
- * bool, timeout_s = N } read into o; 0 when absent. Every value is checked
+ * bool, timeout_s = N, wal_segment_size = BYTES } read into o; 0 when absent. Every value is checked
  * before it becomes an option of pgbackrest restore. Its strings live in
  * the options table (argument 1). */
 static int restore_opts(lua_State *L, ff_cluster_restore_opts *o)
@@ -76,6 +76,10 @@ static int restore_opts(lua_State *L, ff_cluster_restore_opts *o)
 	o->exclusive = lua_toboolean(L, -1);
 	lua_pop(L, 1);
 	o->timeout_s = lpg_opt_int(L, t, "timeout_s", 600);
+	o->wal_segment_size = lpg_opt_int(L, t, "wal_segment_size", 0);
+	luaL_argcheck(L, o->wal_segment_size == 0 || (o->wal_segment_size >= (1 << 20) &&
+		      !(o->wal_segment_size & (o->wal_segment_size - 1))), 1,
+		      "pg.instance: restore.wal_segment_size is a power of 2 of at least 1 MiB");
 	luaL_argcheck(L, o->timeout_s > 0, 1, "pg.instance: restore.timeout_s is 1 or more");
 	lua_pop(L, 1);
 	return 1;

@@ -144,7 +144,7 @@ assert m['proof']['level']=='exact' and re.match(r'^[0-9A-F]+/[0-9A-F]+$', m['pr
 assert re.match(r'^[0-9A-F]{24}$', m['proof']['wal_segment'])
 assert any(t['name']=='ff_writes' and t['rows']>0 and len(t['content_sha256'])==64 for t in m['tables'])
 assert m['database'] and m['schema_inventory']['objects']>0 and m['large_objects']['count']>0
-assert m['pgbackrest']['info']=='pgbackrest_info.json'"
+assert m['pgbackrest']['info']=='pgbackrest_info.json' and m['source']['wal_segment_size']==16777216"
 rows_at_l=$(python3 -c "import json; print([t['rows'] for t in json.load(open('$M'))['tables'] if t['name']=='ff_writes'][0])")
 rows_now=$(pg_sql src sample "select count(*) from ff_writes")
 check "a: writes went on past the proof point ($rows_at_l rows at L, $rows_now now)" [ "$rows_now" -gt "$rows_at_l" ]
