@@ -91,6 +91,31 @@ config "$WS" "$BR/plain.conf" main
 ff() { "$FFRUN" -c "$WS/ffrun.yaml" "$@"; }
 newest() { ls -1 "$WS/backups" | grep -E '^[0-9]{8}-[0-9]{6}$' | sort | tail -n 1; }
 why() { tail -n 3 "$1" | tr '\n' ' '; }
+# JSON through ffrun itself (a clean Debian has no python): jcheck FILE
+# CODE passes when the Lua statements CODE over j (the decoded file) raise
+# nothing; jget FILE EXPR prints EXPR; jset FILE CODE changes the file.
+cat > "$WORK/jq.lua" <<'LUA'
+return { name = "jq", version = "1", summary = "test helper: check, read or change a JSON file",
+  params = {
+    { name = "file", type = "string", default = "", doc = "the JSON file" },
+    { name = "code", type = "string", default = "", doc = "Lua statements over j" },
+    { name = "write", type = "boolean", default = false, doc = "write j back" } },
+  steps = { { name = "run", doc = "run the code", run = function(p)
+    local j = ff.json.decode(assert(ff.fs.read(p.file)))
+    local function out(v)
+      print(type(v) == "number" and v == math.floor(v) and string.format("%d", v) or tostring(v))
+    end
+    local env = setmetatable({ j = j, out = out }, { __index = _G })
+    assert(load(p.code, "code", "t", env))()
+    if p.write then assert(ff.fs.write(p.file, ff.json.encode(j))) end
+  end } } }
+LUA
+jcheck() {
+  "$FFRUN" -c "$WS/ffrun.yaml" "$WORK/jq.lua" "file=$1" "code=$2" > /dev/null 2> "$WORK/jq.err" ||
+    { grep 'step run failed' "$WORK/jq.err" | tail -n 1 >&2; return 1; }
+}
+jget() { "$FFRUN" -c "$WS/ffrun.yaml" "$WORK/jq.lua" "file=$1" "code=out($2)" 2>&1 > /dev/null | sed -n 's/^info  \[run\] //p'; }
+jset() { "$FFRUN" -q -c "$WS/ffrun.yaml" "$WORK/jq.lua" "file=$1" "code=$2" write=true > /dev/null; }
 # The newest drill's evidence (a verify in the same second sorts after it).
 last_drill() { ls -1d "$WS"/evidence/*-drill*/ 2>/dev/null | sed 's:/$::' | sort -V | tail -n 1; }
 
@@ -128,7 +153,7 @@ ff backup type=full > "$WORK/backup.out" 2> "$WORK/backup.err"; rc=$?
 t1=$(date +%s.%N)
 rm -f "$WORK/writing"
 wait "$WRITER"
-echo "# backup took $(echo "$t1 - $t0" | bc) s"
+echo "# backup took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
 check "a: backup engine pgbackrest under writes: exit 0 ($(why "$WORK/backup.err"))" [ "$rc" = 0 ]
 B=$WS/backups/$(newest)
 M=$B/manifest.json
@@ -136,16 +161,15 @@ check "a: the backup folder is sealed (sha256sum -c DIGEST)" bash -c "cd '$B' &&
 check "a: no db.dump: the data stays in the repository" [ ! -e "$B/db.dump" ]
 check "a: backup.log, pgbackrest_info.json and the inventories are there" \
   bash -c "[ -s '$B/backup.log' ] && [ -s '$B/pgbackrest_info.json' ] && [ -s '$B/schema.tsv' ] && [ -s '$B/large_objects.tsv' ]"
-check "a: manifest: engine pgbackrest, a label, proof level exact at an LSN" \
-  python3 -c "
-import json,sys,re; m=json.load(open('$M'))
-assert m['engine']=='pgbackrest' and re.match(r'^\d{8}-\d{6}F$', m['pgbackrest']['label']), m.get('pgbackrest')
-assert m['proof']['level']=='exact' and re.match(r'^[0-9A-F]+/[0-9A-F]+$', m['proof']['lsn']), m['proof']
-assert re.match(r'^[0-9A-F]{24}$', m['proof']['wal_segment'])
-assert any(t['name']=='ff_writes' and t['rows']>0 and len(t['content_sha256'])==64 for t in m['tables'])
-assert m['database'] and m['schema_inventory']['objects']>0 and m['large_objects']['count']>0
-assert m['pgbackrest']['info']=='pgbackrest_info.json' and m['source']['wal_segment_size']==16777216"
-rows_at_l=$(python3 -c "import json; print([t['rows'] for t in json.load(open('$M'))['tables'] if t['name']=='ff_writes'][0])")
+check "a: manifest: engine pgbackrest, a label, proof level exact at an LSN" jcheck "$M" "
+assert(j.engine == 'pgbackrest' and j.pgbackrest.label:match('^%d+%-%d+F$'), 'engine, label')
+assert(j.proof.level == 'exact' and j.proof.lsn:match('^%x+/%x+$'), 'proof level, L')
+assert(#j.proof.wal_segment == 24 and j.proof.wal_segment:match('^%x+$'), 'wal_segment')
+local w; for _, t in ipairs(j.tables) do if t.name == 'ff_writes' then w = t end end
+assert(w and w.rows > 0 and #w.content_sha256 == 64, 'ff_writes fingerprinted')
+assert(j.database and j.schema_inventory.objects > 0 and j.large_objects.count > 0, 'categories')
+assert(j.pgbackrest.info == 'pgbackrest_info.json' and j.source.wal_segment_size == 16777216, 'info, segment size')"
+rows_at_l=$(jget "$M" "(function() for _, t in ipairs(j.tables) do if t.name == 'ff_writes' then return t.rows end end end)()")
 rows_now=$(pg_sql src sample "select count(*) from ff_writes")
 check "a: writes went on past the proof point ($rows_at_l rows at L, $rows_now now)" [ "$rows_now" -gt "$rows_at_l" ]
 check "a: the proof point's slot is gone from the source" \
@@ -160,20 +184,19 @@ ff drill > "$WORK/drill.out" 2> "$WORK/drill.err"; rc=$?
 t1=$(date +%s.%N)
 rm -f "$WORK/writing"
 wait "$WRITER"
-echo "# drill took $(echo "$t1 - $t0" | bc) s"
+echo "# drill took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
 EV=$(last_drill)
 check "a: drill to L: exit 0 ($(why "$WORK/drill.err"))" [ "$rc" = 0 ]
-check "a: drill: PASS, proof level exact, tables compared, sealed" \
-  python3 -c "
-import json; s=json.load(open('$EV/summary.json'))
-assert s['status']=='PASS' and s['proof_level']=='exact', (s['status'], s.get('proof_level'))
-v=s['verification']; assert v['tables']>0 and not v['mismatches'] and v['large_objects']>0 and v['schema_objects']>0, v
-assert s['restore']['type']=='lsn' and s['rto_s']>0 and s['rpo_from']=='the proof point'"
+check "a: drill: PASS, proof level exact, tables, large objects and schema compared" jcheck "$EV/summary.json" "
+assert(j.status == 'PASS' and j.proof_level == 'exact', 'status, proof level')
+local v = j.verification
+assert(v.tables > 0 and next(v.mismatches) == nil and v.large_objects > 0 and v.schema_objects > 0, 'verification')
+assert(j.restore.type == 'lsn' and j.rto_s > 0 and j.rpo_from == 'the proof point', 'restore, rto, rpo')"
 check "a: drill evidence sealed" bash -c "cd '$EV' && sha256sum --quiet -c DIGEST"
-L=$(python3 -c "import json; print(json.load(open('$M'))['proof']['lsn'])")
+L=$(jget "$M" j.proof.lsn)
 check "a: the restored server stopped just before L ($L), as its log in the evidence says" \
   grep -q "recovery stopping before WAL location (LSN) \"$L\"" "$EV/raw/instance.log"
-folder=$(python3 -c "import json; print(json.load(open('$EV/summary.json'))['restore']['folder'])")
+folder=$(jget "$EV/summary.json" j.restore.folder)
 check "a: the drill's instance is gone ($folder)" [ ! -e "$folder" ]
 
 # Rehearsals: they plan the writes and do none (no new backup set).
@@ -199,37 +222,36 @@ check "a: restore of a pgBackRest backup is refused, before any write ($(why "$W
 
 # ---- b. the proved thing changed, re-sealed --------------------------------
 reseal() { (cd "$1" && find . -type f ! -name DIGEST | sed 's:^\./::' | sort | xargs sha256sum > DIGEST); }
-# forge NAME PYTHON: a copy of B whose manifest PYTHON changed (m is it).
+# forge NAME CODE: a copy of B whose manifest CODE changed (j is it).
 forge() {
   local f=$WS/backups/20991231-00000$1
-  rm -rf "$f" && cp -a "$B" "$f" &&
-    python3 -c "
-import json; p='$f/manifest.json'; m=json.load(open(p))
-$2
-json.dump(m, open(p,'w'))" && reseal "$f" && echo "$f"
+  rm -rf "$f" && cp -a "$B" "$f" && jset "$f/manifest.json" "$2" && reseal "$f" && echo "$f"
 }
 # L moved back halfway to where the backup itself ended (the writes went
 # on between): the transactions after it are not replayed, and the table
 # the writes filled differs.
 F=$(forge 1 "
-h=lambda s: (int(s.split('/')[0],16)<<32)+int(s.split('/')[1],16)
-a,b=h(m['pgbackrest']['lsn']['stop']),h(m['proof']['lsn']); x=(a+b)//2
-m['proof']['lsn']='%X/%X'%(x>>32,x&0xffffffff)")
+local function h(s) local a, b = s:match('^(%x+)/(%x+)$'); return tonumber(a, 16) * 4294967296 + tonumber(b, 16) end
+local x = (h(j.pgbackrest.lsn.stop) + h(j.proof.lsn)) // 2
+j.proof.lsn = string.format('%X/%X', x // 4294967296, x % 4294967296)")
 check "b: the forged backup (L moved earlier) is sealed" bash -c "cd '$F' && sha256sum --quiet -c DIGEST"
 ff drill backup=20991231-000001 > "$WORK/b1.out" 2> "$WORK/b1.err"; rc=$?
 check "b: drill to an earlier L: exit 1 naming table ff_writes ($(why "$WORK/b1.err"))" \
   bash -c "[ $rc = 1 ] && grep -q 'table public.ff_writes: [0-9]* rows, the backup had' '$WORK/b1.err'"
 check "b: its evidence says FAIL" [ "$(json_status "$(last_drill)")" = FAIL ]
 F=$(forge 2 "
-t=[t for t in m['tables'] if t['name']=='customers'][0]
-t['content_sha256']=('0' if t['content_sha256'][0]!='0' else '1')+t['content_sha256'][1:]")
+for _, t in ipairs(j.tables) do
+  if t.name == 'customers' then
+    t.content_sha256 = (t.content_sha256:sub(1, 1) == '0' and '1' or '0') .. t.content_sha256:sub(2)
+  end
+end")
 ff drill backup=20991231-000002 > "$WORK/b2.out" 2> "$WORK/b2.err"; rc=$?
 check "b: drill with customers' fingerprint changed: exit 1 naming it, and only it ($(why "$WORK/b2.err"))" \
   bash -c "[ $rc = 1 ] && grep -q 'table public.customers: content differs' '$WORK/b2.err' && ! grep -q 'table public.ff_writes' '$WORK/b2.err'"
 rm -rf "$WS/backups/20991231-000001" "$WS/backups/20991231-000002"
 
 # ---- c. a WAL segment missing from the repository ---------------------------
-SEG=$(python3 -c "import json; print(json.load(open('$M'))['proof']['wal_segment'])")
+SEG=$(jget "$M" j.proof.wal_segment)
 found=$(find "$BR/repo/archive/main" -name "$SEG-*")
 check "c: the proof point's segment $SEG is in the repository" [ -n "$found" ]
 mkdir -p "$WORK/moved" && mv $found "$WORK/moved/"
@@ -254,7 +276,7 @@ check "c: the server log of the failed recovery is in the evidence" \
 
 # ---- h. a tampered file of the backup set in the repository -----------------
 mv "$WORK/moved/"* "$(dirname "$found")/" || nok "h: the WAL segment put back"
-LABEL=$(python3 -c "import json; print(json.load(open('$M'))['pgbackrest']['label'])")
+LABEL=$(jget "$M" j.pgbackrest.label)
 victim=$(find "$BR/repo/backup/main/$LABEL/pg_data/base" -type f -size +4k | sort | head -n 1)
 check "h: a file of set $LABEL to tamper with ($victim)" [ -n "$victim" ]
 cp -a "$victim" "$WORK/victim.keep"
@@ -296,12 +318,11 @@ done
 ff drill "target_time=$T" > "$WORK/e.out" 2> "$WORK/e.err"; rc=$?
 EV=$(last_drill)
 check "e: drill to $T (between the commits): exit 0 ($(why "$WORK/e.err"))" [ "$rc" = 0 ]
-check "e: it saw the first commit and not the second (smoke), proof level integrity said" \
-  python3 -c "
-import json; s=json.load(open('$EV/summary.json'))
-c={x['name']: x['ok'] for x in s['smoke']['checks']}
-assert s['status']=='PASS' and c=={'first seen': True, 'second not seen': True}, c
-assert s['proof_level']=='integrity' and s['restore']['type']=='time'"
+check "e: it saw the first commit and not the second (smoke), proof level integrity said" jcheck "$EV/summary.json" "
+local c = {}
+for _, x in ipairs(j.smoke.checks) do c[#c + 1] = x.name .. '=' .. tostring(x.ok) end
+assert(j.status == 'PASS' and table.concat(c, ',') == 'first seen=true,second not seen=true', table.concat(c, ','))
+assert(j.proof_level == 'integrity' and j.restore.type == 'time', 'proof level, restore type')"
 
 
 
@@ -343,19 +364,17 @@ config "$WS" "$BR/enc.conf" enc
 ff backup > "$WORK/g.out" 2> "$WORK/g.err"; rc=$?
 check "g: backup with wal_level replica: exit 0, integrity said plainly ($(why "$WORK/g.err"))" \
   bash -c "[ $rc = 0 ] && grep -q 'not logical: restore point ffrun_.*proof level integrity' '$WORK/g.err'"
-check "g: manifest and summary say proof level integrity, a restore point, nothing proved" \
-  python3 -c "
-import json,glob; m=json.load(open(sorted(glob.glob('$WS/backups/2*/manifest.json'))[-1]))
-assert m['proof']['level']=='integrity' and m['proof']['restore_point'].startswith('ffrun_') and m['verify']=='none', m['proof']
-s=json.load(open(sorted(glob.glob('$WS/evidence/*-backup*/summary.json'))[-1]))
-assert s['backup']['proof_level']=='integrity' and 'integrity' in s['proof_note']"
+check "g: the manifest says proof level integrity, a restore point, nothing proved" jcheck "$WS/backups/$(newest)/manifest.json" "
+assert(j.proof.level == 'integrity' and j.proof.restore_point:match('^ffrun_') and j.verify == 'none', 'proof')"
+check "g: the backup's summary says proof level integrity" \
+  jcheck "$(ls -1d "$WS"/evidence/*-backup* | sort -V | tail -n 1)/summary.json" "
+assert(j.backup.proof_level == 'integrity' and j.proof_note:find('integrity'), 'summary')"
 ff drill > "$WORK/g2.out" 2> "$WORK/g2.err"; rc=$?
 EV=$(last_drill)
 check "g: drill to the restore point: exit 0, proof level integrity, amcheck and built-in smoke only ($(why "$WORK/g2.err"))" \
-  python3 -c "
-import json; s=json.load(open('$EV/summary.json'))
-assert $rc==0 and s['status']=='PASS' and s['proof_level']=='integrity' and s['restore']['type']=='name', s['status']
-assert s['verification']['level']=='integrity' and s['smoke']['builtin'] and s['amcheck']['ok']"
+  jcheck "$EV/summary.json" "
+assert($rc == 0 and j.status == 'PASS' and j.proof_level == 'integrity' and j.restore.type == 'name', 'status')
+assert(j.verification.level == 'integrity' and j.smoke.builtin and j.amcheck.ok, 'integrity checks')"
 
 # The passphrase is nowhere ffrun wrote or said (and the search would see
 # it: it is in pgbackrest.conf).
