@@ -86,9 +86,16 @@ return {
       doc = "for a configured (non-ephemeral) drill server: its database name, typed out" },
     { name = "jobs", type = "integer", default = 0, doc = "pg_restore parallel jobs (0: one per core)" },
     { name = "target_time", type = "string", default = "",
-      doc = "engine pgbackrest: recover to this time (pgbackrest --type=time) instead of the proof point; proof level integrity" },
+      doc = "engine pgbackrest: recover to this time (pgbackrest --type=time) instead of the proof point; proof level integrity",
+      check = function(v)
+        return v == "" or (#v <= 64 and v:match("^%d%d%d%d%-%d%d%-%d%d[%w :.+/_-]*$") ~= nil),
+          "must be a time like 2026-12-02 15:09:38+00"
+      end },
     { name = "target_name", type = "string", default = "",
-      doc = "engine pgbackrest: recover to this restore point (--type=name) instead of the proof point; proof level integrity" },
+      doc = "engine pgbackrest: recover to this restore point (--type=name) instead of the proof point; proof level integrity",
+      check = function(v)
+        return v == "" or (#v <= 63 and v:match("^[%w_.:][%w_.:-]*$") ~= nil), "must be a restore point name (letters, digits, _ . : -)"
+      end },
     { name = "recovery_timeout", type = "integer", default = 600,
       doc = "engine pgbackrest: seconds for the restored instance to reach its target and be promoted",
       check = function(v) return v >= 1, "must be at least 1" end },

@@ -315,6 +315,9 @@ for _ in $(seq 1 100); do
   [[ "$a" < "$seg" ]] || break
   sleep 0.2
 done
+ff drill "target_time=tomorrow --delta" > /dev/null 2> "$WORK/e0.err"; rc=$?
+check "e: a target_time that is not a time is a usage error (exit 2), before anything runs" \
+  bash -c "[ $rc = 2 ] && grep -q 'must be a time' '$WORK/e0.err'"
 ff drill "target_time=$T" > "$WORK/e.out" 2> "$WORK/e.err"; rc=$?
 EV=$(last_drill)
 check "e: drill to $T (between the commits): exit 0 ($(why "$WORK/e.err"))" [ "$rc" = 0 ]
