@@ -212,6 +212,13 @@ check "a: backup --dry-run --plan-out: exit 0, the slot and the pgbackrest backu
   bash -c "[ $rc = 0 ] && grep -q 'pgbackrest.backup' '$WORK/plan.json' && grep -q 'logical_snapshot' '$WORK/plan.json'"
 ff --dry-run drill > "$WORK/dry.out" 2> "$WORK/dry.err"; rc=$?
 check "a: drill --dry-run: exit 0 ($(why "$WORK/dry.err"))" [ "$rc" = 0 ]
+# A drill's plan, reviewed, then run exactly.
+ff -q --dry-run --plan-out "$WORK/drill.plan" drill > /dev/null 2> "$WORK/dplan.err"; rc=$?
+check "a: drill --dry-run --plan-out: exit 0, the restored instance planned ($(why "$WORK/dplan.err"))" \
+  bash -c "[ $rc = 0 ] && grep -q 'pg.instance' '$WORK/drill.plan'"
+ff -q --plan "$WORK/drill.plan" > /dev/null 2> "$WORK/dplan.err"; rc=$?
+check "a: that drill plan runs: exit 0, PASS ($(why "$WORK/dplan.err"))" \
+  bash -c "[ $rc = 0 ] && [ \"\$(grep -o '\"status\":\"[A-Z]*\"' '$(last_drill)/summary.json' | head -n 1)\" = '\"status\":\"PASS\"' ]"
 
 ff verify "path=$B" > "$WORK/v.out" 2> "$WORK/v.err"; rc=$?
 check "a: verify of the backup folder: exit 0, saying the set itself is not read ($(why "$WORK/v.err"))" \
