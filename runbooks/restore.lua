@@ -39,6 +39,9 @@ return {
       doc = "the target's database name, typed out: nothing is written without it" },
     { name = "globals", type = "boolean", default = false, doc = "apply globals.sql (roles) first" },
     { name = "jobs", type = "integer", default = 0, doc = "pg_restore parallel jobs (0: one per core)" },
+    { name = "split_rows", type = "integer", default = 1000000,
+      doc = "a table of at least this many rows is loaded over jobs sessions at once (0: each table by one)",
+      check = function(v) return v >= 0, "must be 0 or more" end },
     { name = "keep_failed", type = "boolean", default = false, doc = "keep a restored copy that failed verification" },
     { name = "services_timeout", type = "integer", default = 300, doc = "seconds for services.check to pass" },
   },
@@ -79,7 +82,7 @@ return {
     },
     {
       name = "restore",
-      doc = "Create the copy beside the live database as the archive creates it (encoding, locale, ICU, owner) and pg_restore -j into it; the live one keeps serving",
+      doc = "Create the copy beside the live database as the archive creates it (encoding, locale, ICU, owner) and pg_restore -j into it (a table of split_rows rows or more over jobs sessions at once); the live one keeps serving",
       run = function(p)
         -- Copies left by a killed restore are ours and unverified: drop them.
         for _, name in ipairs(rb.must(admin:databases())) do
@@ -98,11 +101,9 @@ return {
         archive = { archive = backup.path .. "/db.dump", from = manifest.source.dbname,
                     major = proof.source_major(manifest) }
         rb.must(admin:create_database(restored, archive))
-        local jobs = p.jobs > 0 and p.jobs or (cfg.backup.jobs > 0 and cfg.backup.jobs) or ff.run.cpus
-        local r = rb.must(admin:restore(restored, backup.path .. "/db.dump", jobs,
-          proof.source_major(manifest), manifest.source.size_bytes))
-        proof.check_restore(r)
-        ff.log.info(string.format("pg_restore -j%d finished in %.1f s", jobs, r.duration_s))
+        local jobs = proof.jobs(p.jobs)
+        local secs = proof.load(admin, restored, archive, jobs, manifest, p.split_rows)
+        ff.log.info(string.format("restored (-j%d) in %.1f s", jobs, secs))
       end,
     },
     {

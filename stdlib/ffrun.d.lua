@@ -904,19 +904,56 @@ function FfPgAdmin:allow_connections(name, on) end
 ---@field duration_s number
 ---@field stopped boolean killed because the run was being stopped
 
----Write. pg_restore --jobs into one of ffrun's databases. Raises when the
----archive cannot be opened (outside the jail: a violation) or pg_restore
----is not found. Dry-run: the same checks, and a result of the same shape
----(`ok = true`, `raw = "(planned)"`, `duration_s = 0`).
+---@class (exact) FfPgRestoreOpts
+---@field sections? ("pre-data"|"data"|"post-data")[] only these (pg_restore --section), each at most once; absent: the whole archive
+---@field list? string a pg_restore --list text (`ID;` lines; `;` comments one out): only its entries (pg_restore --use-list, the file written in the run's private folder)
+
+---Write. pg_restore --jobs into one of ffrun's databases, the whole archive
+---or only `opts.sections` / the entries of `opts.list`. Raises when the archive cannot be opened
+---(outside the jail: a violation), pg_restore is not found, or a section
+---is not one of the three. Dry-run: the same checks, and a result of the
+---same shape (`ok = true`, `raw = "(planned)"`, `duration_s = 0`).
 ---@param database string `<live>__ff…`
 ---@param archive string
 ---@param jobs? integer default 1
 ---@param major? integer
 ---@param estimate_bytes? integer the source database's size: progress shows the restored size against it, with an ETA
+---@param opts? FfPgRestoreOpts
 ---@return FfPgRestoreResult? result nil when pg_restore could not be started
 ---@return string? err
 ---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
-function FfPgAdmin:restore(database, archive, jobs, major, estimate_bytes) end
+function FfPgAdmin:restore(database, archive, jobs, major, estimate_bytes, opts) end
+
+---@class (exact) FfPgLoadResult
+---@field ok boolean true (a failed load is nil, message)
+---@field rows integer the rows the sessions' COPYs report, all together
+---@field bytes integer of COPY text sent
+---@field copy string the COPY statement pg_restore wrote ("(planned)" in a rehearsal)
+---@field output string the last 16 KiB of pg_restore's messages
+---@field raw string "raw/pg_restore-table.log" (".2"...) in ff.run.dir
+---@field duration_s number
+---@field stopped boolean false
+
+---Write. One table's data, the archive's TOC entry `entry` (a TABLE DATA
+---id from pg_restore --list), loaded over `jobs` sessions at once:
+---pg_restore writes the entry's COPY (-L, -f -) and its rows go out in
+---line-aligned chunks to `jobs` COPY FROM STDIN sessions of the database,
+---each in a transaction, committed only once every session took its rows.
+---pg_restore -j loads a table with one worker. A failure (a session's
+---server error, pg_restore's, text that is not one table's COPY) before
+---the commits rolls every session back; any failure is nil, message
+---naming the table and the session. Constant memory. Raises like admin:restore. Dry-run: the same
+---checks and a result of the same shape (`rows = 0`, `raw = "(planned)"`).
+---@param database string `<live>__ff…` (any in a throwaway instance)
+---@param archive string
+---@param entry integer the TOC entry's id
+---@param jobs? integer sessions, 1 to 16 (default 1)
+---@param major? integer
+---@param estimate_bytes? integer progress against it, as admin:restore
+---@return FfPgLoadResult? result
+---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
+function FfPgAdmin:load_table(database, archive, entry, jobs, major, estimate_bytes) end
 
 ---@class (exact) FfPgGlobalsApplied
 ---@field applied integer statements that succeeded

@@ -425,6 +425,90 @@ function proof.prove(db, m, smoke_key)
   return proof.finish(db, m, proof.data(db, m), smoke_key)
 end
 
+--- pg_restore's parallel jobs: the runbook's jobs= (0: not given), else
+--- backup.jobs, else one a core.
+function proof.jobs(jobs)
+  return jobs > 0 and jobs or (ff.config.backup.jobs > 0 and ff.config.backup.jobs) or ff.run.cpus
+end
+
+--- The archive's TABLE DATA entries for the tables of the manifest with
+--- at least min_rows rows: { {id, schema, name, rows}… }, biggest first.
+--- pg_restore --list names an entry "ID; 0 OID TABLE DATA schema name
+--- owner", unquoted: a table is taken only when exactly one entry reads
+--- as its schema and name, and that entry as no other table's (any other
+--- is left to pg_restore, which restores it the same).
+function proof.big_tables(toc, m, min_rows)
+  local entries = {}
+  for id, rest in toc:gmatch("\n(%d+); %d+ %d+ TABLE DATA ([^\n]*)") do
+    entries[#entries + 1] = { id = tonumber(id), rest = rest }
+  end
+  local function reads_as(e, t)
+    local head = t.schema .. " " .. t.name .. " "
+    return e.rest:sub(1, #head) == head
+  end
+  local big = {}
+  for _, t in ipairs(m.tables or {}) do
+    if min_rows > 0 and t.rows >= min_rows then
+      local hits = {}
+      for _, e in ipairs(entries) do
+        if reads_as(e, t) then hits[#hits + 1] = e end
+      end
+      local others = 0
+      for _, u in ipairs(hits[1] and #hits == 1 and m.tables or {}) do
+        if u ~= t and reads_as(hits[1], u) then others = others + 1 end
+      end
+      if #hits == 1 and others == 0 then
+        big[#big + 1] = { id = hits[1].id, schema = t.schema, name = t.name, rows = t.rows }
+      end
+    end
+  end
+  table.sort(big, function(a, b) return a.rows > b.rows end)
+  return big
+end
+
+--- Restore the archive into db (the restore step of drill and restore).
+--- pg_restore -j gives each table one worker, so a big table is the
+--- restore's critical path on one core: each table of at least split_rows
+--- rows (0: none) is loaded by admin:load_table over `jobs` sessions at
+--- once, between pg_restore's pre-data and the rest (the other tables'
+--- data, then post-data: indexes, constraints, triggers, from a list
+--- without the big tables' entries). The proof reads back what was loaded
+--- either way. Returns the seconds it took.
+function proof.load(admin, db, archive, jobs, m, split_rows)
+  local t0 = ff.time.monotonic()
+  local function restore(opts)
+    proof.check_restore(rb.must(admin:restore(db, archive.archive, jobs, archive.major, m.source.size_bytes, opts)))
+  end
+  local big = {}
+  if jobs > 1 and split_rows > 0 then
+    local ok, toc, raw = ff.pg.archive_list(archive.archive, archive.major)
+    rb.check(ok, "pg_restore --list %s: %s", archive.archive, toc)
+    -- The whole list, never the last MiB archive_list returns: an entry
+    -- missing from it would not be restored.
+    toc = "\n" .. rb.must(ff.fs.read(ff.run.dir .. "/" .. raw))
+    big = proof.big_tables(toc, m, split_rows)
+    if #big > 0 then
+      local skip = {}
+      for _, b in ipairs(big) do skip[b.id] = true end
+      local list = toc:gsub("\n(%d+);", function(id)
+        return skip[tonumber(id)] and "\n;" .. id .. ";" or nil
+      end)
+      restore({ sections = { "pre-data" } })
+      -- load_table takes at most 16 sessions.
+      local sessions = math.min(jobs, 16)
+      for _, b in ipairs(big) do
+        local r = rb.must(admin:load_table(db, archive.archive, b.id, sessions, archive.major))
+        ff.log.info(string.format("%s: %d rows over %d sessions at once: %.1f s", proof.qname(b.schema, b.name),
+          r.rows, sessions, r.duration_s))
+      end
+      restore({ sections = { "data", "post-data" }, list = list })
+      return ff.time.monotonic() - t0
+    end
+  end
+  restore(nil)
+  return ff.time.monotonic() - t0
+end
+
 --- RPO and RTO of this run against the configured objectives. RPO is the
 --- age of the backup (its stamp), or of the point the restore reached
 --- when reached_at (epoch seconds) is given.

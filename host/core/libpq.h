@@ -63,6 +63,11 @@
 	X(void, PQfreemem, (void *ptr))                                            \
 	X(PQconninfoOption *, PQconninfoParse, (const char *conninfo, char **errmsg)) \
 	X(void, PQconninfoFree, (PQconninfoOption *connOptions))                   \
+	X(int, PQputCopyData, (PGconn *conn, const char *buffer, int nbytes))      \
+	X(int, PQputCopyEnd, (PGconn *conn, const char *errormsg))                 \
+	X(int, PQsetnonblocking, (PGconn *conn, int arg))                          \
+	X(int, PQflush, (PGconn *conn))                                            \
+	X(char *, PQcmdTuples, (PGresult *res))                                    \
 	X(int, PQlibVersion, (void))
 
 typedef struct ff_libpq {

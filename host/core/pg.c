@@ -215,7 +215,11 @@ int ff_pg_fingerprint_settings(PGconn *c, ff_err *e)
 		"SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';"
 		"SET extra_float_digits = 3; SET bytea_output = 'hex';"
 		"SET TimeZone = 'UTC'; SET client_encoding = 'UTF8';"
-		"SET standard_conforming_strings = on; SET lc_monetary = 'C'", e);
+		"SET standard_conforming_strings = on; SET lc_monetary = 'C';"
+		/* regclass, regtype, regproc… print as the search_path sees
+		 * them: schema-qualified, as pg_dump (which sets it empty)
+		 * wrote them, whatever the database or role sets. */
+		"SELECT pg_catalog.set_config('search_path', '', false)", e);
 }
 
 const char *ff_pg_copy_encoding(PGconn *c, const char *encoding)

@@ -66,6 +66,11 @@ void **lpg_mem_box(lua_State *L);
 
 /* Push a new closed admin handle. MAY_LJMP. */
 lpg_admin *lpg_admin_new(lua_State *L);
+/* The admin handle at 1, open (or a rehearsal's), or raised. MAY_LJMP. */
+lpg_admin *lpg_admin_check(lua_State *L);
+/* The database name at idx if it is one a's runbook may write
+ * (<live>__ff…, any in a throwaway instance), else a violation. MAY_LJMP. */
+const char *lpg_admin_own_name(lua_State *L, lpg_admin *a, int idx);
 
 /* Each file's primitives (ff_open_pg registers them) and classes. */
 int lpg_dump(lua_State *L);
@@ -87,6 +92,12 @@ int lpg_dry_logical_snapshot(lua_State *L);
 void lpg_slot_class(lua_State *L);
 void lpg_dump_class(lua_State *L);
 void lpg_admin_class(lua_State *L);
+/* admin:restore and admin:load_table (l_pg_restore.c), and their
+ * stand-ins. */
+int lpg_admin_restore(lua_State *L);
+int lpg_dry_admin_restore(lua_State *L);
+int lpg_admin_load_table(lua_State *L);
+int lpg_dry_admin_load_table(lua_State *L);
 void lpg_inst_class(lua_State *L);
 
 #endif

@@ -14,14 +14,13 @@
 #include <unistd.h>
 
 #include "core/dbarchive.h"
-#include "core/exec.h"
 #include "core/pgadmin.h"
 #include "lua/l_pg.h"
 
 #define GLOBALS_MT "ff.pg.globals" /* apply_globals' lists being pushed */
 #define DBA_MT "ff.pg.dbstmts"     /* the archive's database statements */
 
-static lpg_admin *check_admin(lua_State *L)
+lpg_admin *lpg_admin_check(lua_State *L)
 {
 	lpg_admin *a = ff_handle_check(L, 1, ADMIN_MT);
 	if (!a->pg && !a->dry)
@@ -45,7 +44,7 @@ lpg_admin *lpg_admin_new(lua_State *L)
 }
 
 /* A name this handle may create, drop or swap in: <live>__ff<something>. */
-static const char *own_name(lua_State *L, lpg_admin *a, int idx)
+const char *lpg_admin_own_name(lua_State *L, lpg_admin *a, int idx)
 {
 	const char *n = luaL_checkstring(L, idx);
 	size_t ll = strlen(a->live);
@@ -109,7 +108,7 @@ int lpg_dry_admin_open(lua_State *L)
 /* admin:live() -> the live database's name, and whether it exists */
 static int admin_live(lua_State *L)
 {
-	lpg_admin *a = check_admin(L);
+	lpg_admin *a = lpg_admin_check(L);
 	lua_pushstring(L, a->live);
 	lua_pushboolean(L, !a->live_gone);
 	return 2;
@@ -118,7 +117,7 @@ static int admin_live(lua_State *L)
 /* admin:databases() -> { name, ... } of the server | nil, message, code */
 static int admin_databases(lua_State *L)
 {
-	lpg_admin *a = check_admin(L);
+	lpg_admin *a = lpg_admin_check(L);
 	ff_err e = {0};
 	if (a->dry) {
 		lua_newtable(L);
@@ -221,8 +220,8 @@ static int run_statements(PGconn *c, const ff_dba_stmts *s, const char *db, ff_e
  *   it is gone; UTF8 in a throwaway instance). */
 static int admin_create(lua_State *L)
 {
-	lpg_admin *a = check_admin(L);
-	const char *n = own_name(L, a, 2);
+	lpg_admin *a = lpg_admin_check(L);
+	const char *n = lpg_admin_own_name(L, a, 2);
 	ff_err e = {0};
 	int rc;
 	if (lua_istable(L, 3)) {
@@ -262,8 +261,8 @@ static void push_statements(lua_State *L, const ff_dba_stmts *s)
  *   such as default_transaction_read_only must not meet pg_restore). */
 static int admin_properties(lua_State *L)
 {
-	lpg_admin *a = check_admin(L);
-	const char *n = own_name(L, a, 2);
+	lpg_admin *a = lpg_admin_check(L);
+	const char *n = lpg_admin_own_name(L, a, 2);
 	luaL_checktype(L, 3, LUA_TTABLE);
 	ff_err e = {0};
 	ff_dba_stmts *s = archive_statements(L, 3, n, FF_DBA_PROPERTIES);
@@ -286,7 +285,7 @@ static int admin_properties(lua_State *L)
  * runs nothing. */
 static int dry_properties(lua_State *L)
 {
-	const char *n = own_name(L, check_admin(L), 2);
+	const char *n = lpg_admin_own_name(L, lpg_admin_check(L), 2);
 	luaL_checktype(L, 3, LUA_TTABLE);
 	push_statements(L, archive_statements(L, 3, n, FF_DBA_PROPERTIES));
 	return 1;
@@ -295,8 +294,8 @@ static int dry_properties(lua_State *L)
 /* admin:drop_database(name): only ffrun's own copies, never the live one. */
 static int admin_drop(lua_State *L)
 {
-	lpg_admin *a = check_admin(L);
-	const char *n = own_name(L, a, 2);
+	lpg_admin *a = lpg_admin_check(L);
+	const char *n = lpg_admin_own_name(L, a, 2);
 	ff_err e = {0};
 	return answer(L, ff_pgadmin_drop(a->pg, n, &e), &e);
 }
@@ -307,8 +306,8 @@ static int admin_drop(lua_State *L)
  * the live name on the old database or on the new one, never neither. */
 static int admin_swap(lua_State *L)
 {
-	lpg_admin *a = check_admin(L);
-	const char *nw = own_name(L, a, 2), *old = own_name(L, a, 3);
+	lpg_admin *a = lpg_admin_check(L);
+	const char *nw = lpg_admin_own_name(L, a, 2), *old = lpg_admin_own_name(L, a, 3);
 	ff_err e = {0};
 	double downtime = 0;
 	int rc;
@@ -331,16 +330,16 @@ static int admin_swap(lua_State *L)
  * their shapes. */
 static int dry_swap(lua_State *L)
 {
-	lpg_admin *a = check_admin(L);
-	own_name(L, a, 2);
-	own_name(L, a, 3);
+	lpg_admin *a = lpg_admin_check(L);
+	lpg_admin_own_name(L, a, 2);
+	lpg_admin_own_name(L, a, 3);
 	lua_pushnumber(L, 0); /* no downtime in a rehearsal */
 	return 1;
 }
 
 static int dry_create(lua_State *L)
 {
-	const char *n = own_name(L, check_admin(L), 2);
+	const char *n = lpg_admin_own_name(L, lpg_admin_check(L), 2);
 	if (lua_istable(L, 3)) {
 		ff_dba_stmts *s = archive_statements(L, 3, n, FF_DBA_CREATE);
 		if (!has_create(s))
@@ -353,17 +352,17 @@ static int dry_create(lua_State *L)
 
 static int dry_drop(lua_State *L)
 {
-	own_name(L, check_admin(L), 2);
+	lpg_admin_own_name(L, lpg_admin_check(L), 2);
 	lua_pushboolean(L, 1);
 	return 1;
 }
 
 static int dry_allow(lua_State *L)
 {
-	lpg_admin *a = check_admin(L);
+	lpg_admin *a = lpg_admin_check(L);
 	const char *n = lua_tostring(L, 2);
 	if (!n || strcmp(n, a->live))
-		own_name(L, a, 2);
+		lpg_admin_own_name(L, a, 2);
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -379,30 +378,9 @@ static void dry_readable(lua_State *L, int idx)
 	close(fd);
 }
 
-static int dry_restore(lua_State *L)
-{
-	own_name(L, check_admin(L), 2);
-	dry_readable(L, 3);
-	luaL_optinteger(L, 4, 1);
-	luaL_optinteger(L, 5, 0);
-	luaL_optinteger(L, 6, 0);
-	lua_createtable(L, 0, 5);
-	lua_pushboolean(L, 1);
-	lua_setfield(L, -2, "ok");
-	lua_pushliteral(L, "(planned)");
-	lua_setfield(L, -2, "raw");
-	lua_pushnumber(L, 0);
-	lua_setfield(L, -2, "duration_s");
-	lua_pushliteral(L, "");
-	lua_setfield(L, -2, "output");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "stopped");
-	return 1;
-}
-
 static int dry_globals(lua_State *L)
 {
-	check_admin(L);
+	lpg_admin_check(L);
 	dry_readable(L, 2);
 	lua_createtable(L, 0, 3);
 	lua_newtable(L);
@@ -417,100 +395,12 @@ static int dry_globals(lua_State *L)
 /* admin:allow_connections(name, on): the old copy is kept closed. */
 static int admin_allow(lua_State *L)
 {
-	lpg_admin *a = check_admin(L);
+	lpg_admin *a = lpg_admin_check(L);
 	const char *n = lua_tostring(L, 2);
 	ff_err e = {0};
 	if (!n || strcmp(n, a->live))
-		n = own_name(L, a, 2);
+		n = lpg_admin_own_name(L, a, 2);
 	return answer(L, ff_pgadmin_allow(a->pg, n, lua_toboolean(L, 3), &e), &e);
-}
-
-/* pg_restore's --dbname: the configured conninfo naming database db,
- * copied out of its malloc'd form before any push. */
-static void restore_dbname(lua_State *L, lpg_admin *a, const char *db, char *out, size_t cap)
-{
-	char *ci = NULL;
-	ff_err e = {0};
-	if (ff_pg_conninfo_with_db(&ci, a->conninfo, db, &e) < 0)
-		ff_raise(L, &e);
-	int n = snprintf(out, cap, "--dbname=%s", ci);
-	free(ci);
-	if (n < 0 || (size_t)n >= cap)
-		luaL_error(L, "pg_restore: the conninfo of %s is too long", a->target);
-}
-
-/* Run pg_restore (argv) with the log in raw/ and, on a real connection,
- * the progress of the database's size; the output's tail goes to *tail. */
-static int run_restore(lua_State *L, lpg_admin *a, const char *db, const char *const *argv,
-		       uint64_t estimate, char raw[256], void **tail, ff_exec_result *res, ff_err *e)
-{
-	ff_ctx *ctx = ff_ctx_of(L);
-	int log_fd;
-	if (ff_evidence_raw_open(&ctx->ev, &log_fd, raw, "pg_restore.log", e) < 0)
-		return ff_raise(L, e);
-	/* From here to the end no Lua call: the log and env are held. */
-	char **env = ff_pg_env();
-	ff_pgadmin_watch w = {0};
-	ff_exec_opts o = { .env = (const char *const *)env, .out_fd = log_fd,
-			   .tail_max = 64 * 1024, .cancel = &ctx->cancel };
-	if (a->pg) {
-		ff_pgadmin_watch_start(&w, a->pg, db, &ctx->progress, estimate, ctx->quiet || ctx->json);
-		o.tick = ff_pgadmin_watch_tick;
-		o.tick_arg = &w;
-		o.tick_s = isatty(2) ? 1.0 : 10.0;
-	}
-	int rc = ff_exec_run(res, argv, &o, e);
-	if (a->pg)
-		ff_pgadmin_watch_end(&w, !ctx->cancel && !res->timed_out);
-	ff_pg_env_free(env);
-	close(log_fd);
-	*tail = res->tail;
-	res->tail = NULL;
-	return rc;
-}
-
-/* admin:restore(database, archive, jobs, major, estimate_bytes) -> { ok, output, raw, duration_s, stopped }
- * pg_restore -j into one of ffrun's databases; its whole log is in raw/
- * (output holds the last 64 KiB) for the runbook to judge each
- * "pg_restore: error:" line against restore.allow_errors. */
-static int admin_restore(lua_State *L)
-{
-	ff_ctx *ctx = ff_ctx_of(L);
-	lpg_admin *a = check_admin(L);
-	const char *db = own_name(L, a, 2);
-	const char *archive = luaL_checkstring(L, 3);
-	int jobs = (int)luaL_optinteger(L, 4, 1);
-	int major = (int)luaL_optinteger(L, 5, 0);
-	lua_Integer estimate = luaL_optinteger(L, 6, 0);
-	char tool[PATH_MAX], raw[256], jarg[32], dbarg[4096];
-	ff_err e = {0};
-	int fd;
-	if (ff_jail_open(&fd, &ctx->jail, archive, O_RDONLY, 0, &e) < 0)
-		return ff_raise(L, &e);
-	close(fd);
-	if (ff_pg_tool(tool, ctx->cfg->pg_bindir, major, "pg_restore", &e) < 0)
-		return ff_raise(L, &e);
-	restore_dbname(L, a, db, dbarg, sizeof(dbarg));
-	snprintf(jarg, sizeof(jarg), "--jobs=%d", jobs < 1 ? 1 : jobs);
-	const char *argv[] = { tool, "--no-password", jarg, dbarg, archive, NULL };
-	void **tail = lpg_mem_box(L);
-	ff_exec_result res = {0};
-	int rc = run_restore(L, a, db, argv, estimate > 0 ? (uint64_t)estimate : 0, raw, tail, &res, &e);
-	ff_exec_result_free(&res);
-	if (rc < 0)
-		return ff_fail(L, &e);
-	lua_createtable(L, 0, 5);
-	lua_pushboolean(L, res.exited && res.status == 0);
-	lua_setfield(L, -2, "ok");
-	lua_pushstring(L, raw);
-	lua_setfield(L, -2, "raw");
-	lua_pushnumber(L, res.duration_s);
-	lua_setfield(L, -2, "duration_s");
-	lua_pushstring(L, *tail ? *tail : "");
-	lua_setfield(L, -2, "output");
-	lua_pushboolean(L, res.timed_out);
-	lua_setfield(L, -2, "stopped");
-	return 1;
 }
 
 static int globals_gc(lua_State *L)
@@ -534,7 +424,7 @@ static void push_list(lua_State *L, const ff_strlist *l)
 static int admin_globals(lua_State *L)
 {
 	ff_ctx *ctx = ff_ctx_of(L);
-	lpg_admin *a = check_admin(L);
+	lpg_admin *a = lpg_admin_check(L);
 	const char *file = luaL_checkstring(L, 2);
 	ff_err e = {0};
 	ff_pgadmin_globals *g = ff_handle_new(L, GLOBALS_MT, sizeof(*g), 0);
@@ -559,7 +449,8 @@ void lpg_admin_class(lua_State *L)
 		{"drop_database", admin_drop, FF_WRITE, dry_drop},
 		{"swap", admin_swap, FF_WRITE, dry_swap},
 		{"allow_connections", admin_allow, FF_WRITE, dry_allow},
-		{"restore", admin_restore, FF_WRITE, dry_restore},
+		{"restore", lpg_admin_restore, FF_WRITE, lpg_dry_admin_restore},
+		{"load_table", lpg_admin_load_table, FF_WRITE, lpg_dry_admin_load_table},
 		{"apply_globals", admin_globals, FF_WRITE, dry_globals},
 		{"database_properties", admin_properties, FF_WRITE, dry_properties},
 		{NULL, NULL, 0, NULL}

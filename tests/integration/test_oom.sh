@@ -48,6 +48,7 @@ cp -r "$EVD" "$D/ev"
 sed -i '5s/line/LINE/; 9s/line/LINE/; 14d' "$D/ev/events.jsonl"   # breaks in the chain to report
 rm -rf "$WS/evidence"/*
 printf 'CREATE ROLE oom_r%s;\n' $(seq 30) > "$D/globals.sql"
+_pg_client src pg_dump -Fc -f "$D/app.dump" app || { nok "pg_dump of the fixture"; finish; exit 1; }
 
 # case NAME SETUP CALL: SETUP runs before the fill (handles, texts), CALL
 # after it; the runbook prints FILLED before CALL and CALLED after.
@@ -69,6 +70,10 @@ NO_STRIKE_OK="pg.create_drop"
 case_ pg.create_drop "local a = ff.pg.admin('prod', 'app')"   "a:create_database('app__ffoom_1'); a:drop_database('app__ffoom_1')"
 case_ pgbackrest.info ""                                   "ff.pgbackrest.info('pbr')"
 case_ pg.apply_globals "local a = ff.pg.admin('prod', 'app')" "a:apply_globals('$D/globals.sql')"
+# The table loader: its log, env and sessions held while it runs, its
+# tail while the result is pushed. The restore before it writes a list.
+case_ pg.load_table "local a = ff.pg.admin('prod', 'app'); a:create_database('app__ffoom_l'); local _, toc = ff.pg.archive_list('$D/app.dump'); local id = tonumber(toc:match('\\n(%d+); %d+ %d+ TABLE DATA ')); a:restore('app__ffoom_l', '$D/app.dump', 1, 0, 0, { sections = { 'pre-data' }, list = toc })" \
+  "a:load_table('app__ffoom_l', '$D/app.dump', id, 2, 0, 0)"
 
 runbook() { # SETUP CALL MARGIN
   cat <<LUA
@@ -103,6 +108,7 @@ for c in "${cases[@]}"; do
     "$FFRUN" -c "$WS/ffrun.yaml" "$WORK/case.lua" > /dev/null 2> "$WORK/err"
     code=$?
     runs=$((runs + 1))
+    [ "$name" = pg.load_table ] && pg_sql src postgres "drop database if exists app__ffoom_l" >/dev/null
     if grep -q 'LeakSanitizer\|AddressSanitizer\|runtime error' "$WORK/err"; then
       bad+=" margin $margin: $(grep -m1 'SUMMARY\|ERROR\|runtime error' "$WORK/err");"
     elif [ "$code" != 0 ] && [ "$code" != 3 ]; then

@@ -27,6 +27,7 @@ COMMENT ON DATABASE corpus IS 'the corpus: awkward names, edge values, every kin
 CREATE DATABASE corpus_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'
   TEMPLATE template0;
 COMMENT ON DATABASE corpus_latin1 IS 'LATIN1: Größe';
+ALTER DATABASE corpus_latin1 SET search_path = "lager", public;
 
 CREATE DATABASE corpus_sqlascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C'
   TEMPLATE template0;

@@ -22,3 +22,11 @@ CREATE TYPE public."farbe" AS ENUM ('grün', 'blau', 'weiß');
 CREATE TABLE public."häuser" (id integer, f public."farbe");
 INSERT INTO public."häuser" VALUES (1, 'grün'), (2, 'weiß');
 SELECT lo_from_bytea(2000001, convert_to('Grüße', 'LATIN1'));
+-- Object references: regclass, regtype and regproc print as the session's
+-- search_path sees them, and this database sets its own (databases.sql):
+-- the proof must read them as the dump wrote them (schema-qualified).
+CREATE SCHEMA "lager";
+CREATE TABLE "lager"."stück" (id integer);
+CREATE TABLE public.refs (r regclass, t regtype, p regproc);
+INSERT INTO public.refs VALUES ('"lager"."stück"', 'public."farbe"', 'pg_catalog.version'),
+  ('public."häuser"', 'integer', 'pg_catalog.now');

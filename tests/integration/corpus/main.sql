@@ -88,6 +88,14 @@ CREATE TABLE "a.b"."dotted.table" (
 CREATE TABLE "a.b".c (id integer PRIMARY KEY, v text);         -- joins as a.b.c
 CREATE TABLE a."b.c" (id integer PRIMARY KEY, v text);         -- joins as a.b.c too
 CREATE TABLE "a.b"."with space" ("a column" integer, "another one" text);
+-- Object references print as the session's search_path sees them (this
+-- database sets app, public): the proof must read them as pg_dump wrote
+-- them, schema-qualified.
+CREATE TABLE app.refs (r regclass, t regtype, p regproc, o regoperator);
+-- A column whose name holds a newline: pg_dump's COPY line for it spans
+-- two lines (ffrun's table loader reads it whole).
+CREATE TABLE app.nl_cols ("col
+one" integer, "two ""q""" text);
 CREATE TABLE public."quo""te" ("quo""ted col" text, "'single'" text);
 CREATE TABLE public."new
 line" (id integer, "tab	col" text);
@@ -105,6 +113,9 @@ CREATE TABLE "Weird ""Schema"" 日本"."tbl ""x"" ü" (id integer, v text);
 INSERT INTO "a.b"."dotted.table" VALUES
   (1, 'one.two', 'Mixed', 0), (2, NULL, 'with "quotes"', 0), (3, E'back\\slash', E'tab\there', 0);
 INSERT INTO "a.b".c VALUES (1, 'schema a.b, table c');
+INSERT INTO app.nl_cols VALUES (1, E'a\nb'), (2, NULL);
+INSERT INTO app.refs VALUES ('"a.b"."dotted.table"', 'app.mood', 'pg_catalog.version', '+(integer,integer)'),
+  ('"a.b".c', 'app.posint', 'pg_catalog.now', 'pg_catalog.=(text,text)');
 INSERT INTO a."b.c" VALUES (1, 'schema a, table b.c'), (2, 'more rows than a.b.c');
 INSERT INTO "a.b"."with space" VALUES (1, 'space'), (2, ' leading and trailing ');
 INSERT INTO public."quo""te" VALUES ('"', ''''), ('""', NULL);
