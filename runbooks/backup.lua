@@ -315,8 +315,6 @@ return {
           ff.evidence.set("proof_note", "wal_level is not logical: proof level integrity, nothing but amcheck and smoke can be checked by a drill")
         end
         point.wal_segment = pgbr.wait_archived(db, point.lsn, p.archive_timeout)
-        point.taken_at = ff.time.iso()
-        point.taken_epoch = math.floor(ff.time.now() * 1000) / 1000
         if point.level == "exact" then
           ff.log.info(string.format("proof at %s: %d tables (%s), %d materialized views, %d large objects, schema (%d objects), database properties",
             point.lsn, #tables, verify_mode, #(categories.matviews or {}),

@@ -191,7 +191,7 @@ return {
     },
     {
       name = "prove",
-      doc = "Every category equals the manifest's (tables, sequences, large objects, materialized views, schema, database properties); smoke checks pass",
+      doc = "Every category equals the manifest's (tables, sequences (not for engine pgbackrest), large objects, materialized views, schema, database properties); smoke checks pass",
       run = function(p)
         -- A rehearsal restored nothing: there is no copy to prove.
         if ff.dry_run then return end

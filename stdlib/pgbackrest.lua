@@ -42,7 +42,12 @@ end
 function pgbr.preflight(db, target)
   local s = rb.must(db:query([[SELECT current_setting('archive_mode') AS archive_mode,
     current_setting('archive_command') AS archive_command, current_setting('wal_level') AS wal_level,
-    (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS wal_segment_size]]))[1]
+    (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS wal_segment_size,
+    current_setting('server_version_num')::int AS version_num]]))[1]
+  -- The proof point's SQL (pg_lsn arithmetic) is PostgreSQL 14's.
+  local version = tonumber(s.version_num)
+  rb.check(version and version >= 140000,
+    "engine pgbackrest: the source runs PostgreSQL %s; ffrun's proof point needs 14 or later", tostring(s.version_num))
   rb.check(s.archive_mode == "on" or s.archive_mode == "always",
     "archive_mode is %s on the source: a pgBackRest backup needs WAL archiving (archive_mode = on)", s.archive_mode)
   -- The command itself is not shown: an operator may have put an option
@@ -100,16 +105,21 @@ function pgbr.proof_point(db, target, wal_level, stamp, take)
     local lsn = rb.must(db:query("SELECT pg_create_restore_point($1)::text AS lsn", name))[1].lsn
     ff.log.warn(string.format("wal_level is %s, not logical: restore point %s at %s, proof level integrity "
       .. "(a drill checks amcheck and smoke, not the data)", wal_level, name, lsn))
-    return { level = "integrity", restore_point = name, lsn = lsn }
+    return { level = "integrity", restore_point = name, lsn = lsn, taken_at = ff.time.iso(),
+             taken_epoch = math.floor(ff.time.now() * 1000) / 1000 }
   end
   -- Closed whatever happens in take: the slot goes with its connection.
   local slot <close> = rb.must(ff.pg.logical_snapshot(target))
+  -- The data is as of now, not of when the proof has been read and L's
+  -- segment archived (minutes on a big database): the RPO counts from here.
+  local taken_at, taken_epoch = ff.time.iso(), math.floor(ff.time.now() * 1000) / 1000
   local point = slot:point()
   ff.log.info(string.format("proof point: slot %s, consistent at %s, snapshot %s", point.slot, point.lsn,
     point.snapshot))
   take(not point.planned and point.snapshot or nil)
   slot:close()
-  return { level = "exact", lsn = point.lsn, planned = point.planned or nil }
+  return { level = "exact", lsn = point.lsn, planned = point.planned or nil, taken_at = taken_at,
+           taken_epoch = taken_epoch }
 end
 
 --- pg_switch_wal(), then wait until the segment holding lsn is archived
@@ -146,6 +156,9 @@ function pgbr.recovery_target(m, p)
   elseif p.target_name ~= "" then
     return { type = "name", target = p.target_name, level = "integrity",
              why = "target_name=" .. p.target_name .. " is not the proof point" }
+  elseif m.proof.level == "exact" and m.verify == "none" then
+    return { type = "lsn", target = m.proof.lsn, exclusive = true, level = "integrity",
+             why = "the backup was made with verify: none: no data to compare" }
   elseif m.proof.level == "exact" then
     -- Exclusive: the record that starts at L (a commit the snapshot did
     -- not see) is not replayed.

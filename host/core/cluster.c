@@ -97,17 +97,18 @@ fail:
 	return rc;
 }
 
-int ff_cluster_start(ff_cluster *c, const char *settings, int log_fd, const volatile int *cancel,
-		     ff_err *e)
+int ff_cluster_start(ff_cluster *c, const char *settings, int wait_s, int log_fd,
+		     const volatile int *cancel, ff_err *e)
 {
-	char pg_ctl[PATH_MAX], opts[2048], logfile[320];
+	char pg_ctl[PATH_MAX], opts[2048], logfile[320], wait[16];
+	snprintf(wait, sizeof(wait), "%d", wait_s > 0 ? wait_s : 120);
 	snprintf(pg_ctl, sizeof(pg_ctl), "%s/pg_ctl", c->bindir);
 	snprintf(opts, sizeof(opts), "-c listen_addresses= -c unix_socket_directories=%s -p %d %s",
 		 c->sock, c->port, settings);
 	snprintf(logfile, sizeof(logfile), "%s/server.log", c->dir);
-	const char *start_argv[] = { pg_ctl, "start", "-w", "-t", "120", "-D", c->data,
+	const char *start_argv[] = { pg_ctl, "start", "-w", "-t", wait, "-D", c->data,
 		"-l", logfile, "-o", opts, NULL };
-	int rc = ff_cluster_tool(c, start_argv, log_fd, cancel, 180, e);
+	int rc = ff_cluster_tool(c, start_argv, log_fd, cancel, (wait_s > 0 ? wait_s : 120) + 60, e);
 	if (rc == 0)
 		c->running = 1;
 	return rc;
@@ -130,7 +131,7 @@ int ff_cluster_create(ff_cluster *c, const char *bindir, const char *os_user,
 	if ((rc = ff_cluster_start(c, "-c fsync=off"
 		 " -c synchronous_commit=off -c full_page_writes=off -c wal_level=minimal"
 		 " -c max_wal_senders=0 -c autovacuum=off -c maintenance_work_mem=256MB"
-		 " -c max_wal_size=4GB -c checkpoint_timeout=30min", log_fd, cancel, e)) < 0)
+		 " -c max_wal_size=4GB -c checkpoint_timeout=30min", 120, log_fd, cancel, e)) < 0)
 		goto fail;
 	return 0;
 fail:

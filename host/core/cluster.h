@@ -40,8 +40,10 @@ int ff_cluster_create(ff_cluster *c, const char *bindir, const char *os_user,
 int ff_cluster_prepare(ff_cluster *c, const char *bindir, const char *os_user, ff_err *e);
 int ff_cluster_tool(const ff_cluster *c, const char *const *argv, int log_fd,
 		    const volatile int *cancel, double timeout, ff_err *e);
-int ff_cluster_start(ff_cluster *c, const char *settings, int log_fd, const volatile int *cancel,
-		     ff_err *e);
+/* pg_ctl start -w, waiting up to wait_s seconds (0: 120) for the server to
+ * accept connections (a restored one: to reach consistency first). */
+int ff_cluster_start(ff_cluster *c, const char *settings, int wait_s, int log_fd,
+		     const volatile int *cancel, ff_err *e);
 /* The postmaster serving the instance's data, 0 when none runs. */
 pid_t ff_cluster_pid(const ff_cluster *c);
 

@@ -39,7 +39,7 @@ static int restore(ff_cluster *c, const char *os_user, const ff_cluster_restore_
 		   const volatile int *cancel, ff_err *e)
 {
 	char pg1[400], tbs[400], set[96], type[32], target[128];
-	const char *args[12];
+	const char *args[24];
 	size_t n = 0;
 	if (mkdir(c->data, 0700) < 0 || (c->as_user && chown(c->data, c->uid, c->gid) < 0))
 		return ff_err_set(e, FF_EFAIL, "%s: %s", c->data, strerror(errno));
@@ -60,6 +60,18 @@ static int restore(ff_cluster *c, const char *os_user, const ff_cluster_restore_
 		args[n++] = "--target-exclusive";
 	args[n++] = "--target-action=promote";
 	args[n++] = "--archive-mode=off";
+	/* What the operator's pgbackrest.conf may say for restores must not
+	 * reach the drill: a tablespace or link map (paths outside the
+	 * instance, pg_wal among them), a partial restore, recovery options,
+	 * another timeline, a delta over a folder. */
+	args[n++] = "--reset-tablespace-map";
+	args[n++] = "--reset-link-map";
+	args[n++] = "--no-link-all";
+	args[n++] = "--no-delta";
+	args[n++] = "--reset-recovery-option";
+	args[n++] = "--reset-db-include";
+	args[n++] = "--reset-db-exclude";
+	args[n++] = "--target-timeline=current";
 	args[n] = NULL;
 	ff_pgbr_opts po = { .config = o->pgbr_config, .stanza = o->pgbr_stanza, .os_user = os_user,
 			    .log_fd = log_fd, .cancel = cancel };
@@ -215,9 +227,17 @@ int ff_cluster_restore(ff_cluster *c, const char *bindir, const char *os_user,
 		 "-c hba_file=%s -c archive_mode=off -c hot_standby=on -c fsync=off"
 		 " -c synchronous_commit=off -c full_page_writes=off -c autovacuum=off"
 		 " -c logging_collector=off -c log_destination=stderr -c ssl=off"
-		 " -c max_wal_size=4GB -c checkpoint_timeout=30min", hba);
+		 " -c max_wal_size=4GB -c checkpoint_timeout=30min"
+		 /* A physical copy keeps production's subscriptions: no apply
+		  * worker may start and talk to a publisher; nor may it write a
+		  * pid file where production's does. */
+		 " -c max_logical_replication_workers=0 -c max_sync_workers_per_subscription=0"
+		 " -c external_pid_file= -c shared_preload_libraries=", hba);
 	double t0 = ff_time_mono();
-	if ((rc = ff_cluster_start(c, settings, log_fd, cancel, e)) < 0) {
+	/* Replay up to consistency happens before the server takes
+	 * connections: the recovery's whole time is the operator's. */
+	int wait_s = o->timeout_s > 0 && o->timeout_s < 86400 ? (int)o->timeout_s : 3600;
+	if ((rc = ff_cluster_start(c, settings, wait_s, log_fd, cancel, e)) < 0) {
 		ff_err why = {0};
 		if (!(cancel && *cancel)) { /* a stop keeps pg_ctl's own error */
 			stopped_short(c, log_fd, o->wal_segment_size, cancel, &why);

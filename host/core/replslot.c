@@ -3,6 +3,7 @@
  * stop or the timeout can cut short. */
 #include "replslot.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,7 +32,10 @@ static PGresult *await(PGconn *c, const char *target, double timeout_s,
 			return NULL;
 		}
 		struct pollfd p = { .fd = pq->PQsocket(c), .events = POLLIN };
-		if (poll(&p, 1, 100) < 0 || !pq->PQconsumeInput(c)) {
+		int n = poll(&p, 1, 100);
+		if (n < 0 && errno == EINTR)
+			continue; /* a signal: the loop's test sees a stop */
+		if (n < 0 || !pq->PQconsumeInput(c)) {
 			conn_error(target, "CREATE_REPLICATION_SLOT", c, e);
 			return NULL;
 		}
@@ -74,8 +78,9 @@ int ff_replslot_create(ff_replslot *s, const char *target, const char *conninfo,
 		pq->PQfinish(c);
 		return rc;
 	}
-	snprintf(sql, sizeof(sql), "CREATE_REPLICATION_SLOT %s TEMPORARY LOGICAL pgoutput (SNAPSHOT 'export')",
-		 name);
+	/* The form every server since 10 reads (15 also has "(SNAPSHOT
+	 * 'export')"): the snapshot is exported. */
+	snprintf(sql, sizeof(sql), "CREATE_REPLICATION_SLOT %s TEMPORARY LOGICAL pgoutput EXPORT_SNAPSHOT", name);
 	if (!pq->PQsendQuery(c, sql)) {
 		rc = conn_error(target, "CREATE_REPLICATION_SLOT", c, e);
 		pq->PQfinish(c);
@@ -83,7 +88,16 @@ int ff_replslot_create(ff_replslot *s, const char *target, const char *conninfo,
 	}
 	PGresult *r = await(c, target, timeout_s, cancel, e);
 	if (!r) {
-		pq->PQfinish(c); /* a slot half made goes with the connection */
+		/* Cancel first: the walsender waiting for an old transaction
+		 * would otherwise stay, holding a WAL sender, after we left.
+		 * A slot half made goes with the connection. */
+		PGcancel *k = pq->PQgetCancel(c);
+		char why[64];
+		if (k) {
+			pq->PQcancel(k, why, sizeof(why));
+			pq->PQfreeCancel(k);
+		}
+		pq->PQfinish(c);
 		return FF_EFAIL;
 	}
 	snprintf(s->name, sizeof(s->name), "%s", pq->PQgetvalue(r, 0, 0));
