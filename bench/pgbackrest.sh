@@ -71,14 +71,17 @@ amcheck_s() { local a; a=$(grep -o '"amcheck_s":[0-9.]*' "$(last_evidence "$WORK
 
 # The proof by hand: every user table's COPY text through sha256sum, two
 # tables at a time, on database app of the server at socket $1.
-tables() { "$BIN/psql" -h "$1" -U postgres -d app -XAtqc \
+tables() { "$BIN/psql" -h "$1" -p 5432 -U postgres -d app -XAtqc \
   "select format('%I.%I', schemaname, tablename) from pg_tables where schemaname not in ('pg_catalog', 'information_schema')"; }
 prove_by_hand() {
-  tables "$1" | xargs -P 2 -I{} sh -c "'$BIN/psql' -h '$1' -U postgres -d app -XAtqc 'copy {} to stdout' | sha256sum >/dev/null"
+  tables "$1" | xargs -P 2 -I{} sh -c "'$BIN/psql' -h '$1' -p 5432 -U postgres -d app -XAtqc 'copy {} to stdout' | sha256sum >/dev/null"
 }
 
 bare_backups=() backups=() dumps=() bare_drills=() drills=()
 D=$WORK/manual
+# The bare drill's server is not one of pg.sh's: stop it at exit too.
+stop_manual() { [ -f "$D/data/postmaster.pid" ] && as_pg "$BIN/pg_ctl" stop -w -m immediate -D "$D/data" >/dev/null 2>&1; true; }
+eval "set -- $(trap -p EXIT)"; trap "stop_manual; ${3:-:}" EXIT
 for i in $(seq "$RUNS"); do
   settle
   t0=$(now); pgbr backup --type=full >/dev/null || echo "bench: bare pgbackrest backup failed" >&2
@@ -86,6 +89,8 @@ for i in $(seq "$RUNS"); do
   settle
   t0=$(now); ff backup type=full || echo "bench: ffrun backup failed" >&2
   backups+=("$(secs "$t0" "$(now)")")
+  steps=$(grep -o '"name":"[a-z_]*","status":"[A-Z]*","duration_s":[0-9.]*' "$(last_evidence "$WORK/ws")/summary.json" |
+    sed 's/"name":"//; s/","status":"[A-Z]*","duration_s":/ /' | awk '$2 >= 0.05 { printf "%s %.2f s, ", $1, $2 }')
   settle
   t0=$(now); _pg_client bench pg_dump -Fc -f "$WORK/app.dump" app; dumps+=("$(secs "$t0" "$(now)")")
   rm -f "$WORK/app.dump"
@@ -107,7 +112,8 @@ for i in $(seq "$RUNS"); do
     -c port=5432 -c hba_file=$D/hba.conf -c archive_mode=off -c hot_standby=on -c fsync=off -c synchronous_commit=off \
     -c full_page_writes=off -c autovacuum=off -c max_wal_size=4GB -c checkpoint_timeout=30min" >/dev/null ||
     echo "bench: bare restored server did not start" >&2
-  until [ "$("$BIN/psql" -h "$D/sock" -U postgres -d app -XAtqc 'select pg_is_in_recovery()' 2>/dev/null)" = f ]; do
+  for _ in $(seq 12000); do # 10 minutes at most
+    [ "$("$BIN/psql" -h "$D/sock" -p 5432 -U postgres -d app -XAtqc 'select pg_is_in_recovery()' 2>/dev/null)" = f ] && break
     sleep 0.05
   done
   prove_by_hand "$D/sock"
@@ -135,6 +141,7 @@ printf '%-56s %7s s\n' "bare pgbackrest backup --type=full" "$bare_backup"
 printf '%-56s %7s s\n' "bare pg_dump -Fc" "$dump"
 printf '%-56s %7s s  %sx  %s (<= 1.05x)\n' "ffrun backup type=full (check, backup, proof point)" "$backup" "$rb" "$(verdict "$rb" 1.05)"
 printf '%-56s %7s s  %sx  %s (<= 0.6x of pg_dump)\n' "  the same against pg_dump -Fc" "$backup" "$rd" "$(verdict "$rd" 0.6)"
+echo "  ffrun backup's steps, last run: ${steps%, }"
 printf '%-56s %7s s\n' "bare restore to L + start + promotion + proof + stop + rm" "$bare_drill"
 printf '%-56s %7s s  %sx  %s (<= 1.1x)\n' "ffrun drill to L (proof level $level, teardown)" "$drill" "$rr" "$(verdict "$rr" 1.1)"
 echo "every run, in order: bare backup ${bare_backups[*]}; ffrun backup ${backups[*]}; pg_dump ${dumps[*]};" \

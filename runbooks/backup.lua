@@ -82,7 +82,8 @@ local function take_proof(target, snapshot_id)
   -- inventories' writes, outside any.
   if snapshot_id then rb.must(fp:use_snapshot(snapshot_id)) end
   local list = rb.must(fp:tables())
-  local fps = verify_mode ~= "none" and #list > 0 and rb.must(fp:fingerprints(list, verify_mode, 1)) or {}
+  -- Over a connection a core (at most 8), all in the slot's snapshot.
+  local fps = verify_mode ~= "none" and #list > 0 and rb.must(fp:fingerprints(list, verify_mode)) or {}
   for i, t in ipairs(list) do
     local f = fps[i] or {}
     tables[#tables + 1] = { schema = t.schema, name = t.name, rows = f.rows, content_sha256 = f.content_sha256 }
