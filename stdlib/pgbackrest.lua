@@ -43,7 +43,8 @@ function pgbr.preflight(db, target)
   local s = rb.must(db:query([[SELECT current_setting('archive_mode') AS archive_mode,
     current_setting('archive_command') AS archive_command, current_setting('wal_level') AS wal_level,
     (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS wal_segment_size,
-    current_setting('server_version_num')::int AS version_num]]))[1]
+    current_setting('server_version_num')::int AS version_num,
+    (SELECT system_identifier::text FROM pg_control_system()) AS system_identifier]]))[1]
   -- The proof point's SQL (pg_lsn arithmetic) is PostgreSQL 14's.
   local version = tonumber(s.version_num)
   rb.check(version and version >= 140000,
@@ -55,9 +56,21 @@ function pgbr.preflight(db, target)
   rb.check(s.archive_command:find("pgbackrest", 1, true),
     "archive_command on the source does not run pgbackrest: set archive_command = 'pgbackrest --stanza=%s archive-push %%p'",
     ff.config.targets[target].pgbackrest.stanza)
+  -- The stanza must be this server's, before pgBackRest is asked anything
+  -- else: its system-id (read from the text, a 64-bit number no Lua
+  -- number holds exactly) is the source's.
+  local stanza, text = pgbr.info(target)
+  local ours, any = false, false
+  for id in text:gmatch('"system%-id"%s*:%s*(%d+)') do
+    any = true
+    if id == s.system_identifier then ours = true end
+  end
+  rb.check(any, "stanza %s has no database in its repository: run pgbackrest stanza-create (and check) for it first",
+    ff.config.targets[target].pgbackrest.stanza)
+  rb.check(ours, "stanza %s is not this server's: none of its databases has system-id %s (the source's)",
+    ff.config.targets[target].pgbackrest.stanza, s.system_identifier)
   local r = rb.must(ff.pgbackrest.check(target))
   rb.check(r.ok, "pgbackrest check failed (exit %d, see %s): %s", r.code, r.raw, r.tail)
-  local stanza = pgbr.info(target)
   ff.log.info(string.format("pgbackrest check: stanza %s %s; wal_level %s, archive_mode %s",
     ff.config.targets[target].pgbackrest.stanza, ff.dry_run and "(check planned)" or "passes", s.wal_level, s.archive_mode))
   return s.wal_level, stanza, tonumber(s.wal_segment_size)
@@ -133,7 +146,10 @@ function pgbr.wait_archived(db, lsn, timeout_s)
   while true do
     local a = rb.must(db:query([[SELECT coalesce(last_archived_wal, '') AS archived,
       coalesce(last_failed_wal, '') AS failed FROM pg_stat_archiver]]))[1]
-    if a.archived:sub(1, 24) >= seg and a.archived:match("^%x+") then
+    -- A segment of L's timeline at or after L's: a .history file, or
+    -- another timeline's segment, says nothing of L's.
+    local got = a.archived:match("^(%x+)$")
+    if got and #got == 24 and got:sub(1, 8) == seg:sub(1, 8) and got >= seg then
       ff.log.info(string.format("WAL segment %s (proof point %s) archived", seg, lsn))
       return seg
     end

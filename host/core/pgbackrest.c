@@ -74,7 +74,8 @@ int ff_pgbr_run(ff_pgbr_result *r, const ff_pgbr_opts *o, const char *const *arg
 	if (geteuid() == 0) {
 		struct passwd *pw = getpwnam(o->os_user ? o->os_user : "postgres");
 		if (!pw)
-			return ff_err_set(e, FF_EFAIL, "postgres.os_user %s: no such user", o->os_user);
+			return ff_err_set(e, FF_EFAIL, "postgres.os_user %s: no such user",
+					  o->os_user ? o->os_user : "postgres");
 		x.as_user = 1;
 		x.run_as = pw->pw_uid;
 		x.run_as_gid = pw->pw_gid;

@@ -392,6 +392,30 @@ check "g: drill to the restore point: exit 0, proof level integrity, amcheck and
 assert($rc == 0 and j.status == 'PASS' and j.proof_level == 'integrity' and j.restore.type == 'name', 'status')
 assert(j.verification.level == 'integrity' and j.smoke.builtin and j.amcheck.ok, 'integrity checks')"
 
+# ---- another server's stanza: refused before any backup ------------------
+# A second cluster with a stanza of its own, in its own repository; a target
+# that names it while its conninfo is src's must not back up.
+if pg_start other; then
+  conf "$BR/other.conf" other "$BR/repo_other"
+  sed -i "s|^pg1-path=.*|pg1-path=$(pg_data other)|; s|^pg1-socket-path=.*|pg1-socket-path=$(pg_host other)|; s|^pg1-port=.*|pg1-port=$(pg_port other)|" "$BR/other.conf"
+  mkdir -p "$BR/repo_other"; if _pg_is_root; then chown -R "$PG_OS_USER:" "$BR/repo_other"; fi
+  if as_pg pgbackrest --config="$BR/other.conf" --stanza=other stanza-create > "$WORK/other.log" 2>&1; then
+    pg_use src
+    WS=$WORK/ws-other
+    config "$WS" "$BR/other.conf" other
+    sets_before=$(as_pg pgbackrest --config="$BR/other.conf" --stanza=other info --output=json | grep -o '"label"' | wc -l)
+    ff backup > "$WORK/other.out" 2> "$WORK/other.err"; rc=$?
+    sets_after=$(as_pg pgbackrest --config="$BR/other.conf" --stanza=other info --output=json | grep -o '"label"' | wc -l)
+    check "another server's stanza: exit 1 naming it and the source's system-id ($(why "$WORK/other.err"))" \
+      bash -c "[ $rc = 1 ] && grep -q 'stanza other is not this server.s: none of its databases has system-id' '$WORK/other.err'"
+    check "another server's stanza: no backup set was made ($sets_before before, $sets_after after)" [ "$sets_after" = "$sets_before" ]
+  else
+    nok "stanza-create for the second cluster: $(tail -n 3 "$WORK/other.log")"
+  fi
+else
+  nok "a second cluster starts"
+fi
+
 # The passphrase is nowhere ffrun wrote or said (and the search would see
 # it: it is in pgbackrest.conf).
 check "d: the passphrase is in pgbackrest.conf (the search below can find it)" grep -qF "$PASS_PHRASE" "$BR/enc.conf"
