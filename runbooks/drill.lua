@@ -15,64 +15,6 @@ local archive -- db.dump, as create_database and database_properties read it
 local app_env, working_at -- services.drill: its environment, when its check passed
 local physical, recovery -- engine pgbackrest: the manifest's, and where the restore stops
 
--- engine pgbackrest: the source's data directory, when it can be asked,
--- so that the drill's own is provably not it.
-local function production_data_directory(source)
-  local db = ff.pg.connect(source)
-  if not db then return nil end
-  local r = db:query("SELECT current_setting('data_directory') AS d")
-  db:close()
-  return r and r[1] and r[1].d
-end
-
--- engine pgbackrest: pgbackrest restore into a throwaway instance's own
--- data folder, recovery to the target, promotion. Only ephemeral: a
--- physical restore replaces a whole data directory.
-local function physical_instance(p, major)
-  rb.check(cfg.targets[p.target].ephemeral,
-    "target %s is a configured server: a drill of a pgBackRest backup restores into a throwaway instance only (an ephemeral target)",
-    p.target)
-  local source = manifest.source.target
-  local t = cfg.targets[source]
-  rb.check(t and t.engine == "pgbackrest",
-    "the backup's source target %s is not configured with engine pgbackrest: no repository to restore from", tostring(source))
-  rb.check(t.pgbackrest.stanza == manifest.pgbackrest.stanza,
-    "target %s's stanza is %s, the backup's is %s", source, t.pgbackrest.stanza, manifest.pgbackrest.stanza)
-  local prod_data = production_data_directory(source)
-  inst = rb.must(ff.pg.instance({ major = major, restore = {
-    from = source, set = manifest.pgbackrest.label, type = recovery.type, target = recovery.target,
-    exclusive = recovery.exclusive, timeout_s = p.recovery_timeout,
-    wal_segment_size = math.tointeger(manifest.source.wal_segment_size) } }))
-  local i = inst:info()
-  if prod_data then
-    local mine = i.folder .. "/data"
-    rb.check(prod_data ~= mine and prod_data:sub(1, #i.folder + 1) ~= i.folder .. "/"
-      and i.folder:sub(1, #prod_data + 1) ~= prod_data .. "/",
-      "the drill's data directory %s is production's (%s): refused", mine, prod_data)
-  end
-  ff.evidence.set("restore", { label = manifest.pgbackrest.label, type = recovery.type, target = recovery.target,
-    folder = i.folder, restore_s = i.restore_s, recover_s = i.recover_s })
-  if i.folder == "(planned)" then
-    return ff.log.info(string.format("pgbackrest restore of %s and recovery to %s %s: planned", manifest.pgbackrest.label,
-      recovery.type, recovery.target))
-  end
-  ff.log.info(string.format("pgbackrest restore of %s: %.1f s; recovery to %s %s and promotion: %.1f s",
-    manifest.pgbackrest.label, i.restore_s, recovery.type, recovery.target, i.recover_s))
-end
-
--- engine pgbackrest at a point that is not the proof's: amcheck (its own
--- step) and smoke only, said so in the evidence.
-local function integrity_only(db)
-  local v = { level = "integrity", tables = 0, mismatches = {}, note = recovery.why }
-  ff.evidence.set("verification", v)
-  local smoke = proof.smoke(db, cfg.smoke, manifest)
-  ff.evidence.set("smoke", smoke)
-  rb.check(proof.smoke_passed(smoke), "smoke checks failed")
-  ff.log.warn(string.format("proof level integrity (%s): no data compared; %d smoke checks passed%s", recovery.why,
-    #smoke.checks, smoke.builtin and " (built-in: every table readable)" or ""))
-  return v
-end
-
 return {
   name = "drill",
   version = "1.0",
@@ -132,7 +74,10 @@ return {
       doc = "Bring up the drill server: a throwaway instance, or a configured one that is provably not production",
       run = function(p)
         local major = proof.source_major(manifest)
-        if physical then return physical_instance(p, major) end
+        if physical then
+          inst = pgbr.instance(p, manifest, recovery, major)
+          return
+        end
         if cfg.targets[p.target].ephemeral then
           inst = rb.must(ff.pg.instance({ major = major }))
           admin = inst:admin()
@@ -197,7 +142,7 @@ return {
         if ff.dry_run then return end
         local db = inst and rb.must(inst:connect(dbname)) or rb.must(ff.pg.connect(p.target, dbname))
         if physical and recovery.level ~= "exact" then
-          verification = integrity_only(db)
+          verification = pgbr.integrity_only(db, manifest, recovery)
         else
           verification = proof.prove(db, manifest, "smoke")
         end

@@ -4,6 +4,7 @@
 -- are exactly those a snapshot saw, and every proof category taken in that
 -- snapshot. A drill restores to L and compares.
 local rb = require "rb"
+local proof = require "proof"
 
 local pgbr = {}
 
@@ -182,6 +183,70 @@ function pgbr.recovery_target(m, p)
   end
   return { type = "name", target = m.proof.restore_point, level = "integrity",
            why = "the backup's source had no logical WAL: a restore point, not a proof point" }
+end
+
+-- The source's data directory, when it can be asked, so that the drill's
+-- own is provably not it.
+local function production_data_directory(source)
+  local db = ff.pg.connect(source)
+  if not db then return nil end
+  local r = db:query("SELECT current_setting('data_directory') AS d")
+  db:close()
+  return r and r[1] and r[1].d
+end
+
+--- The drill's instance for a backup m of this engine: pgbackrest restore
+--- of m's set into a throwaway instance's own data folder, recovery to
+--- recovery (pgbr.recovery_target), promotion. Only an ephemeral target:
+--- a physical restore replaces a whole data directory. Returns the
+--- instance (a rehearsal's is planned).
+function pgbr.instance(p, m, recovery, major)
+  local cfg = ff.config
+  rb.check(cfg.targets[p.target].ephemeral,
+    "target %s is a configured server: a drill of a pgBackRest backup restores into a throwaway instance only (an ephemeral target)",
+    p.target)
+  local source = m.source.target
+  local t = cfg.targets[source]
+  rb.check(t and t.engine == "pgbackrest",
+    "the backup's source target %s is not configured with engine pgbackrest: no repository to restore from", tostring(source))
+  rb.check(t.pgbackrest.stanza == m.pgbackrest.stanza,
+    "target %s's stanza is %s, the backup's is %s", source, t.pgbackrest.stanza, m.pgbackrest.stanza)
+  local prod_data = production_data_directory(source)
+  local inst = rb.must(ff.pg.instance({ major = major, restore = {
+    from = source, set = m.pgbackrest.label, type = recovery.type, target = recovery.target,
+    exclusive = recovery.exclusive, timeout_s = p.recovery_timeout,
+    wal_segment_size = math.tointeger(m.source.wal_segment_size) } }))
+  local i = inst:info()
+  if prod_data then
+    local mine = i.folder .. "/data"
+    rb.check(prod_data ~= mine and prod_data:sub(1, #i.folder + 1) ~= i.folder .. "/"
+      and i.folder:sub(1, #prod_data + 1) ~= prod_data .. "/",
+      "the drill's data directory %s is production's (%s): refused", mine, prod_data)
+  end
+  ff.evidence.set("restore", { label = m.pgbackrest.label, type = recovery.type, target = recovery.target,
+    folder = i.folder, restore_s = i.restore_s, recover_s = i.recover_s })
+  if i.folder == "(planned)" then
+    ff.log.info(string.format("pgbackrest restore of %s and recovery to %s %s: planned", m.pgbackrest.label,
+      recovery.type, recovery.target))
+  else
+    ff.log.info(string.format("pgbackrest restore of %s: %.1f s; recovery to %s %s and promotion: %.1f s",
+      m.pgbackrest.label, i.restore_s, recovery.type, recovery.target, i.recover_s))
+  end
+  return inst
+end
+
+--- A drill at a point that is not the proof's (proof level integrity):
+--- the smoke checks only (amcheck is the drill's own step), said so in
+--- the evidence. Returns the verification.
+function pgbr.integrity_only(db, m, recovery)
+  local v = { level = "integrity", tables = 0, mismatches = {}, note = recovery.why }
+  ff.evidence.set("verification", v)
+  local smoke = proof.smoke(db, ff.config.smoke, m)
+  ff.evidence.set("smoke", smoke)
+  rb.check(proof.smoke_passed(smoke), "smoke checks failed")
+  ff.log.warn(string.format("proof level integrity (%s): no data compared; %d smoke checks passed%s", recovery.why,
+    #smoke.checks, smoke.builtin and " (built-in: every table readable)" or ""))
+  return v
 end
 
 return pgbr
