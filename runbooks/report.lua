@@ -1,9 +1,11 @@
 -- report: what the folders say, nothing more: every backup (stamp, size,
 -- age, the last drill that proved it, what the configured retention keeps
 -- it for) and every run (runbook, status, RPO, RTO). --json puts the same
--- in the summary object.
+-- in the summary object. For each target of engine pgbackrest, its
+-- point-in-time window as pgBackRest's repository holds it.
 local backups = require "backups"
 local rb = require "rb"
+local pgbr = require "pgbackrest"
 
 local function age(s)
   if s < 3600 then return string.format("%dm", s // 60) end
@@ -54,6 +56,40 @@ return {
           rows.runs[#rows.runs + 1] = { run_id = r.run_id, runbook = r.runbook.name, mode = r.mode,
             status = r.status, rpo_s = r.rpo_s, rto_s = r.rto_s, plan_sha256 = pinned, pinned = pinned ~= nil,
             plan_written = wrote }
+        end
+        -- engine pgbackrest: from the end of the oldest backup set (the
+        -- earliest point a restore can reach) to the newest WAL archived.
+        local names = {}
+        for name in pairs(ff.config.targets) do names[#names + 1] = name end
+        table.sort(names)
+        rows.pitr = {}
+        for _, name in ipairs(names) do
+          if pgbr.engine(name) then
+            -- A repository that cannot be read is said, not a failed report.
+            local ok, st = pcall(pgbr.info, name)
+            if not ok then
+              ff.log.warn(string.format("target %s: pgbackrest info: %s", name, tostring(st)))
+              st = { name = ff.config.targets[name].pgbackrest.stanza }
+            end
+            local sets, oldest = st.backup or {}, nil
+            for _, b in ipairs(sets) do
+              local stop = type(b.timestamp) == "table" and b.timestamp.stop
+              if stop and (not oldest or stop < oldest) then oldest = stop end
+            end
+            local newest_wal
+            for _, a in ipairs(st.archive or {}) do
+              if a.max and (not newest_wal or a.max > newest_wal) then newest_wal = a.max end
+            end
+            if #rows.pitr == 0 then
+              out[#out + 1] = ""
+              out[#out + 1] = string.format("%-12s %-16s %5s  %-25s %s", "PITR", "STANZA", "SETS", "FROM (oldest set's end)",
+                "TO (newest WAL archived)")
+            end
+            out[#out + 1] = string.format("%-12s %-16s %5d  %-25s %s", name, tostring(st.name), #sets,
+              oldest and ff.time.iso(oldest) or "-", newest_wal or "-")
+            rows.pitr[#rows.pitr + 1] = { target = name, stanza = st.name, sets = #sets,
+              from = oldest and ff.time.iso(oldest) or nil, to_wal = newest_wal }
+          end
         end
         local text = table.concat(out, "\n") .. "\n"
         ff.log.out(text)

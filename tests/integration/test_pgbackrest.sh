@@ -205,6 +205,13 @@ check "a: the restored server stopped just before L ($L), as its log in the evid
 folder=$(jget "$EV/summary.json" j.restore.folder)
 check "a: the drill's instance is gone ($folder)" [ ! -e "$folder" ]
 
+# The report shows the point-in-time window the repository holds.
+ff report > "$WORK/report.out" 2> "$WORK/report.err"; rc=$?
+max=$(as_pg pgbackrest --config="$BR/plain.conf" --stanza=main info --output=json | grep -o '"max":"[0-9A-F]*"' | cut -d'"' -f4 | sort | tail -n 1)
+sets=$(as_pg pgbackrest --config="$BR/plain.conf" --stanza=main info --output=json | grep -o '"label":"' | wc -l)
+check "a: report: the PITR window of prod, stanza main, $sets set(s), to the newest WAL archived ($max)" \
+  bash -c "[ $rc = 0 ] && [ -n '$max' ] && grep -E '^prod +main +$sets +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z +$max\$' '$WORK/report.out'"
+
 # Rehearsals: they plan the writes and do none (no new backup set).
 sets() { as_pg pgbackrest --config="$BR/plain.conf" --stanza=main info --output=json | grep -o '"label"' | wc -l; }
 before=$(sets)
