@@ -206,42 +206,11 @@ void ff_dba_stmts_free(ff_dba_stmts *s)
 	s->n = 0;
 }
 
-/* pg_restore's stdout, gathered (a few kilobytes: these entries only). */
-typedef struct sink {
-	char *buf;
-	size_t len, cap;
-} sink;
-
-static int gather(void *arg, const char *p, size_t n)
-{
-	sink *s = arg;
-	if (s->len + n + 1 > s->cap) {
-		size_t cap = (s->len + n + 1) * 2;
-		if (cap > (64u << 20)) {
-			errno = EFBIG;
-			return -1;
-		}
-		char *b = realloc(s->buf, cap);
-		if (!b) {
-			errno = ENOMEM;
-			return -1;
-		}
-		s->buf = b;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, p, n);
-	s->len += n;
-	s->buf[s->len] = '\0';
-	return 0;
-}
-
 /* pg_restore argv into out (its stdout), or an error naming what failed. */
-static int run(sink *out, const char *const *argv, const ff_dba_opts *o, ff_err *e)
+static int run(ff_exec_gather *out, const char *const *argv, const ff_dba_opts *o, ff_err *e)
 {
-	int errno_sink = 0;
 	ff_exec_opts x = { .env = o->env, .out_fd = o->log_fd, .tail_max = 2048, .cancel = o->cancel,
-			   .timeout_s = 600, .stdout_sink = gather, .stdout_arg = out,
-			   .stdout_errno = &errno_sink };
+			   .timeout_s = 600, .stdout_sink = ff_exec_gather_sink, .stdout_arg = out };
 	ff_exec_result res = {0};
 	int rc = ff_exec_run(&res, argv, &x, e);
 	if (rc == 0 && !(res.exited && res.status == 0)) {
@@ -259,7 +228,8 @@ static int run(sink *out, const char *const *argv, const ff_dba_opts *o, ff_err 
  * when the archive has none). */
 static int script(char **out, ff_dba_part part, const ff_dba_opts *o, ff_err *e)
 {
-	sink list = {0}, text = {0};
+	/* A few kilobytes: these entries only; over 64 MiB is refused. */
+	ff_exec_gather list = { .refuse = 1 }, text = { .refuse = 1 };
 	char path[4096];
 	int rc, fd = -1;
 	*out = NULL;

@@ -426,7 +426,7 @@ typedef struct {
 	char *buf;            /* one read's worth, shared by both pipes */
 	pid_t pid;
 	double grace, start, now, term_at, kill_at, drain_until, next_tick;
-	int leader_done, sink_failed, background, wstatus;
+	int leader_done, sink_failed, sink_errno, background, wstatus;
 } run;
 
 /* Allocate and open everything before the fork: the child may not. */
@@ -521,6 +521,7 @@ static void run_read_data(run *r)
 		/* Stop the producer; what it still writes is read and
 		 * dropped so it never blocks on a full pipe. */
 		r->sink_failed = 1;
+		r->sink_errno = errno;
 		if (!r->leader_done && !r->res->timed_out) {
 			terminate(r->pid);
 			r->kill_at = now_s() + r->grace;
@@ -656,7 +657,8 @@ static int run_finish(run *r, int err, ff_err *e)
 		err = ff_err_set(e, FF_EFAIL, "exec %s: out of memory", r->prog);
 	if (r->sink_failed && !err)
 		err = ff_err_set(e, FF_EFAIL, "%s: writing its output: %s", r->prog,
-				 strerror(o->stdout_errno && *o->stdout_errno ? *o->stdout_errno : EIO));
+				 strerror(o->stdout_errno && *o->stdout_errno ? *o->stdout_errno
+					  : r->sink_errno ? r->sink_errno : EIO));
 	if (r->cap.write_errno && !err)
 		err = ff_err_set(e, FF_EFAIL, "exec %s: writing its output: %s", r->prog,
 				 strerror(r->cap.write_errno));
@@ -713,4 +715,34 @@ void ff_exec_result_free(ff_exec_result *res)
 		return;
 	free(res->tail);
 	res->tail = NULL;
+}
+
+int ff_exec_gather_sink(void *arg, const char *p, size_t n)
+{
+	ff_exec_gather *g = arg;
+	size_t max = g->max ? g->max : (size_t)64 << 20;
+	if (g->len + n > max) {
+		if (g->refuse) {
+			errno = EFBIG;
+			return -1;
+		}
+		g->cut = 1;
+		n = max - g->len;
+	}
+	if (g->len + n + 1 > g->cap) {
+		size_t cap = g->cap ? g->cap : 4096;
+		while (cap < g->len + n + 1)
+			cap *= 2;
+		char *b = realloc(g->buf, cap);
+		if (!b) {
+			errno = ENOMEM;
+			return -1;
+		}
+		g->buf = b;
+		g->cap = cap;
+	}
+	memcpy(g->buf + g->len, p, n);
+	g->len += n;
+	g->buf[g->len] = '\0';
+	return 0;
 }

@@ -66,6 +66,17 @@ int ff_exec_run(ff_exec_result *res, const char *const *argv,
 		const ff_exec_opts *opts, ff_err *e);
 void ff_exec_result_free(ff_exec_result *res);
 
+/* A stdout_sink that gathers the child's stdout into buf (malloc'd,
+ * NUL-terminated, len bytes). Past max bytes (0: 64 MiB) the rest is
+ * dropped and cut set, or, with refuse, the sink fails with EFBIG (so
+ * ff_exec_run fails). The caller frees buf. */
+typedef struct ff_exec_gather {
+	char *buf;
+	size_t len, cap, max;
+	int cut, refuse;
+} ff_exec_gather;
+int ff_exec_gather_sink(void *arg, const char *p, size_t n);
+
 /* Put thread tid (0: the caller) in the background: SCHED_IDLE, so it runs
  * only on CPU no other thread wants (on), or back under SCHED_OTHER with its
  * old nice value (off). Best effort: 0, or -1 with errno. Leaving SCHED_IDLE

@@ -18,37 +18,6 @@
 
 #define MAX_ARGS 24
 
-typedef struct sink {
-	char *buf;
-	size_t len, cap, max;
-	int cut;
-} sink;
-
-static int gather(void *arg, const char *p, size_t n)
-{
-	sink *s = arg;
-	if (s->len + n > s->max) {
-		s->cut = 1;
-		n = s->max - s->len;
-	}
-	if (s->len + n + 1 > s->cap) {
-		size_t cap = s->cap ? s->cap : 4096;
-		while (cap < s->len + n + 1)
-			cap *= 2;
-		char *b = realloc(s->buf, cap);
-		if (!b) {
-			errno = ENOMEM;
-			return -1;
-		}
-		s->buf = b;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, p, n);
-	s->len += n;
-	s->buf[s->len] = '\0';
-	return 0;
-}
-
 int ff_pgbr_run(ff_pgbr_result *r, const ff_pgbr_opts *o, const char *const *args, ff_err *e)
 {
 	char config[4200], stanza[96];
@@ -81,8 +50,8 @@ int ff_pgbr_run(ff_pgbr_result *r, const ff_pgbr_opts *o, const char *const *arg
 		x.run_as_gid = pw->pw_gid;
 		x.cwd = "/";
 	}
-	sink s = { .max = o->out_max ? o->out_max : 4u << 20 };
-	x.stdout_sink = gather;
+	ff_exec_gather s = { .max = o->out_max ? o->out_max : 4u << 20 };
+	x.stdout_sink = ff_exec_gather_sink;
 	x.stdout_arg = &s;
 	char **env = ff_pg_env();
 	if (!env)

@@ -197,6 +197,50 @@ static int push_run(lua_State *L, void **tail, int rc, ff_exec_result *res, cons
 	return 1;
 }
 
+/* What a pg_restore run of a binding holds while it runs: its log in the
+ * evidence, the tools' environment, the progress of the database's size. */
+typedef struct rrun {
+	char raw[256];
+	int log_fd;
+	char **env;
+	ff_pgadmin_watch w;
+	int watching;
+} rrun;
+
+/* Open the log (raw/<name>) and the environment, and fill o's with them
+ * and the progress tick. Raises with nothing held; after it returns, no
+ * Lua call until rrun_end. */
+static void rrun_begin(lua_State *L, rrun *x, const char *name, lpg_admin *a, const char *db,
+		       uint64_t estimate, ff_exec_opts *o, size_t tail_max)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	ff_err e = {0};
+	memset(x, 0, sizeof(*x));
+	if (ff_evidence_raw_open(&ctx->ev, &x->log_fd, x->raw, name, &e) < 0)
+		ff_raise(L, &e);
+	if (!(x->env = ff_pg_env())) {
+		close(x->log_fd);
+		luaL_error(L, "out of memory");
+	}
+	*o = (ff_exec_opts){ .env = (const char *const *)x->env, .out_fd = x->log_fd,
+			     .tail_max = tail_max, .cancel = &ctx->cancel };
+	if (a->pg) {
+		ff_pgadmin_watch_start(&x->w, a->pg, db, &ctx->progress, estimate, ctx->quiet || ctx->json);
+		x->watching = 1;
+		o->tick = ff_pgadmin_watch_tick;
+		o->tick_arg = &x->w;
+		o->tick_s = isatty(2) ? 1.0 : 10.0;
+	}
+}
+
+static void rrun_end(rrun *x, int ok)
+{
+	if (x->watching)
+		ff_pgadmin_watch_end(&x->w, ok);
+	ff_pg_env_free(x->env);
+	close(x->log_fd);
+}
+
 /* admin:restore(database, archive, jobs, major, estimate_bytes [, { sections = {…} }])
  *   -> { ok, output, raw, duration_s, stopped } | nil, message, code
  * pg_restore -j into one of ffrun's databases (only the sections given,
@@ -209,34 +253,15 @@ int lpg_admin_restore(lua_State *L)
 	rargs r;
 	lpg_admin *a = restore_args(L, &r, 1);
 	const char *db = lua_tostring(L, 2);
-	char raw[256];
 	ff_err e = {0};
-	int log_fd;
 	void **tail = lpg_mem_box(L);
-	if (ff_evidence_raw_open(&ctx->ev, &log_fd, raw, "pg_restore.log", &e) < 0)
-		return ff_raise(L, &e);
-	/* From here to the end no Lua call: the log and env are held. */
-	char **env = ff_pg_env();
-	if (!env) {
-		close(log_fd);
-		return luaL_error(L, "out of memory");
-	}
-	ff_pgadmin_watch w = {0};
-	ff_exec_opts o = { .env = (const char *const *)env, .out_fd = log_fd,
-			   .tail_max = 64 * 1024, .cancel = &ctx->cancel };
-	if (a->pg) {
-		ff_pgadmin_watch_start(&w, a->pg, db, &ctx->progress, r.estimate, ctx->quiet || ctx->json);
-		o.tick = ff_pgadmin_watch_tick;
-		o.tick_arg = &w;
-		o.tick_s = isatty(2) ? 1.0 : 10.0;
-	}
+	rrun x;
+	ff_exec_opts o;
+	rrun_begin(L, &x, "pg_restore.log", a, db, r.estimate, &o, 64 * 1024);
 	ff_exec_result res = {0};
 	int rc = ff_exec_run(&res, r.argv, &o, &e);
-	if (a->pg)
-		ff_pgadmin_watch_end(&w, !ctx->cancel && !res.timed_out);
-	ff_pg_env_free(env);
-	close(log_fd);
-	return push_run(L, tail, rc, &res, raw, &e);
+	rrun_end(&x, !ctx->cancel && !res.timed_out);
+	return push_run(L, tail, rc, &res, x.raw, &e);
 }
 
 /* The stand-in: the same checks, the same shape, planned. */
@@ -306,46 +331,25 @@ static void push_load(lua_State *L, const char *raw, const ff_splitload_result *
  * own messages are in raw/. */
 int lpg_admin_load_table(lua_State *L)
 {
-	ff_ctx *ctx = ff_ctx_of(L);
 	rargs r;
 	lua_Integer id;
 	lpg_admin *a = load_args(L, &r, 1, &id);
 	const char *db = lua_tostring(L, 2);
 	int jobs = (int)lua_tointeger(L, 5);
-	char raw[256];
 	ff_err e = {0};
-	int log_fd;
 	void **tail = lpg_mem_box(L);
-	if (ff_evidence_raw_open(&ctx->ev, &log_fd, raw, "pg_restore-table.log", &e) < 0)
-		return ff_raise(L, &e);
-	/* From here to the end no Lua call: the log and env are held. */
-	char **env = ff_pg_env();
-	if (!env) {
-		close(log_fd);
-		return luaL_error(L, "out of memory");
-	}
-	ff_pgadmin_watch w = {0};
+	rrun x;
 	ff_splitload_opts o = { .target = a->target, .conninfo = a->conninfo, .dbname = db,
-				.jobs = jobs < 1 ? 1 : jobs, .argv = r.argv,
-				.exec = { .env = (const char *const *)env, .out_fd = log_fd,
-					  .tail_max = 16 * 1024, .cancel = &ctx->cancel } };
-	if (a->pg) {
-		ff_pgadmin_watch_start(&w, a->pg, db, &ctx->progress, r.estimate, ctx->quiet || ctx->json);
-		o.exec.tick = ff_pgadmin_watch_tick;
-		o.exec.tick_arg = &w;
-		o.exec.tick_s = isatty(2) ? 1.0 : 10.0;
-	}
+				.jobs = jobs < 1 ? 1 : jobs, .argv = r.argv };
+	rrun_begin(L, &x, "pg_restore-table.log", a, db, r.estimate, &o.exec, 16 * 1024);
 	ff_splitload_result res;
 	int rc = ff_splitload_run(&res, &o, &e);
-	if (a->pg)
-		ff_pgadmin_watch_end(&w, rc == 0);
-	ff_pg_env_free(env);
-	close(log_fd);
+	rrun_end(&x, rc == 0);
 	*tail = res.exec.tail;
 	res.exec.tail = NULL;
 	if (rc < 0)
 		return ff_fail(L, &e);
-	push_load(L, raw, &res, *tail);
+	push_load(L, x.raw, &res, *tail);
 	return 1;
 }
 
