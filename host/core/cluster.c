@@ -20,6 +20,9 @@
 
 #define PREFIX "/tmp/ffrun-drill-"
 
+static pid_t our_postmaster(const char *data);
+static void kill_server(pid_t pm);
+
 int ff_cluster_tool(const ff_cluster *c, const char *const *argv, int log_fd,
 		    const volatile int *cancel, double timeout, ff_err *e)
 {
@@ -114,24 +117,50 @@ int ff_cluster_start(ff_cluster *c, const char *settings, int wait_s, int log_fd
 	return rc;
 }
 
+/* A disposable restore: nothing here needs to survive a crash. */
+#define THROWAWAY_SETTINGS "-c fsync=off" \
+	" -c synchronous_commit=off -c full_page_writes=off -c wal_level=minimal" \
+	" -c max_wal_senders=0 -c autovacuum=off -c maintenance_work_mem=256MB" \
+	" -c max_wal_size=4GB -c checkpoint_timeout=30min"
+
+static int initdb(ff_cluster *c, int log_fd, const volatile int *cancel, ff_err *e)
+{
+	char tool[PATH_MAX];
+	snprintf(tool, sizeof(tool), "%s/initdb", c->bindir);
+	const char *init_argv[] = { tool, "-D", c->data, "-U", "postgres", "-A", "trust",
+		"-E", "UTF8", "--locale=C.UTF-8", "--no-sync", NULL };
+	return ff_cluster_tool(c, init_argv, log_fd, cancel, 300, e);
+}
+
 int ff_cluster_create(ff_cluster *c, const char *bindir, const char *os_user,
 		      int log_fd, const volatile int *cancel, ff_err *e)
 {
-	char initdb[PATH_MAX];
+	char tpl[PATH_MAX];
 	int rc;
 
 	if ((rc = ff_cluster_prepare(c, bindir, os_user, e)) < 0)
 		return rc;
-	snprintf(initdb, sizeof(initdb), "%s/initdb", bindir);
-	const char *init_argv[] = { initdb, "-D", c->data, "-U", "postgres", "-A", "trust",
-		"-E", "UTF8", "--locale=C.UTF-8", "--no-sync", NULL };
-	if ((rc = ff_cluster_tool(c, init_argv, log_fd, cancel, 300, e)) < 0)
-		goto fail;
-	/* A disposable restore: nothing here needs to survive a crash. */
-	if ((rc = ff_cluster_start(c, "-c fsync=off"
-		 " -c synchronous_commit=off -c full_page_writes=off -c wal_level=minimal"
-		 " -c max_wal_senders=0 -c autovacuum=off -c maintenance_work_mem=256MB"
-		 " -c max_wal_size=4GB -c checkpoint_timeout=30min", 120, log_fd, cancel, e)) < 0)
+	int have_tpl = ff_cluster_template_path(c, tpl, sizeof(tpl)) == 0;
+	int copied = have_tpl && ff_cluster_template_copy(c, tpl, log_fd, cancel);
+	if (!copied) {
+		if ((rc = initdb(c, log_fd, cancel, e)) < 0)
+			goto fail;
+		if (have_tpl)
+			ff_cluster_template_keep(c, tpl, log_fd, cancel);
+	}
+	rc = ff_cluster_start(c, THROWAWAY_SETTINGS, 120, log_fd, cancel, e);
+	if (rc < 0 && copied && !(cancel && *cancel)) {
+		/* Not started from the template: it goes, initdb's output is used. */
+		ff_cluster_template_drop(c, tpl, log_fd);
+		pid_t pm = our_postmaster(c->data);
+		if (pm > 0)
+			kill_server(pm);
+		ff_remove_tree(c->data);
+		*e = (ff_err){0};
+		if ((rc = initdb(c, log_fd, cancel, e)) == 0)
+			rc = ff_cluster_start(c, THROWAWAY_SETTINGS, 120, log_fd, cancel, e);
+	}
+	if (rc < 0)
 		goto fail;
 	return 0;
 fail:
@@ -206,7 +235,6 @@ static void kill_server(pid_t pm)
 
 /* The postmaster serving data, when it runs: the pid in postmaster.pid,
  * checked against its command line (a stale file's pid may be anyone's). */
-static pid_t our_postmaster(const char *data);
 
 pid_t ff_cluster_pid(const ff_cluster *c)
 {

@@ -70,6 +70,17 @@ int ff_cluster_restore(ff_cluster *c, const char *bindir, const char *os_user,
 		       const ff_cluster_restore_opts *o, int log_fd, const volatile int *cancel,
 		       ff_err *e);
 
+/* initdb's output kept between drills (cluster_template.c): its path for
+ * this bindir (-1: the binaries cannot be named); a copy of it into c's
+ * data folder when it is provably ours (1; 0: not used, nothing made);
+ * a copy of c's fresh data folder published there; and its removal. */
+int ff_cluster_template_path(const ff_cluster *c, char *out, size_t cap);
+int ff_cluster_template_copy(const ff_cluster *c, const char *tpl, int log_fd,
+			     const volatile int *cancel);
+void ff_cluster_template_keep(const ff_cluster *c, const char *tpl, int log_fd,
+			      const volatile int *cancel);
+void ff_cluster_template_drop(const ff_cluster *c, const char *tpl, int log_fd);
+
 /* Stop (immediate) and remove. Idempotent; safe on a half-made cluster. */
 int ff_cluster_destroy(ff_cluster *c, int log_fd, ff_err *e);
 

@@ -27,6 +27,37 @@ check "drill evidence verifies" bash -c "cd '$ev' && sha256sum --quiet -c DIGEST
 check "no postgres process of the drill left (ps)" [ "$(servers)" = 0 ]
 check "no instance folder left under /tmp" [ "$(instances)" = "$base_inst" ]
 
+# --- initdb's output kept as a template: used only when provably ours -----
+# The first drill of these binaries keeps it, any later one copies it;
+# which happened here depends on the drills this machine ran before.
+tpl=$(grep -ho '/tmp/ffrun-template-[^ ]*' "$ev/raw/instance.log" | head -n 1)
+os_user=$( [ "$(id -u)" = 0 ] && echo postgres || id -un)
+check "the drill's instance came from, or left, an initdb template ($tpl)" [ -n "$tpl" ]
+check "the template is private to the server's user (700 $os_user)" \
+  [ "$(stat -c '%a %U' "$tpl" 2>/dev/null)" = "700 $os_user" ]
+tlog() { grep -h 'template' "$(last_evidence "$WS")/raw/instance.log"; }
+# passed WHAT: the last drill exited 0 and its instance log says WHAT.
+passed() { [ "$code" = 0 ] && tlog | grep -qF "$1"; }
+passed_by_initdb() { [ "$code" = 0 ] && ! tlog | grep -q copied && grep -q 'running bootstrap script' "$(last_evidence "$WS")/raw/instance.log"; }
+ff drill 2> "$WORK/err"; code=$?
+check "the next drill starts from the template (exit $code)" passed "data folder copied from the initdb template $tpl"
+chmod 750 "$tpl"
+ff drill 2> "$WORK/err"; code=$?
+check "a template others may read is not used: initdb instead, the drill passes (exit $code)" passed_by_initdb
+chmod 700 "$tpl"
+mv "$tpl" "$tpl.real" && ln -s "$tpl.real" "$tpl"
+ff drill 2> "$WORK/err"; code=$?
+check "a template that is a symlink is not followed (exit $code)" passed_by_initdb
+rm -f "$tpl" && mv "$tpl.real" "$tpl"
+rm -f "$tpl/data/global/pg_control"
+ff drill 2> "$WORK/err"; code=$?
+check "a template the server cannot start from is dropped, initdb instead, the drill passes (exit $code)" \
+  bash -c "$(declare -f tlog passed last_evidence); WS='$WS' code=$code; passed 'initdb template dropped' && [ ! -e '$tpl' ]"
+ff drill 2> "$WORK/err"; code=$?
+check "and the drill after that keeps a new one (exit $code)" \
+  bash -c "$(declare -f tlog passed last_evidence); WS='$WS' code=$code; passed 'initdb template kept for the next drill: $tpl' && [ -f '$tpl/data/global/pg_control' ]"
+check "none of these left an instance or a server" bash -c "[ $(servers) = 0 ] && [ $(instances) = $base_inst ]"
+
 # --- rto_minutes below what the drill takes: FAIL naming the measured RTO --
 sed -i '$a objectives: { rpo_hours: 24, rto_minutes: 0.0001 }' "$WS/ffrun.yaml"
 ff drill 2> "$WORK/err"; code=$?
