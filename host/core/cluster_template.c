@@ -87,7 +87,9 @@ int ff_cluster_template_copy(const ff_cluster *c, const char *tpl, int log_fd,
 		ff_remove_tree(c->data);
 		return 0;
 	}
-	note(log_fd, "data folder copied from the initdb template", tpl);
+	char what[PATH_MAX + 64];
+	snprintf(what, sizeof(what), "data folder %s copied from the initdb template", c->data);
+	note(log_fd, what, tpl);
 	return 1;
 }
 

@@ -18,7 +18,8 @@ WS=$WORK/ws
 make_config "$WS" "targets: { prod: { conninfo: \"$(pg_conninfo src app)\" }, drill: { ephemeral: true } }" \
   "monitoring: { textfile: $WORK/ffrun.prom }"
 ff() { "$FFRUN" -c "$WS/ffrun.yaml" "$@"; }
-# The run's own instance (named in its initdb output, raw/instance.log)
+# The run's own instance (named in raw/instance.log: initdb's output, or
+# the copy of its kept template)
 # is gone: no folder, no server. Not a count of /tmp/ffrun-drill-*, which
 # other runs on this machine may be making right now.
 gone() {

@@ -40,7 +40,7 @@ tlog() { grep -h 'template' "$(last_evidence "$WS")/raw/instance.log"; }
 passed() { [ "$code" = 0 ] && tlog | grep -qF "$1"; }
 passed_by_initdb() { [ "$code" = 0 ] && ! tlog | grep -q copied && grep -q 'running bootstrap script' "$(last_evidence "$WS")/raw/instance.log"; }
 ff drill 2> "$WORK/err"; code=$?
-check "the next drill starts from the template (exit $code)" passed "data folder copied from the initdb template $tpl"
+check "the next drill starts from the template (exit $code)" passed "copied from the initdb template $tpl"
 chmod 750 "$tpl"
 ff drill 2> "$WORK/err"; code=$?
 check "a template others may read is not used: initdb instead, the drill passes (exit $code)" passed_by_initdb
