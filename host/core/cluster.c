@@ -298,7 +298,7 @@ static int stop_now(pid_t pm, double timeout_s)
 static void remove_instance(const char *dir)
 {
 	char path[400];
-	static const char *const parts[] = { "data", "sock", "server.log" };
+	static const char *const parts[] = { "data", "sock", "server.log", "template", "template.dropped" };
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		struct stat st;
 		snprintf(path, sizeof(path), "%s/%s", dir, parts[i]);

@@ -77,9 +77,13 @@ int ff_cluster_template_copy(const ff_cluster *c, const char *tpl, int log_fd,
 	if (snprintf(data, sizeof(data), "%s/data", tpl) >= (int)sizeof(data) ||
 	    snprintf(version, sizeof(version), "%s/PG_VERSION", data) >= (int)sizeof(version))
 		return 0;
+	if (lstat(tpl, &st) < 0)
+		return 0; /* none yet */
 	if (!private_dir(tpl, owner_of(c)) || !private_dir(data, owner_of(c)) ||
-	    lstat(version, &st) < 0 || !S_ISREG(st.st_mode))
+	    lstat(version, &st) < 0 || !S_ISREG(st.st_mode)) {
+		note(log_fd, "initdb template not used (not a private folder of the server's user holding a data folder):", tpl);
 		return 0;
+	}
 	const char *argv[] = { CP, "-a", "--", data, c->data, NULL };
 	ff_err e = {0};
 	if (ff_cluster_tool(c, argv, log_fd, cancel, 120, &e) < 0) {
@@ -116,9 +120,18 @@ void ff_cluster_template_drop(const ff_cluster *c, const char *tpl, int log_fd)
 {
 	char away[PATH_MAX];
 	snprintf(away, sizeof(away), "%s/template.dropped", c->dir);
-	/* Moved into our folder first: its removal is then ours alone. */
-	if (rename(tpl, away) == 0) {
-		ff_remove_tree(away);
-		note(log_fd, "initdb template dropped (the server did not start from it):", tpl);
+	/* Moved into our folder first: its removal is then ours alone. What
+	 * was moved is removed only when it is still private to the server's
+	 * user (another run may have dropped ours, and someone else made a
+	 * folder of that name since): nobody else can change what is inside
+	 * while it goes. Anything else is put back as it was. */
+	if (rename(tpl, away) < 0)
+		return;
+	if (!private_dir(away, owner_of(c))) {
+		if (rename(away, tpl) < 0)
+			note(log_fd, "could not put back the folder found at", tpl);
+		return;
 	}
+	ff_remove_tree(away);
+	note(log_fd, "initdb template dropped (the server did not start from it):", tpl);
 }

@@ -33,12 +33,14 @@ check "no instance folder left under /tmp" [ "$(instances)" = "$base_inst" ]
 tpl=$(grep -ho '/tmp/ffrun-template-[^ ]*' "$ev/raw/instance.log" | head -n 1)
 os_user=$( [ "$(id -u)" = 0 ] && echo postgres || id -un)
 check "the drill's instance came from, or left, an initdb template ($tpl)" [ -n "$tpl" ]
+[ -n "$tpl" ] || { finish; exit 1; } # the checks below change it
 check "the template is private to the server's user (700 $os_user)" \
   [ "$(stat -c '%a %U' "$tpl" 2>/dev/null)" = "700 $os_user" ]
 tlog() { grep -h 'template' "$(last_evidence "$WS")/raw/instance.log"; }
 # passed WHAT: the last drill exited 0 and its instance log says WHAT.
 passed() { [ "$code" = 0 ] && tlog | grep -qF "$1"; }
-passed_by_initdb() { [ "$code" = 0 ] && ! tlog | grep -q copied && grep -q 'running bootstrap script' "$(last_evidence "$WS")/raw/instance.log"; }
+passed_by_initdb() { [ "$code" = 0 ] && ! tlog | grep -q copied && tlog | grep -qF "initdb template not used" &&
+  grep -q 'running bootstrap script' "$(last_evidence "$WS")/raw/instance.log"; }
 ff drill 2> "$WORK/err"; code=$?
 check "the next drill starts from the template (exit $code)" passed "copied from the initdb template $tpl"
 chmod 750 "$tpl"
