@@ -20,8 +20,13 @@
 
 #define PREFIX "/tmp/ffrun-drill-"
 
+/* The postmaster serving data, when it runs: the pid in postmaster.pid,
+ * checked against its command line (a stale file's pid may be anyone's). */
 static pid_t our_postmaster(const char *data);
 static void kill_server(pid_t pm);
+
+const char *const ff_cluster_initdb_opts[] = { "-U", "postgres", "-A", "trust",
+	"-E", "UTF8", "--locale=C.UTF-8", "--no-sync", NULL };
 
 int ff_cluster_tool(const ff_cluster *c, const char *const *argv, int log_fd,
 		    const volatile int *cancel, double timeout, ff_err *e)
@@ -126,10 +131,13 @@ int ff_cluster_start(ff_cluster *c, const char *settings, int wait_s, int log_fd
 static int initdb(ff_cluster *c, int log_fd, const volatile int *cancel, ff_err *e)
 {
 	char tool[PATH_MAX];
+	const char *argv[16] = { tool, "-D", c->data };
+	size_t n = 3;
 	snprintf(tool, sizeof(tool), "%s/initdb", c->bindir);
-	const char *init_argv[] = { tool, "-D", c->data, "-U", "postgres", "-A", "trust",
-		"-E", "UTF8", "--locale=C.UTF-8", "--no-sync", NULL };
-	return ff_cluster_tool(c, init_argv, log_fd, cancel, 300, e);
+	for (size_t i = 0; ff_cluster_initdb_opts[i] && n + 1 < sizeof(argv) / sizeof(argv[0]); i++)
+		argv[n++] = ff_cluster_initdb_opts[i];
+	argv[n] = NULL;
+	return ff_cluster_tool(c, argv, log_fd, cancel, 300, e);
 }
 
 int ff_cluster_create(ff_cluster *c, const char *bindir, const char *os_user,
@@ -232,9 +240,6 @@ static void kill_server(pid_t pm)
 		usleep(10000);
 	}
 }
-
-/* The postmaster serving data, when it runs: the pid in postmaster.pid,
- * checked against its command line (a stale file's pid may be anyone's). */
 
 pid_t ff_cluster_pid(const ff_cluster *c)
 {

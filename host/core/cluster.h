@@ -70,6 +70,10 @@ int ff_cluster_restore(ff_cluster *c, const char *bindir, const char *os_user,
 		       const ff_cluster_restore_opts *o, int log_fd, const volatile int *cancel,
 		       ff_err *e);
 
+/* initdb's options after -D (NULL-ended): what create runs, and part of
+ * the name of the template kept from its output. */
+extern const char *const ff_cluster_initdb_opts[];
+
 /* initdb's output kept between drills (cluster_template.c): its path for
  * this bindir (-1: the binaries cannot be named); a copy of it into c's
  * data folder when it is provably ours (1; 0: not used, nothing made);

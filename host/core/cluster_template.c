@@ -3,8 +3,8 @@
  * 0.5-2.5 s of a drill on a small machine, a copy of its 39 MB 0.1 s.
  *
  * The copy lives in /tmp/ffrun-template-EUID-KEY, KEY naming the server's
- * binaries (bindir and the identity of its postgres and initdb files): a
- * new package makes a new template. It is used only when it is provably
+ * binaries (bindir and the identity of its postgres and initdb files) and
+ * initdb's options: a new package, or new options, make a new template. It is used only when it is provably
  * ours: a folder, not a link, owned by the instance's user with no access
  * for anyone else, and holding a data folder. It is published by one
  * rename of a complete copy made inside our own instance folder, so a
@@ -13,7 +13,6 @@
  * server will not start from is dropped and initdb runs instead. */
 #include "cluster.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -54,9 +53,10 @@ int ff_cluster_template_path(const ff_cluster *c, char *out, size_t cap)
 				      (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
 				      (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
 	}
+	for (size_t i = 0; ff_cluster_initdb_opts[i] && n < sizeof(ident); i++)
+		n += (size_t)snprintf(ident + n, sizeof(ident) - n, "%s\n", ff_cluster_initdb_opts[i]);
 	if (n >= sizeof(ident))
 		return -1;
-	/* initdb's options are create's, fixed: they are part of the name. */
 	ff_sha256_hex(hex, ident, n);
 	int m = snprintf(out, cap, "/tmp/ffrun-template-%lu-%.16s", (unsigned long)geteuid(), hex);
 	return m > 0 && (size_t)m < cap ? 0 : -1;
