@@ -152,7 +152,7 @@ local function pgbr_manifest(p)
     tools = { ffrun = ff.version, pgbackrest = set and set.backrest and set.backrest.version },
     runbook = { path = ff.paths.runbook, sha256 = (ff.hash.file(ff.paths.runbook)) },
     artifacts = artifacts,
-    pgbackrest = { stanza = t.stanza, label = set and set.label, type = set and set.type,
+    pgbackrest = { stanza = t.stanza, repo = p.repo, label = set and set.label, type = set and set.type,
                    timestamp = set and set.timestamp, lsn = set and set.lsn, archive = set and set.archive,
                    info = "pgbackrest_info.json" },
     proof = point,
@@ -187,6 +187,9 @@ return {
       check = function(v)
         return v == "auto" or v == "full" or v == "diff" or v == "incr", "must be auto, full, diff or incr"
       end },
+    { name = "repo", type = "integer", default = 1,
+      doc = "engine pgbackrest: the repository (repoN of pgbackrest.conf) the backup set goes to; WAL reaches every repository through archive-push",
+      check = function(v) return v >= 1 and v <= 256, "must be a repository key, 1 to 256" end },
     { name = "archive_timeout", type = "integer", default = 300,
       doc = "engine pgbackrest: seconds to wait for the proof point's WAL segment to reach the repository",
       check = function(v) return v >= 1, "must be at least 1" end },
@@ -324,8 +327,8 @@ return {
       doc = "engine pgbackrest: pgbackrest backup --type=full|diff|incr; the data stays in pgBackRest's repository",
       run = function(p)
         if not physical then return end
-        local type = pgbr.backup_type(p.type, stanza_before)
-        set, set_json = pgbr.backup(p.target, type, stanza_before)
+        local type = pgbr.backup_type(p.type, stanza_before, p.repo)
+        set, set_json = pgbr.backup(p.target, type, stanza_before, p.repo)
       end,
     },
     {

@@ -41,6 +41,9 @@ return {
       check = function(v)
         return v == "" or (#v <= 63 and v:match("^[%w_.:][%w_.:-]*$") ~= nil), "must be a restore point name (letters, digits, _ . : -)"
       end },
+    { name = "repo", type = "integer", default = 0,
+      doc = "engine pgbackrest: the repository to restore from (repoN of pgbackrest.conf); 0: the backup set's own. Another one restores its newest set that ended before the proof point, and must reach the same point",
+      check = function(v) return v >= 0 and v <= 256, "must be 0 or a repository key, 1 to 256" end },
     { name = "recovery_timeout", type = "integer", default = 600,
       doc = "engine pgbackrest: seconds for the restored instance to reach its target and be promoted",
       check = function(v) return v >= 1, "must be at least 1" end },
@@ -56,8 +59,8 @@ return {
         dbname = manifest.source.dbname
         physical = manifest.engine == "pgbackrest"
         if not physical then
-          rb.check(p.target_time == "" and p.target_name == "",
-            "target_time= and target_name= need a backup of engine pgbackrest; %s is a logical dump", backup.stamp)
+          rb.check(p.target_time == "" and p.target_name == "" and p.repo == 0,
+            "target_time=, target_name= and repo= need a backup of engine pgbackrest; %s is a logical dump", backup.stamp)
           return
         end
         rb.check(p.target_time == "" or p.target_name == "", "target_time= and target_name= exclude each other")

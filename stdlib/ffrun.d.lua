@@ -972,6 +972,7 @@ function FfPgAdmin:apply_globals(file) end
 ---@class FfPgInstanceRestore
 ---@field from string a target with engine pgbackrest: its stanza and pgbackrest.conf
 ---@field set string the pgBackRest backup label (pgbackrest restore --set)
+---@field repo? integer the repository the set is in (--repo=N, 1 to 256); 0 or absent: pgBackRest's default
 ---@field type "lsn"|"time"|"name"|"immediate" the recovery target's kind (--type)
 ---@field target? string the LSN (X/X), time or restore point name (--target); absent for immediate
 ---@field exclusive? boolean stop just before the target (--target-exclusive)
@@ -1136,14 +1137,40 @@ ff.pgbackrest = {}
 ---@return string? code
 function ff.pgbackrest.check(target) end
 
----Write. pgbackrest backup --type=type (no time limit; a signal stops it).
----Raises for a type other than full, diff or incr. Dry-run stand-in as check's.
+---Write. pgbackrest backup --type=type [--repo=repo] (no time limit; a
+---signal stops it). Raises for a type other than full, diff or incr, or a
+---repo outside 1 to 256. Dry-run stand-in as check's.
 ---@param target string
 ---@param type "full"|"diff"|"incr"
+---@param repo? integer the repository the set goes to (absent or 0: pgBackRest's default, repo1)
 ---@return FfPgbackrestResult? result
 ---@return string? err
 ---@return string? code
-function ff.pgbackrest.backup(target, type) end
+function ff.pgbackrest.backup(target, type, repo) end
+
+---Read. pgbackrest verify --repo=repo --output=text --verbose: output is
+---its text (`status: ok|error`, then each archive id's and backup set's
+---line and counts). pgBackRest exits 0 even when it found invalid files:
+---the text says. Raises for a repo outside 1 to 256.
+---@param target string
+---@param repo integer
+---@return FfPgbackrestResult? result
+---@return string? err
+---@return string? code
+function ff.pgbackrest.verify(target, repo) end
+
+---Read. pgbackrest repo-ls --repo=repo --output=text
+---archive/<stanza>/<archive_id>/<dir>: output is the WAL files there, one
+---name a line. Raises for a repo outside 1 to 256, an archive_id that is
+---not MAJOR-N (pgbackrest info's), or a dir that is not 16 hex digits.
+---@param target string
+---@param repo integer
+---@param archive_id string e.g. "15-1"
+---@param dir string a WAL folder: timeline and log id, e.g. "0000000100000000"
+---@return FfPgbackrestResult? result
+---@return string? err
+---@return string? code
+function ff.pgbackrest.wal_list(target, repo, archive_id, dir) end
 
 ---Read. pgbackrest info --output=json [--set=label]. Raises for a label
 ---that is not one.

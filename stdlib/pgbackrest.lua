@@ -25,12 +25,27 @@ function pgbr.info(target, label)
   return v[1], r.output
 end
 
--- The labels of the stanza's backups, and whether a full one is there.
-local function labels(stanza)
+--- The repository key of a backup set's entry in `pgbackrest info`
+--- (1 when pgBackRest does not say: one repository).
+function pgbr.repo_of(b)
+  return math.tointeger(b.database and b.database["repo-key"]) or 1
+end
+
+--- The repository keys of the stanza's info, in order.
+function pgbr.repos(stanza)
+  local keys = {}
+  for _, r in ipairs(stanza.repo or {}) do keys[#keys + 1] = math.tointeger(r.key) end
+  if #keys == 0 then keys[1] = 1 end
+  return keys
+end
+
+-- The labels of the stanza's backups, and whether repository repo (any
+-- when nil) has a full one.
+local function labels(stanza, repo)
   local set, full = {}, false
   for _, b in ipairs(stanza.backup or {}) do
-    set[b.label] = true
-    if b.type == "full" then full = true end
+    set[b.label .. "\0" .. pgbr.repo_of(b)] = true
+    if b.type == "full" and (repo == nil or pgbr.repo_of(b) == repo) then full = true end
   end
   return set, full
 end
@@ -78,19 +93,24 @@ function pgbr.preflight(db, target)
 end
 
 --- The backup type for the type= param: full, diff or incr as given, or
---- for "auto" incr when the stanza already has a full backup, else full.
-function pgbr.backup_type(param, stanza)
+--- for "auto" incr when repository repo already has a full backup of the
+--- stanza, else full.
+function pgbr.backup_type(param, stanza, repo)
   if param ~= "auto" then return param end
-  local _, full = labels(stanza)
+  local _, full = labels(stanza, repo)
   return full and "incr" or "full"
 end
 
---- pgbackrest backup --type=type; returns the new backup set's entry of
---- `pgbackrest info` (label, type, timestamps, LSNs, WAL range) and the
---- set's info JSON text.
-function pgbr.backup(target, type, before)
-  local r = rb.must(ff.pgbackrest.backup(target, type))
-  rb.check(r.ok, "pgbackrest backup --type=%s failed (exit %d, see %s): %s", type, r.code, r.raw, r.tail)
+--- pgbackrest backup --type=type --repo=repo; returns the new backup
+--- set's entry of `pgbackrest info` (label, type, timestamps, LSNs, WAL
+--- range) and the set's info JSON text.
+function pgbr.backup(target, type, before, repo)
+  local known = {}
+  for _, k in ipairs(pgbr.repos(before)) do known[k] = true end
+  rb.check(known[repo], "repo=%d: stanza %s has no repository %d (pgbackrest info lists repo %s)", repo,
+    ff.config.targets[target].pgbackrest.stanza, repo, table.concat(pgbr.repos(before), ", repo "))
+  local r = rb.must(ff.pgbackrest.backup(target, type, repo))
+  rb.check(r.ok, "pgbackrest backup --type=%s --repo=%d failed (exit %d, see %s): %s", type, repo, r.code, r.raw, r.tail)
   -- A rehearsal's info is a planned text: like the real one it is shown
   -- as "(text)" in a plan (more than one line).
   if ff.dry_run then return { label = "(planned)", type = type }, '{"planned": true}\n' end
@@ -98,11 +118,11 @@ function pgbr.backup(target, type, before)
   local stanza = pgbr.info(target)
   local new
   for _, b in ipairs(stanza.backup or {}) do
-    if not had[b.label] then new = b end
+    if not had[b.label .. "\0" .. pgbr.repo_of(b)] and pgbr.repo_of(b) == repo then new = b end
   end
-  rb.check(new, "pgbackrest backup passed but pgbackrest info lists no new backup set")
+  rb.check(new, "pgbackrest backup passed but pgbackrest info lists no new backup set in repo%d", repo)
   local _, text = pgbr.info(target, new.label)
-  ff.log.info(string.format("pgbackrest backup %s (%s): %.1f s", new.label, new.type, r.duration_s))
+  ff.log.info(string.format("pgbackrest backup %s (%s) in repo%d: %.1f s", new.label, new.type, repo, r.duration_s))
   return new, text
 end
 
@@ -162,6 +182,144 @@ function pgbr.wait_archived(db, lsn, timeout_s)
   end
 end
 
+--- An LSN ("X/Y") as an integer.
+function pgbr.lsn(s)
+  local hi, lo = tostring(s):match("^(%x+)/(%x+)$")
+  rb.check(hi, "not an LSN: %s", tostring(s))
+  return tonumber(hi, 16) * 4294967296 + tonumber(lo, 16)
+end
+
+--- The newest backup set of the stanza in repository repo that ended at
+--- or before lsn (a recovery to lsn can start from it), or nil.
+function pgbr.set_before(stanza, repo, lsn)
+  local best
+  for _, b in ipairs(stanza.backup or {}) do
+    if pgbr.repo_of(b) == repo and b.lsn and b.lsn.stop and pgbr.lsn(b.lsn.stop) <= pgbr.lsn(lsn) then
+      if not best or pgbr.lsn(b.lsn.stop) > pgbr.lsn(best.lsn.stop) then best = b end
+    end
+  end
+  return best
+end
+
+-- The archive id (e.g. 15-1) of set b's database in its repository.
+local function archive_id(stanza, b)
+  for _, a in ipairs(stanza.archive or {}) do
+    local d = a.database or {}
+    if math.tointeger(d["repo-key"]) == pgbr.repo_of(b) and d.id == (b.database or {}).id then return a.id end
+  end
+end
+
+--- The WAL segments from first to last (24-hex names of one timeline)
+--- that repository repo's archive does not hold: a drill from a set that
+--- starts at first cannot replay through last past the first of them.
+--- Returns the missing names (at most 10), and how many were checked.
+function pgbr.wal_gaps(target, stanza, b, first, last, segment_size)
+  local id = archive_id(stanza, b)
+  rb.check(id, "pgbackrest info: no WAL archive of set %s's database in repo%d", b.label, pgbr.repo_of(b))
+  rb.check(first:sub(1, 8) == last:sub(1, 8),
+    "WAL from %s to %s crosses a timeline: not checked segment by segment", first, last)
+  local per_log = 4294967296 // (segment_size or 16777216)
+  local function num(seg) return tonumber(seg:sub(9, 16), 16) * per_log + tonumber(seg:sub(17, 24), 16) end
+  local tli, from, to = first:sub(1, 8), num(first), num(last)
+  local listed, missing, checked = {}, {}, 0
+  for n = from, to do
+    local name = string.format("%s%08X%08X", tli, n // per_log, n % per_log)
+    local dir = name:sub(1, 16)
+    if not listed[dir] then
+      local r = rb.must(ff.pgbackrest.wal_list(target, pgbr.repo_of(b), id, dir))
+      rb.check(r.ok, "pgbackrest repo-ls of repo%d's archive/%s failed (exit %d, see %s): %s", pgbr.repo_of(b), dir,
+        r.code, r.raw, r.tail)
+      rb.check(not r.output_cut, "pgbackrest repo-ls of repo%d's archive/%s: more than the listing holds", pgbr.repo_of(b), dir)
+      listed[dir] = {}
+      for line in r.output:gmatch("[^\n]+") do
+        local seg = line:match("^(%x+)%-%x+")
+        if seg and #seg == 24 then listed[dir][seg] = true end
+      end
+    end
+    checked = checked + 1
+    if not listed[dir][name] and #missing < 10 then missing[#missing + 1] = name end
+  end
+  return missing, checked
+end
+
+--- pgbackrest verify of repository repo: { ok =, status =, invalid = {
+--- "backup LABEL: ..." or "archive ID: ..." lines }, text = }. pgBackRest
+--- exits 0 when it found invalid files: its text is what says.
+function pgbr.verify_repo(target, repo)
+  local r = rb.must(ff.pgbackrest.verify(target, repo))
+  rb.check(r.ok, "pgbackrest verify --repo=%d failed (exit %d, see %s): %s", repo, r.code, r.raw, r.tail)
+  local v = { status = r.output:match("\nstatus: (%a+)") or r.output:match("^status: (%a+)"), invalid = {},
+              text = r.output, valid = {} }
+  -- Each set's or archive's line, then its counts: what is not valid,
+  -- or counts anything but valid files, is named.
+  local head, bad_head
+  for line in r.output:gmatch("[^\n]+") do
+    local label, st = line:match("^%s*backup: ([^,]+), status: ([^,]+),")
+    local arch = line:match("^%s*archiveId: ([^,]+),")
+    if label then
+      head, bad_head = "backup " .. label .. " (" .. st .. ")", st ~= "valid"
+      if st == "valid" then v.valid[label] = true end
+    elseif arch then
+      head, bad_head = "archive " .. arch, false
+    elseif head and line:match("^%s*missing:") then
+      for n in line:gmatch(": (%d+)") do if tonumber(n) > 0 then bad_head = true end end
+      if bad_head then v.invalid[#v.invalid + 1] = head .. ": " .. line:gsub("^%s+", "") end
+      head = nil
+    end
+  end
+  v.ok = v.status == "ok" and #v.invalid == 0
+  return v
+end
+
+--- A backup folder's set (manifest m) against pgBackRest: the source
+--- target still names m's stanza, the set is in its repository, every
+--- repository passes pgbackrest verify, and the WAL from the set's start
+--- through the proof point's segment is whole in the set's repository and
+--- in every other one holding a set that ended before the proof point (a
+--- drill with repo= restores from that one). Fails naming the first
+--- problem; returns what was checked, per repository.
+function pgbr.verify_backup(m)
+  local target = m.source and m.source.target
+  local t = ff.config.targets[target]
+  rb.check(t and t.engine == "pgbackrest",
+    "the backup's source target %s is not configured with engine pgbackrest: no repository to check", tostring(target))
+  rb.check(t.pgbackrest.stanza == m.pgbackrest.stanza,
+    "target %s's stanza is %s, the backup's is %s", target, t.pgbackrest.stanza, m.pgbackrest.stanza)
+  local stanza = pgbr.info(target)
+  local home = math.tointeger(m.pgbackrest.repo) or 1
+  local set
+  for _, b in ipairs(stanza.backup or {}) do
+    if b.label == m.pgbackrest.label and pgbr.repo_of(b) == home then set = b end
+  end
+  rb.check(set, "backup set %s is not in repo%d any more (expired or removed): this backup cannot be restored",
+    m.pgbackrest.label, home)
+  local last = m.proof and m.proof.wal_segment
+  local checked = {}
+  for _, repo in ipairs(pgbr.repos(stanza)) do
+    local v = pgbr.verify_repo(target, repo)
+    local c = { repo = repo, status = v.status, invalid = v.invalid }
+    checked[#checked + 1] = c
+    rb.check(v.ok, "repo%d: pgbackrest verify says %s: %s", repo, tostring(v.status),
+      #v.invalid > 0 and table.concat(v.invalid, "; ") or "see the raw verify log")
+    local from = repo == home and set or (m.proof and m.proof.lsn and pgbr.set_before(stanza, repo, m.proof.lsn))
+    if repo == home then
+      rb.check(v.valid[set.label], "repo%d: pgbackrest verify does not list set %s as valid", repo, set.label)
+    end
+    if from and last then
+      local missing, n = pgbr.wal_gaps(target, stanza, from, from.archive.start, last, m.source.wal_segment_size)
+      rb.check(#missing == 0, "repo%d: gap in the WAL archive: %s missing (of %d segments from set %s's start %s to the proof point's %s)",
+        repo, table.concat(missing, ", "), n, from.label, from.archive.start, last)
+      c.set, c.wal_segments = from.label, n
+      ff.log.info(string.format("repo%d: verify ok; set %s and the %d WAL segments from %s to the proof point's %s are there",
+        repo, from.label, n, from.archive.start, last))
+    else
+      ff.log.warn(string.format("repo%d: verify ok, but it holds no set that ended before the proof point: a drill from it cannot reach %s",
+        repo, tostring(m.proof and m.proof.lsn)))
+    end
+  end
+  return checked
+end
+
 --- What a drill restores to: { type =, target =, exclusive =, level = }
 --- from the manifest's proof point, or the operator's target_time= /
 --- target_name= (then the proof is integrity: the point is not the one
@@ -212,8 +370,25 @@ function pgbr.instance(p, m, recovery, major)
   rb.check(t.pgbackrest.stanza == m.pgbackrest.stanza,
     "target %s's stanza is %s, the backup's is %s", source, t.pgbackrest.stanza, m.pgbackrest.stanza)
   local prod_data = production_data_directory(source)
+  -- The set's own repository, or the one repo= names: there, the newest
+  -- set that ended before the proof point (the WAL replays it to there).
+  local home = math.tointeger(m.pgbackrest.repo) or 1
+  local repo, label = home, m.pgbackrest.label
+  if p.repo ~= 0 and p.repo ~= home then
+    repo = p.repo
+    local stanza = pgbr.info(source)
+    local known = {}
+    for _, k in ipairs(pgbr.repos(stanza)) do known[k] = true end
+    rb.check(known[repo], "repo=%d: stanza %s has no repository %d", repo, m.pgbackrest.stanza, repo)
+    rb.check(m.proof and m.proof.lsn and m.proof.lsn ~= "(planned)", "repo=%d: the backup has no proof point to restore to", repo)
+    local b = pgbr.set_before(stanza, repo, m.proof.lsn)
+    rb.check(b, "repo%d holds no backup set of stanza %s that ended before the proof point %s: nothing there can reach it",
+      repo, m.pgbackrest.stanza, m.proof.lsn)
+    label = b.label
+    ff.log.info(string.format("repo%d: set %s (ended at %s) replays to the proof point %s", repo, label, b.lsn.stop, m.proof.lsn))
+  end
   local inst = rb.must(ff.pg.instance({ major = major, restore = {
-    from = source, set = m.pgbackrest.label, type = recovery.type, target = recovery.target,
+    from = source, set = label, repo = repo, type = recovery.type, target = recovery.target,
     exclusive = recovery.exclusive, timeout_s = p.recovery_timeout,
     wal_segment_size = math.tointeger(m.source.wal_segment_size) } }))
   local i = inst:info()
@@ -223,14 +398,14 @@ function pgbr.instance(p, m, recovery, major)
       and i.folder:sub(1, #prod_data + 1) ~= prod_data .. "/",
       "the drill's data directory %s is production's (%s): refused", mine, prod_data)
   end
-  ff.evidence.set("restore", { label = m.pgbackrest.label, type = recovery.type, target = recovery.target,
+  ff.evidence.set("restore", { label = label, repo = repo, type = recovery.type, target = recovery.target,
     folder = i.folder, restore_s = i.restore_s, recover_s = i.recover_s })
   if i.folder == "(planned)" then
-    ff.log.info(string.format("pgbackrest restore of %s and recovery to %s %s: planned", m.pgbackrest.label,
+    ff.log.info(string.format("pgbackrest restore of %s from repo%d and recovery to %s %s: planned", label, repo,
       recovery.type, recovery.target))
   else
-    ff.log.info(string.format("pgbackrest restore of %s: %.1f s; recovery to %s %s and promotion: %.1f s",
-      m.pgbackrest.label, i.restore_s, recovery.type, recovery.target, i.recover_s))
+    ff.log.info(string.format("pgbackrest restore of %s from repo%d: %.1f s; recovery to %s %s and promotion: %.1f s",
+      label, repo, i.restore_s, recovery.type, recovery.target, i.recover_s))
   end
   return inst
 end

@@ -59,6 +59,7 @@ typedef struct ff_cluster_restore_opts {
 	const char *pgbr_config;  /* the operator's pgbackrest.conf */
 	const char *pgbr_stanza;
 	const char *set;          /* the backup label */
+	int repo;                 /* the repository it is in (repoN); 0: pgBackRest's default */
 	const char *type;         /* lsn | time | name | immediate */
 	const char *target;       /* the LSN, time or restore point; NULL for immediate */
 	int exclusive;            /* stop just before the target */

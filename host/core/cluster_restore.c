@@ -38,7 +38,7 @@ static int write_own(const ff_cluster *c, const char *path, const char *text, in
 static int restore(ff_cluster *c, const char *os_user, const ff_cluster_restore_opts *o, int log_fd,
 		   const volatile int *cancel, ff_err *e)
 {
-	char pg1[400], tbs[400], set[96], type[32], target[128];
+	char pg1[400], tbs[400], set[96], type[32], target[128], repo[32];
 	const char *args[24];
 	size_t n = 0;
 	if (mkdir(c->data, 0700) < 0 || (c->as_user && chown(c->data, c->uid, c->gid) < 0))
@@ -52,6 +52,10 @@ static int restore(ff_cluster *c, const char *os_user, const ff_cluster_restore_
 	args[n++] = tbs;
 	args[n++] = set;
 	args[n++] = type;
+	if (o->repo > 0) {
+		snprintf(repo, sizeof(repo), "--repo=%d", o->repo);
+		args[n++] = repo;
+	}
 	if (o->target) {
 		snprintf(target, sizeof(target), "--target=%s", o->target);
 		args[n++] = target;

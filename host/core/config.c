@@ -61,8 +61,9 @@ static int load_pgbackrest(loader *l, ff_target *t, const ff_yaml_node *v)
 				return err;
 			size_t n = strlen(t->pgbr_stanza);
 			if (n == 0 || n > 63 || strspn(t->pgbr_stanza, "abcdefghijklmnopqrstuvwxyz"
-			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n || t->pgbr_stanza[0] == '-')
-				return cfg_bad(l, x, "%s must be 1 to 63 letters, digits, '_', '.' or '-' (not first)", what);
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != n || t->pgbr_stanza[0] == '-' ||
+			    t->pgbr_stanza[0] == '.')
+				return cfg_bad(l, x, "%s must be 1 to 63 letters, digits, '_', '.' or '-' ('.' and '-' not first)", what);
 		} else if (cfg_is(k, "config")) {
 			struct stat st;
 			if ((err = cfg_get_path(l, x, what, &t->pgbr_config)) < 0)

@@ -11,6 +11,7 @@
 #include "err.h"
 
 #define FF_PGBACKREST_BIN "/usr/bin/pgbackrest"
+#define FF_PGBR_REPO_MAX 256 /* pgBackRest's repositories are repo1 .. repo256 */
 
 typedef struct ff_pgbr_opts {
 	const char *config;   /* --config: the operator's pgbackrest.conf */

@@ -41,8 +41,8 @@ static int free_slot(const ff_ctx *ctx)
 }
 
 /* The option restore = { from = TARGET (engine pgbackrest), set = LABEL,
- * type = "lsn"|"time"|"name"|"immediate", target = VALUE, exclusive =
- * bool, timeout_s = N, wal_segment_size = BYTES } read into o; 0 when absent. Every value is checked
+ * repo = N, type = "lsn"|"time"|"name"|"immediate", target = VALUE,
+ * exclusive = bool, timeout_s = N, wal_segment_size = BYTES } read into o; 0 when absent. Every value is checked
  * before it becomes an option of pgbackrest restore. Its strings live in
  * the options table (argument 1). */
 static int restore_opts(lua_State *L, ff_cluster_restore_opts *o)
@@ -64,6 +64,9 @@ static int restore_opts(lua_State *L, ff_cluster_restore_opts *o)
 	o->set = lpg_opt_str(L, t, "set", 1);
 	if (!ff_pgbr_valid_name(o->set))
 		luaL_argerror(L, 1, "pg.instance: restore.set is not a backup label");
+	o->repo = lpg_opt_int(L, t, "repo", 0);
+	luaL_argcheck(L, o->repo >= 0 && o->repo <= FF_PGBR_REPO_MAX, 1,
+		      "pg.instance: restore.repo is a repository key (1 to 256), or 0 for pgBackRest's default");
 	o->type = lpg_opt_str(L, t, "type", 1);
 	o->target = lpg_opt_str(L, t, "target", 0);
 	int ok = !strcmp(o->type, "immediate") ? o->target == NULL

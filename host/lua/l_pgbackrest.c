@@ -123,14 +123,28 @@ static const char *backup_type(lua_State *L)
 	return type;
 }
 
-/* ff.pgbackrest.backup(target, type) -> result | nil, message, code
- * pgbackrest backup --type=full|diff|incr, no time limit but a stop. */
+/* The optional repository key at idx: 1 .. 256, or 0 (absent: pgBackRest's
+ * default, repo1). */
+static int repo_arg(lua_State *L, int idx, const char *fn)
+{
+	lua_Integer repo = luaL_optinteger(L, idx, 0);
+	if (repo < 0 || repo > FF_PGBR_REPO_MAX)
+		luaL_error(L, "pgbackrest.%s: repo %I is not a repository key (1 to %d)", fn, repo,
+			   FF_PGBR_REPO_MAX);
+	return (int)repo;
+}
+
+/* ff.pgbackrest.backup(target, type [, repo]) -> result | nil, message, code
+ * pgbackrest backup --type=full|diff|incr [--repo=N], no time limit but a
+ * stop. */
 static int pgbr_backup(lua_State *L)
 {
 	const ff_target *t = pgbr_target(L, 1);
-	char type[32];
+	char type[32], repo[32];
 	snprintf(type, sizeof(type), "--type=%s", backup_type(L));
-	const char *args[] = { "backup", type, NULL };
+	int r = repo_arg(L, 3, "backup");
+	snprintf(repo, sizeof(repo), "--repo=%d", r);
+	const char *args[] = { "backup", type, r ? repo : NULL, NULL };
 	return run(L, t, args, "pgbackrest-backup.log", 0);
 }
 
@@ -138,7 +152,24 @@ static int dry_pgbr_backup(lua_State *L)
 {
 	(void)pgbr_target(L, 1);
 	(void)backup_type(L);
+	(void)repo_arg(L, 3, "backup");
 	return dry_answer(L, "");
+}
+
+/* ff.pgbackrest.verify(target, repo) -> result (output: the text of
+ * pgbackrest verify --output=text --verbose for that repository: its
+ * status, each backup set's and the WAL archive's counts) | nil, message,
+ * code. pgBackRest exits 0 even when a file is invalid: the text says. */
+static int pgbr_verify(lua_State *L)
+{
+	const ff_target *t = pgbr_target(L, 1);
+	char repo[32];
+	int r = repo_arg(L, 2, "verify");
+	if (r == 0)
+		luaL_argerror(L, 2, "pgbackrest.verify: name the repository (1 to 256)");
+	snprintf(repo, sizeof(repo), "--repo=%d", r);
+	const char *args[] = { "verify", repo, "--output=text", "--verbose", NULL };
+	return run(L, t, args, "pgbackrest-verify.log", 0);
 }
 
 /* ff.pgbackrest.info(target [, label]) -> result (output: the JSON of
@@ -156,12 +187,54 @@ static int pgbr_info(lua_State *L)
 	return run(L, t, args, "pgbackrest-info.log", 300);
 }
 
+/* True when s is n characters of [0-9A-F] (a WAL file name's parts). */
+static int upper_hex(const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n && ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F')))
+		i++;
+	return i == n && s[n] == '\0';
+}
+
+/* An archive id of pgbackrest info: MAJOR-N (e.g. 15-1). */
+static int archive_id(const char *s)
+{
+	size_t a = strspn(s, "0123456789");
+	return a > 0 && a < 8 && s[a] == '-' && s[a + 1] && strspn(s + a + 1, "0123456789") == strlen(s + a + 1) &&
+	       strlen(s + a + 1) < 8;
+}
+
+/* ff.pgbackrest.wal_list(target, repo, archive_id, dir) -> result (output:
+ * the names in the repository's archive/<stanza>/<archive_id>/<dir>, one a
+ * line, as pgbackrest repo-ls --output=text prints them) | nil, message,
+ * code. dir is a WAL folder name: timeline and log id, 16 hex digits. */
+static int pgbr_wal_list(lua_State *L)
+{
+	const ff_target *t = pgbr_target(L, 1);
+	int r = repo_arg(L, 2, "wal_list");
+	const char *id = luaL_checkstring(L, 3);
+	const char *dir = luaL_checkstring(L, 4);
+	char repo[32], path[160];
+	if (r == 0)
+		luaL_argerror(L, 2, "pgbackrest.wal_list: name the repository (1 to 256)");
+	if (!archive_id(id))
+		luaL_argerror(L, 3, "pgbackrest.wal_list: not an archive id (MAJOR-N)");
+	if (!upper_hex(dir, 16))
+		luaL_argerror(L, 4, "pgbackrest.wal_list: not a WAL folder (16 hex digits)");
+	snprintf(repo, sizeof(repo), "--repo=%d", r);
+	snprintf(path, sizeof(path), "archive/%s/%s/%s", t->pgbr_stanza, id, dir);
+	const char *args[] = { "repo-ls", repo, "--output=text", path, NULL };
+	return run(L, t, args, "pgbackrest-repo-ls.log", 300);
+}
+
 void ff_open_pgbackrest(lua_State *L)
 {
 	static const ff_prim prims[] = {
 		{"check", pgbr_check, FF_WRITE, dry_pgbr_check},
 		{"backup", pgbr_backup, FF_WRITE, dry_pgbr_backup},
 		{"info", pgbr_info, FF_READ, NULL},
+		{"verify", pgbr_verify, FF_READ, NULL},
+		{"wal_list", pgbr_wal_list, FF_READ, NULL},
 		{NULL, NULL, 0, NULL}
 	};
 	ff_prims_set(L, "pgbackrest", prims);
