@@ -343,6 +343,7 @@ return {
           ff.evidence.set("proof_note", "wal_level is not logical: proof level integrity, nothing but amcheck and smoke can be checked by a drill")
         end
         point.wal_segment = pgbr.wait_archived(db, point.lsn, p.archive_timeout)
+        ff.evidence.set("wal_archive", pgbr.archive_lag(db))
         if point.level == "exact" then
           ff.log.info(string.format("proof at %s: %d tables (%s), %d materialized views, %d large objects, schema (%d objects), database properties",
             point.lsn, #tables, verify_mode, #(categories.matviews or {}),

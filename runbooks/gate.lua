@@ -6,10 +6,12 @@
 -- (ff.runbook.run) with its own sealed evidence.
 local rb = require "rb"
 local backups = require "backups"
+local pgbr = require "pgbackrest"
 
 local cfg = ff.config
 local facts            -- the target's identity: system_identifier, dbname
 local fresh_stamp      -- fresh=true: the backup this run took
+local lag              -- engine pgbackrest: the WAL archive's lag (pgbr.archive_lag)
 
 -- "2h05m" for an age in seconds, beside the exact figure.
 local function age(s)
@@ -22,7 +24,7 @@ end
 return {
   name = "gate",
   version = "1.0",
-  summary = "Exit 0 only when a backup younger than max_age was proved by a drill; fresh=true backs up and drills first",
+  summary = "Exit 0 only when a backup younger than max_age was proved by a drill (and, engine pgbackrest, the WAL archive is current); fresh=true backs up and drills first",
   params = {
     { name = "target", type = "string", default = "prod",
       doc = "the configured database target whose backups are judged",
@@ -33,16 +35,26 @@ return {
     { name = "max_age", type = "integer", default = math.floor(cfg.objectives.rpo_hours * 3600),
       doc = "seconds: the oldest a proved backup may be; by default the RPO objective (objectives.rpo_hours × 3600)",
       check = function(v) return v > 0, "must be above 0 seconds" end },
+    { name = "max_archive_lag", type = "integer", default = math.floor(cfg.objectives.rpo_hours * 3600),
+      doc = "engine pgbackrest: seconds the WAL archive may lag (WAL written and not yet archived that long); by default the RPO objective",
+      check = function(v) return v > 0, "must be above 0 seconds" end },
     { name = "fresh", type = "boolean", default = false,
       doc = "take a backup now and drill it before answering (each a run with its own evidence)" },
   },
   steps = {
     {
       name = "identify",
-      doc = "Connect to the target and read which database it is (system_identifier, database name)",
+      doc = "Connect to the target and read which database it is (system_identifier, database name); engine pgbackrest: its WAL archive's lag",
       run = function(p)
         local db = rb.must(ff.pg.connect(p.target))
         facts = rb.must(db:facts())
+        if pgbr.engine(p.target) then
+          lag = pgbr.archive_lag(db)
+          ff.evidence.set("wal_archive", lag)
+          ff.log.info(string.format("WAL archive: last archived %s, lag %s s (%s bytes)%s",
+            lag.last_archived_wal ~= "" and lag.last_archived_wal or "none", tostring(lag.lag_s), tostring(lag.lag_bytes),
+            lag.failing and ("; archiving FAILS (last failed " .. lag.last_failed_wal .. ")") or ""))
+        end
         db:close()
       end,
     },
@@ -107,10 +119,20 @@ return {
             g.reason = "drill evidence not sealed"
             line = string.format("backup %s: the evidence of drill %s does not check against its DIGEST: %s",
               chosen.stamp, tostring(d.run_id), table.concat(problems or {}, "; "))
+          elseif passed and lag and lag.failing then
+            g.reason = "archiving fails"
+            line = string.format("backup %s is proved, but WAL archiving fails (last failed %s, after the last archived %s): the point-in-time window is not growing",
+              chosen.stamp, lag.last_failed_wal, lag.last_archived_wal ~= "" and lag.last_archived_wal or "none")
+          elseif passed and lag and (lag.lag_s == nil or lag.lag_s > p.max_archive_lag) then
+            g.reason = "archive lag"
+            line = string.format("backup %s is proved, but the WAL archive lags %s (limit %d s): WAL written since %s is not in the repository",
+              chosen.stamp, lag.lag_s and string.format("%s = %d s", age(lag.lag_s), math.floor(lag.lag_s)) or "(nothing archived yet)",
+              p.max_archive_lag, lag.last_archived_wal ~= "" and lag.last_archived_wal or "the start")
           elseif passed then
             g.verdict, g.reason = "PASS", "proved"
-            line = string.format("backup %s (age %s = %d s, limit %d s) proved by drill %s",
-              chosen.stamp, age(a), a, p.max_age, tostring(d.run_id))
+            line = string.format("backup %s (age %s = %d s, limit %d s) proved by drill %s%s",
+              chosen.stamp, age(a), a, p.max_age, tostring(d.run_id),
+              lag and string.format("; WAL archive lag %d s (limit %d s)", math.floor(lag.lag_s), p.max_archive_lag) or "")
           elseif a > p.max_age then
             g.reason = "too old"
             line = string.format("newest backup %s is too old: age %s = %d s, the limit is %d s (%s)",

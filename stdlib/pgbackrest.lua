@@ -182,6 +182,36 @@ function pgbr.wait_archived(db, lsn, timeout_s)
   end
 end
 
+--- The source's WAL archive lag (pg_stat_archiver on connection db):
+--- { lag_bytes = WAL written past the end of the last archived segment,
+--- lag_s = seconds since that segment was archived when WAL waits behind
+--- it (0 when none does), failing = the last attempt failed after the
+--- last success, last_archived_wal =, last_failed_wal = }. lag_s is nil
+--- when nothing was ever archived.
+function pgbr.archive_lag(db)
+  local a = rb.must(db:query([[
+    WITH s AS (
+      SELECT last_archived_wal AS w, last_archived_time AS at, last_failed_wal AS fw, last_failed_time AS ft,
+             (SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size') AS seg,
+             pg_current_wal_lsn() - '0/0'::pg_lsn AS cur
+        FROM pg_stat_archiver)
+    SELECT coalesce(w, '') AS last_archived_wal, coalesce(fw, '') AS last_failed_wal,
+           coalesce(ft > at, ft IS NOT NULL) AS failing,
+           CASE WHEN w ~ '^[0-9A-F]{24}$' THEN greatest(0, cur - (('x' || substr(w, 9, 8))::bit(32)::bigint * 4294967296
+             + (('x' || substr(w, 17, 8))::bit(32)::bigint + 1) * seg))::text END AS lag_bytes,
+           extract(epoch FROM clock_timestamp() - at)::float8 AS since_s
+      FROM s]]))[1]
+  local lag = { last_archived_wal = a.last_archived_wal, last_failed_wal = a.last_failed_wal,
+                failing = a.failing == "t" }
+  -- Only a segment's name says where archived WAL ends (a .history or
+  -- .backup file archived last does not): no figure then.
+  if a.lag_bytes then
+    lag.lag_bytes = math.tointeger(tonumber(a.lag_bytes))
+    lag.lag_s = lag.lag_bytes > 0 and math.floor(tonumber(a.since_s) * 10 + 0.5) / 10 or 0
+  end
+  return lag
+end
+
 --- An LSN ("X/Y") as an integer.
 function pgbr.lsn(s)
   local hi, lo = tostring(s):match("^(%x+)/(%x+)$")

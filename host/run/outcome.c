@@ -154,7 +154,7 @@ static const char *extra(const ff_ctx *ctx, const char *key)
  * its amcheck's time (kept out of RTO, so reported on its own). */
 static void write_metrics(ff_ctx *ctx, double finished)
 {
-	ff_metric m[5];
+	ff_metric m[7];
 	size_t n = 0;
 	const char *v;
 	ff_err e = {0};
@@ -179,6 +179,15 @@ static void write_metrics(ff_ctx *ctx, double finished)
 			m[n++] = (ff_metric){ "ffrun_last_drill_rpo_seconds", atof(v) };
 		if ((v = extra(ctx, "amcheck_s")))
 			m[n++] = (ff_metric){ "ffrun_last_drill_amcheck_seconds", atof(v) };
+	}
+	/* Engine pgbackrest: the WAL archive's lag as the run saw it (gate,
+	 * backup). A lag never measured (nothing archived) is not a number. */
+	if ((v = extra(ctx, "wal_archive"))) {
+		const char *s = strstr(v, "\"lag_s\":"), *b = strstr(v, "\"lag_bytes\":");
+		if (s)
+			m[n++] = (ff_metric){ "ffrun_wal_archive_lag_seconds", atof(s + 8) };
+		if (b)
+			m[n++] = (ff_metric){ "ffrun_wal_archive_lag_bytes", atof(b + 12) };
 	}
 	if (ff_metrics_write(ctx->cfg->monitoring_textfile, ctx->rb_name, pass, finished,
 			     duration, m, n, &e) < 0)

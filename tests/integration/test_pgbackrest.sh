@@ -317,7 +317,7 @@ archive_to "$BR/two.conf" two || nok "i: archive_command to the two-repository s
 as_pg pgbackrest --config="$BR/two.conf" --stanza=two stanza-create > "$WORK/stanza-two.log" 2>&1 ||
   nok "i: stanza-create (two repositories): $(tail -n 3 "$WORK/stanza-two.log")"
 WS=$WORK/ws-two
-config "$WS" "$BR/two.conf" two
+config "$WS" "$BR/two.conf" two "monitoring: { textfile: $WORK/two.prom }"
 two_sets() { as_pg pgbackrest --config="$BR/two.conf" --stanza=two info --output=json | grep -o '"label"' | wc -l; }
 ff backup type=full repo=3 > "$WORK/i0.out" 2> "$WORK/i0.err"; rc=$?
 check "i: backup repo=3 of a two-repository stanza: exit 1 naming it, no set made ($(why "$WORK/i0.err"))" \
@@ -374,6 +374,37 @@ check "i: verify with that segment gone: exit 1, repo1's gap named ($(why "$WORK
 mv "$WORK/gap.keep" "$gap"
 ff verify "path=$B2" > /dev/null 2> "$WORK/i9.err"; rc=$?
 check "i: everything put back: verify exit 0 again ($(why "$WORK/i9.err"))" [ "$rc" = 0 ]
+
+# ---- j. gate and metrics: the WAL archive's lag -----------------------------
+ff gate > "$WORK/j1.out" 2> "$WORK/j1.err"; rc=$?
+check "j: gate of a drilled pgBackRest backup, archiving current: PASS, its lag said ($(why "$WORK/j1.err"))" \
+  bash -c "[ $rc = 0 ] && grep -q 'proved by drill .*; WAL archive lag [0-9]* s (limit 86400 s)' '$WORK/j1.out'"
+check "j: the gate's lag is in the metrics file" \
+  grep -qE '^ffrun_wal_archive_lag_seconds\{runbook="gate"\} [0-9.]+$' "$WORK/two.prom"
+pg_sql src sample "INSERT INTO ff_writes (v) VALUES ('not archived yet')" > /dev/null || nok "j: a write"
+sleep 2.2
+ff gate max_archive_lag=1 > "$WORK/j2.out" 2> "$WORK/j2.err"; rc=$?
+check "j: gate max_archive_lag=1 with WAL written 2 s ago and not archived: FAIL naming the lag ($(why "$WORK/j2.err"))" \
+  bash -c "[ $rc = 1 ] && grep -q 'is proved, but the WAL archive lags [0-9m]*s = [0-9]* s (limit 1 s)' '$WORK/j2.err'"
+check "j: that gate's evidence holds the lag (bytes above 0)" \
+  jcheck "$(ls -1d "$WS"/evidence/*-gate* | sort -V | tail -n 1)/summary.json" "
+assert(j.status == 'FAIL' and j.wal_archive.lag_bytes > 0 and j.wal_archive.lag_s >= 2 and j.gate.reason == 'archive lag', 'lag')"
+pg_sql src postgres "ALTER SYSTEM SET archive_command = 'false'" && pg_sql src postgres "SELECT pg_reload_conf()" > /dev/null &&
+  pg_sql src postgres "SELECT pg_switch_wal()" > /dev/null || nok "j: archive_command set to fail"
+for _ in $(seq 1 100); do
+  [ -n "$(pg_sql src postgres "SELECT last_failed_wal FROM pg_stat_archiver WHERE last_failed_time > coalesce(last_archived_time, '-infinity')")" ] && break
+  sleep 0.2
+done
+ff gate > "$WORK/j3.out" 2> "$WORK/j3.err"; rc=$?
+check "j: gate while archiving fails: FAIL saying so ($(why "$WORK/j3.err"))" \
+  bash -c "[ $rc = 1 ] && grep -q 'is proved, but WAL archiving fails (last failed [0-9A-F]*' '$WORK/j3.err'"
+archive_to "$BR/two.conf" two || nok "j: archive_command put back"
+for _ in $(seq 1 150); do
+  [ -z "$(pg_sql src postgres "SELECT 1 FROM pg_stat_archiver WHERE last_failed_time > coalesce(last_archived_time, '-infinity')")" ] && break
+  sleep 0.2
+done
+ff gate > "$WORK/j4.out" 2> "$WORK/j4.err"; rc=$?
+check "j: archiving back: gate PASS again ($(why "$WORK/j4.err"))" [ "$rc" = 0 ]
 WS=$WORK/ws
 
 # ---- d. an encrypted repository ---------------------------------------------
