@@ -5,10 +5,12 @@
 -- the target (<db>__ffprev_<STAMP>) older than keep_days, never the newest.
 local rb = require "rb"
 local backups = require "backups"
+local pgbr = require "pgbackrest"
 
 local cfg = ff.config
 local root = ff.paths.backups
 local lock, doomed, kept, proven, old_evidence, admin
+local physical = {} -- engine pgbackrest: target -> its backup folders, oldest first
 
 -- The evidence a kept backup needs: the run that made it and the drill
 -- that proved it. A set of folder names.
@@ -18,7 +20,13 @@ local function needed_evidence()
   for _, b in ipairs(backups.list(root)) do by_stamp[b.stamp] = b end
   -- A kept backup's last drill too, PASS or FAIL: gate judges by it.
   local last = backups.last_drills(backups.runs(ff.paths.evidence))
-  for _, k in ipairs(kept) do
+  -- Every physical backup's folder is kept until its set expires: so is
+  -- its evidence.
+  local all_kept = table.move(kept, 1, #kept, 1, {})
+  for _, folders in pairs(physical) do
+    for _, f in ipairs(folders) do all_kept[#all_kept + 1] = { stamp = f.stamp } end
+  end
+  for _, k in ipairs(all_kept) do
     local d, l = proven[k.stamp], last[k.stamp]
     if d then keep[d.dir:match("([^/]+)$")] = true end
     if l then keep[l.dir:match("([^/]+)$")] = true end
@@ -54,13 +62,37 @@ return {
         -- A wrong confirm= is exit 2 here, before anything is removed.
         if p.confirm ~= "" then admin = ff.pg.admin(p.target, p.confirm) end
         lock = ff.fs.lock(root)
-        local all = backups.list(root)
+        -- A physical backup's folder lives as long as its set in
+        -- pgBackRest's repository (the expire step): keep_last and
+        -- keep_days are for logical dumps.
+        local all = {}
+        for _, b in ipairs(backups.list(root)) do
+          local ok, m = pcall(rb.read_json, b.path .. "/manifest.json")
+          if ok and type(m) == "table" and m.engine == "pgbackrest" and type(m.pgbackrest) == "table" then
+            local t = m.source and m.source.target
+            local c = cfg.targets[t]
+            if c and c.engine == "pgbackrest" and c.pgbackrest.stanza == m.pgbackrest.stanza then
+              physical[t] = physical[t] or {}
+              table.insert(physical[t], { stamp = b.stamp, path = b.path, manifest = m })
+            else
+              ff.log.warn(string.format("%s: a pgBackRest backup of target %s (stanza %s), which the configuration does not name with that stanza: left alone",
+                b.path, tostring(t), tostring(m.pgbackrest.stanza)))
+            end
+          else
+            all[#all + 1] = b
+          end
+        end
         proven = backups.proven(backups.runs(ff.paths.evidence))
         local newest_proven
         kept, doomed, newest_proven = backups.retention(all, proven, p.keep_last, p.keep_days, ff.run.started_at)
         ff.log.info(string.format("%d backups: keeping %d, removing %d%s", #all, #kept, #doomed,
           #newest_proven > 0 and ("; newest proven by a drill: " .. table.concat(newest_proven, ", "))
             or "; none proven by a drill yet"))
+        local n = 0
+        for _, f in pairs(physical) do n = n + #f end
+        if n > 0 then
+          ff.log.info(string.format("%d pgBackRest backups: each folder goes when its set expires (the expire step)", n))
+        end
         ff.evidence.set("kept", kept)
         old_evidence = backups.old_evidence(ff.paths.evidence, p.evidence_days, needed_evidence(), ff.run.started_at)
       end,
@@ -76,6 +108,28 @@ return {
           removed[#removed + 1] = b.stamp
         end
         ff.evidence.set("removed", removed) -- a dry-run's: what the run would remove
+      end,
+    },
+    {
+      name = "expire",
+      doc = "engine pgbackrest: pgBackRest's retention expires sets (never the one the newest drill-proven backup restored), and the folders of sets gone go",
+      run = function()
+        local removed, expired, held = {}, {}, {}
+        local names = {}
+        for t in pairs(physical) do names[#names + 1] = t end
+        table.sort(names)
+        for _, t in ipairs(names) do
+          local gone, e, h = pgbr.prune(t, physical[t], proven)
+          for _, x in ipairs(e) do expired[#expired + 1] = t .. " " .. x end
+          for _, x in ipairs(h) do held[#held + 1] = t .. " " .. x end
+          for _, f in ipairs(gone) do
+            ff.log.info(string.format("remove %s (its set %s is no longer in repo%d)", f.path, f.manifest.pgbackrest.label,
+              math.tointeger(f.manifest.pgbackrest.repo) or 1))
+            rb.must(ff.fs.remove(f.path, true))
+            removed[#removed + 1] = f.stamp
+          end
+        end
+        ff.evidence.set("expire", { expired = expired, held = held, removed = removed })
       end,
     },
     {

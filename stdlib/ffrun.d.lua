@@ -1137,8 +1137,8 @@ ff.pgbackrest = {}
 ---@return string? code
 function ff.pgbackrest.check(target) end
 
----Write. pgbackrest backup --type=type [--repo=repo] (no time limit; a
----signal stops it). Raises for a type other than full, diff or incr, or a
+---Write. pgbackrest backup --no-expire-auto --type=type [--repo=repo] (no
+---time limit; a signal stops it; sets expire in prune). Raises for a type other than full, diff or incr, or a
 ---repo outside 1 to 256. Dry-run stand-in as check's.
 ---@param target string
 ---@param type "full"|"diff"|"incr"
@@ -1171,6 +1171,27 @@ function ff.pgbackrest.verify(target, repo) end
 ---@return string? err
 ---@return string? code
 function ff.pgbackrest.wal_list(target, repo, archive_id, dir) end
+
+---Read. pgbackrest expire --repo=repo --dry-run --log-level-console=info:
+---output holds one "repoN: remove expired backup LABEL" line for each set
+---the repository's retention would expire.
+---@param target string
+---@param repo integer
+---@return FfPgbackrestResult? result
+---@return string? err
+---@return string? code
+function ff.pgbackrest.expire_plan(target, repo) end
+
+---Write. pgbackrest expire --repo=repo --set=label: that set, the sets that
+---depend on it, and the WAL no set kept needs. Raises for a label that is
+---not one. Dry-run stand-in as check's.
+---@param target string
+---@param repo integer
+---@param label string
+---@return FfPgbackrestResult? result
+---@return string? err
+---@return string? code
+function ff.pgbackrest.expire(target, repo, label) end
 
 ---Read. pgbackrest info --output=json [--set=label]. Raises for a label
 ---that is not one.

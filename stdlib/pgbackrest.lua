@@ -350,6 +350,80 @@ function pgbr.verify_backup(m)
   return checked
 end
 
+--- Retention of target's physical backups: pgBackRest's own (each
+--- repository's repoN-retention-* in pgbackrest.conf) decides which sets
+--- expire, `pgbackrest expire --dry-run` says which, and ffrun expires
+--- them one by one (`--set`) except the set the newest drill-proven backup
+--- of the target restored and the sets it depends on. folders are the
+--- target's backup folders ({stamp, path, manifest}, oldest first), proven
+--- backups.proven's map. A folder whose set is gone from its repository
+--- can no longer be restored, and is returned to be removed; the newest
+--- proven one never is. Returns doomed folders, expired "repoN LABEL"s,
+--- and the sets kept against pgBackRest's retention.
+function pgbr.prune(target, folders, proven)
+  local stanza = pgbr.info(target)
+  local by_key = {}
+  for _, b in ipairs(stanza.backup or {}) do by_key[pgbr.repo_of(b) .. " " .. b.label] = b end
+  -- The newest proven folder, and the set its drill restored.
+  local keep, newest = {}, nil
+  for _, f in ipairs(folders) do
+    if proven[f.stamp] then newest = f end
+  end
+  -- Its own set, and the one its drill restored (another repository's
+  -- with repo=), each with the sets it depends on.
+  local function hold(repo, label)
+    local b = by_key[repo .. " " .. label]
+    keep[repo .. " " .. label] = true
+    -- A full set's reference is JSON null.
+    for _, ref in ipairs(b and type(b.reference) == "table" and b.reference or {}) do keep[repo .. " " .. ref] = true end
+  end
+  if newest then
+    local r = proven[newest.stamp].restore
+    local home = math.tointeger(newest.manifest.pgbackrest.repo) or 1
+    hold(home, newest.manifest.pgbackrest.label)
+    local repo = type(r) == "table" and math.tointeger(r.repo) or home
+    local label = type(r) == "table" and type(r.label) == "string" and r.label or newest.manifest.pgbackrest.label
+    hold(repo, label)
+    ff.log.info(string.format("%s: the newest drill-proven backup is %s (set %s in repo%d%s): kept with what it depends on",
+      target, newest.stamp, newest.manifest.pgbackrest.label, home,
+      (repo ~= home or label ~= newest.manifest.pgbackrest.label) and string.format("; its drill restored set %s from repo%d", label, repo) or ""))
+  end
+  local expired, held, gone = {}, {}, {}
+  for _, repo in ipairs(pgbr.repos(stanza)) do
+    local plan = rb.must(ff.pgbackrest.expire_plan(target, repo))
+    rb.check(plan.ok, "pgbackrest expire --repo=%d --dry-run failed (exit %d, see %s): %s", repo, plan.code, plan.raw, plan.tail)
+    for label in plan.output:gmatch("repo" .. repo .. ": remove expired backup ([%w_%-]+)") do
+      local k = repo .. " " .. label
+      if keep[k] then
+        held[#held + 1] = "repo" .. k
+        ff.log.warn(string.format("repo%d: pgBackRest's retention would expire set %s, which the newest drill-proven backup needs: kept (drill a newer backup to let it go)",
+          repo, label))
+      elseif not gone[k] then
+        -- A set expired with --set takes the sets that depend on it along.
+        local r = rb.must(ff.pgbackrest.expire(target, repo, label))
+        rb.check(r.ok, "pgbackrest expire --repo=%d --set=%s failed (exit %d, see %s): %s", repo, label, r.code, r.raw, r.tail)
+        expired[#expired + 1] = "repo" .. k
+        gone[k] = true
+        ff.log.info(string.format("repo%d: set %s expired (pgBackRest's retention)", repo, label))
+      end
+    end
+  end
+  -- What is left in the repositories (a rehearsal expired nothing: the
+  -- plan says what would go).
+  local left = {}
+  if ff.dry_run then
+    for k in pairs(by_key) do if not gone[k] then left[k] = true end end
+  else
+    for _, b in ipairs(pgbr.info(target).backup or {}) do left[pgbr.repo_of(b) .. " " .. b.label] = true end
+  end
+  local doomed = {}
+  for _, f in ipairs(folders) do
+    local k = (math.tointeger(f.manifest.pgbackrest.repo) or 1) .. " " .. tostring(f.manifest.pgbackrest.label)
+    if not left[k] and f ~= newest then doomed[#doomed + 1] = f end
+  end
+  return doomed, expired, held
+end
+
 --- What a drill restores to: { type =, target =, exclusive =, level = }
 --- from the manifest's proof point, or the operator's target_time= /
 --- target_name= (then the proof is integrity: the point is not the one

@@ -135,8 +135,8 @@ static int repo_arg(lua_State *L, int idx, const char *fn)
 }
 
 /* ff.pgbackrest.backup(target, type [, repo]) -> result | nil, message, code
- * pgbackrest backup --type=full|diff|incr [--repo=N], no time limit but a
- * stop. */
+ * pgbackrest backup --no-expire-auto --type=full|diff|incr [--repo=N], no
+ * time limit but a stop. */
 static int pgbr_backup(lua_State *L)
 {
 	const ff_target *t = pgbr_target(L, 1);
@@ -144,7 +144,9 @@ static int pgbr_backup(lua_State *L)
 	snprintf(type, sizeof(type), "--type=%s", backup_type(L));
 	int r = repo_arg(L, 3, "backup");
 	snprintf(repo, sizeof(repo), "--repo=%d", r);
-	const char *args[] = { "backup", type, r ? repo : NULL, NULL };
+	/* Sets expire when prune says (pgbr.prune), so that the newest one a
+	 * drill proved is never expired by a backup's automatic expire. */
+	const char *args[] = { "backup", "--no-expire-auto", type, r ? repo : NULL, NULL };
 	return run(L, t, args, "pgbackrest-backup.log", 0);
 }
 
@@ -185,6 +187,56 @@ static int pgbr_info(lua_State *L)
 	snprintf(set, sizeof(set), "--set=%s", label ? label : "");
 	const char *args[] = { "info", "--output=json", label ? set : NULL, NULL };
 	return run(L, t, args, "pgbackrest-info.log", 300);
+}
+
+/* ff.pgbackrest.expire_plan(target, repo) -> result (output: what
+ * pgbackrest expire --repo=N --dry-run would do, its INFO lines: one
+ * "repoN: remove expired backup LABEL" a set) | nil, message, code. */
+static int pgbr_expire_plan(lua_State *L)
+{
+	const ff_target *t = pgbr_target(L, 1);
+	char repo[32];
+	int r = repo_arg(L, 2, "expire_plan");
+	if (r == 0)
+		luaL_argerror(L, 2, "pgbackrest.expire_plan: name the repository (1 to 256)");
+	snprintf(repo, sizeof(repo), "--repo=%d", r);
+	const char *args[] = { "expire", repo, "--dry-run", "--log-level-console=info", NULL };
+	return run(L, t, args, "pgbackrest-expire.log", 600);
+}
+
+/* The label argument of expire: a backup label, never an option. */
+static const char *expire_label(lua_State *L)
+{
+	const char *label = luaL_checkstring(L, 3);
+	if (!ff_pgbr_valid_name(label) || strlen(label) > 60 || label[0] == '-')
+		luaL_argerror(L, 3, "pgbackrest.expire: not a backup label");
+	return label;
+}
+
+/* ff.pgbackrest.expire(target, repo, label) -> result | nil, message, code
+ * pgbackrest expire --repo=N --set=LABEL: that set (and the sets that
+ * depend on it) go, and the WAL no set kept needs, by the repository's
+ * archive retention. */
+static int pgbr_expire(lua_State *L)
+{
+	const ff_target *t = pgbr_target(L, 1);
+	char repo[32], set[96];
+	int r = repo_arg(L, 2, "expire");
+	if (r == 0)
+		luaL_argerror(L, 2, "pgbackrest.expire: name the repository (1 to 256)");
+	snprintf(repo, sizeof(repo), "--repo=%d", r);
+	snprintf(set, sizeof(set), "--set=%s", expire_label(L));
+	const char *args[] = { "expire", repo, set, NULL };
+	return run(L, t, args, "pgbackrest-expire.log", 600);
+}
+
+static int dry_pgbr_expire(lua_State *L)
+{
+	(void)pgbr_target(L, 1);
+	if (repo_arg(L, 2, "expire") == 0)
+		luaL_argerror(L, 2, "pgbackrest.expire: name the repository (1 to 256)");
+	(void)expire_label(L);
+	return dry_answer(L, "");
 }
 
 /* True when s is n characters of [0-9A-F] (a WAL file name's parts). */
@@ -235,6 +287,8 @@ void ff_open_pgbackrest(lua_State *L)
 		{"info", pgbr_info, FF_READ, NULL},
 		{"verify", pgbr_verify, FF_READ, NULL},
 		{"wal_list", pgbr_wal_list, FF_READ, NULL},
+		{"expire_plan", pgbr_expire_plan, FF_READ, NULL},
+		{"expire", pgbr_expire, FF_WRITE, dry_pgbr_expire},
 		{NULL, NULL, 0, NULL}
 	};
 	ff_prims_set(L, "pgbackrest", prims);

@@ -405,6 +405,35 @@ for _ in $(seq 1 150); do
 done
 ff gate > "$WORK/j4.out" 2> "$WORK/j4.err"; rc=$?
 check "j: archiving back: gate PASS again ($(why "$WORK/j4.err"))" [ "$rc" = 0 ]
+
+# ---- k. prune: pgBackRest's retention, never the newest drill-proven set ----
+# Retention of one full set per repository. B2 (repo2, SET2) is the newest
+# proved backup; its last drill restored SET1 from repo1.
+conf "$BR/two.conf" two "$BR/two1" "repo2-path=$BR/two2" "repo1-retention-full=1" "repo2-retention-full=1"
+has_set() { as_pg pgbackrest --config="$BR/two.conf" --stanza=two info --output=json | grep -q "\"label\":\"$1\""; }
+ff backup type=full > "$WORK/k1.out" 2> "$WORK/k1.err"; rc=$?
+B3=$WS/backups/$(newest)
+SET3=$(jget "$B3/manifest.json" j.pgbackrest.label)
+k1() { [ "$rc" = 0 ] && [ "$SET3" != "$SET1" ] && has_set "$SET1"; }
+check "k: a third full backup ($SET3) with repo1-retention-full=1: exit 0, and its own expire did not run ($SET1 still there) ($(why "$WORK/k1.err"))" k1
+ff prune > "$WORK/k2.out" 2> "$WORK/k2.err"; rc=$?
+check "k: prune: exit 0; pgBackRest would expire $SET1, which the newest proved backup's drill restored: kept ($(why "$WORK/k2.err"))" \
+  bash -c "[ $rc = 0 ] && grep -q 'repo1: pgBackRest.s retention would expire set $SET1, which the newest drill-proven backup needs: kept' '$WORK/k2.err'"
+k2() { has_set "$SET1" && [ -d "$B1" ] && [ -d "$B2" ] && [ -d "$B3" ]; }
+check "k: $SET1 is still in repo1, and the folders of B1, B2, B3 are all there" k2
+ff drill "backup=$(basename "$B3")" > "$WORK/k3.out" 2> "$WORK/k3.err"; rc=$?
+check "k: drill of the new backup: PASS ($(why "$WORK/k3.err"))" [ "$rc" = 0 ]
+ff --dry-run prune > "$WORK/k4.out" 2> "$WORK/k4.err"; rc=$?
+k4() { [ "$rc" = 0 ] && grep -q "repo1: set $SET1 expired" "$WORK/k4.err" && [ -d "$B1" ] && has_set "$SET1"; }
+check "k: prune --dry-run: exit 0, $SET1 would expire, nothing is removed" k4
+ff prune > "$WORK/k5.out" 2> "$WORK/k5.err"; rc=$?
+check "k: prune now that a newer backup is proved: $SET1 expired from repo1 and B1's folder removed; B2 (repo2) and B3 kept ($(why "$WORK/k5.err"))" \
+  bash -c "[ $rc = 0 ] && grep -q 'repo1: set $SET1 expired' '$WORK/k5.err' && [ ! -e '$B1' ] && [ -d '$B2' ] && [ -d '$B3' ]"
+k6() { ! has_set "$SET1" && has_set "$SET2" && has_set "$SET3"; }
+check "k: pgBackRest no longer lists $SET1; $SET2 and $SET3 are there" k6
+check "k: the prune's evidence lists the set expired and the folder removed" \
+  jcheck "$(ls -1d "$WS"/evidence/*-prune* | sort -V | tail -n 1)/summary.json" "
+assert(j.expire.expired[1] == 'prod repo1 $SET1' and j.expire.removed[1] == '$(basename "$B1")', 'expire')"
 WS=$WORK/ws
 
 # ---- d. an encrypted repository ---------------------------------------------
