@@ -29,8 +29,12 @@ return {
         local out, rows = {}, { backups = {}, runs = {} }
         local all = backups.list(ff.paths.backups)
         local r = ff.config.retention
-        local kept = {}
-        for _, k in ipairs((backups.retention(all, proven, r.keep_last, r.keep_days, now))) do kept[k.stamp] = k.why end
+        local kept, logical = {}, {}
+        for _, b in ipairs(all) do
+          if backups.physical(b) then kept[b.stamp] = "while its pgBackRest set is in its repository"
+          else logical[#logical + 1] = b end
+        end
+        for _, k in ipairs((backups.retention(logical, proven, r.keep_last, r.keep_days, now))) do kept[k.stamp] = k.why end
         out[#out + 1] = string.format("%-16s %10s %8s  %-34s %s", "BACKUP", "SIZE", "AGE", "PROVEN BY DRILL",
           "RETENTION (prune)")
         for _, b in ipairs(all) do

@@ -27,6 +27,14 @@ function backups.list(root)
   return out
 end
 
+--- True when backup b (backups.list's) is a pgBackRest one: its folder
+--- lives as long as its set (prune's expire step), not by keep_last and
+--- keep_days.
+function backups.physical(b)
+  local ok, m = pcall(ff.json.decode, ff.fs.read(b.path .. "/manifest.json") or "")
+  return ok and type(m) == "table" and m.engine == "pgbackrest"
+end
+
 --- Folders left by killed backups. Only safe to remove under the lock.
 function backups.partials(root)
   local out = {}

@@ -431,6 +431,9 @@ check "k: prune now that a newer backup is proved: $SET1 expired from repo1 and 
   bash -c "[ $rc = 0 ] && grep -q 'repo1: set $SET1 expired' '$WORK/k5.err' && [ ! -e '$B1' ] && [ -d '$B2' ] && [ -d '$B3' ]"
 k6() { ! has_set "$SET1" && has_set "$SET2" && has_set "$SET3"; }
 check "k: pgBackRest no longer lists $SET1; $SET2 and $SET3 are there" k6
+ff report > "$WORK/k7.out" 2> "$WORK/k7.err"; rc=$?
+check "k: report: the physical backups' folders follow their sets, not keep_last/keep_days" \
+  bash -c "[ $rc = 0 ] && grep -q '^$(basename "$B2") .*kept: while its pgBackRest set is in its repository' '$WORK/k7.out'"
 check "k: the prune's evidence lists the set expired and the folder removed" \
   jcheck "$(ls -1d "$WS"/evidence/*-prune* | sort -V | tail -n 1)/summary.json" "
 assert(j.expire.expired[1] == 'prod repo1 $SET1' and j.expire.removed[1] == '$(basename "$B1")', 'expire')"
