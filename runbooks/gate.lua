@@ -36,7 +36,7 @@ return {
       doc = "seconds: the oldest a proved backup may be; by default the RPO objective (objectives.rpo_hours × 3600)",
       check = function(v) return v > 0, "must be above 0 seconds" end },
     { name = "max_archive_lag", type = "integer", default = math.floor(cfg.objectives.rpo_hours * 3600),
-      doc = "engine pgbackrest: seconds the WAL archive may lag (WAL written and not yet archived that long); by default the RPO objective",
+      doc = "engine pgbackrest: seconds WAL may wait for the archive (since the last segment was archived, or the oldest waiting one was completed); by default the RPO objective",
       check = function(v) return v > 0, "must be above 0 seconds" end },
     { name = "fresh", type = "boolean", default = false,
       doc = "take a backup now and drill it before answering (each a run with its own evidence)" },
@@ -123,11 +123,13 @@ return {
             g.reason = "archiving fails"
             line = string.format("backup %s is proved, but WAL archiving fails (last failed %s, after the last archived %s): the point-in-time window is not growing",
               chosen.stamp, lag.last_failed_wal, lag.last_archived_wal ~= "" and lag.last_archived_wal or "none")
-          elseif passed and lag and (lag.lag_s == nil or lag.lag_s > p.max_archive_lag) then
+          elseif passed and lag and lag.lag_s == nil then
+            g.reason = "archive lag unknown"
+            line = string.format("backup %s is proved, but the WAL archive's lag cannot be told: %s", chosen.stamp, lag.unknown)
+          elseif passed and lag and lag.lag_s > p.max_archive_lag then
             g.reason = "archive lag"
-            line = string.format("backup %s is proved, but the WAL archive lags %s (limit %d s): WAL written since %s is not in the repository",
-              chosen.stamp, lag.lag_s and string.format("%s = %d s", age(lag.lag_s), math.floor(lag.lag_s)) or "(nothing archived yet)",
-              p.max_archive_lag, lag.last_archived_wal ~= "" and lag.last_archived_wal or "the start")
+            line = string.format("backup %s is proved, but WAL has waited %s = %d s for the archive (limit %d s): WAL written after %s is not in the repository",
+              chosen.stamp, age(lag.lag_s), math.floor(lag.lag_s), p.max_archive_lag, lag.last_archived_wal)
           elseif passed then
             g.verdict, g.reason = "PASS", "proved"
             line = string.format("backup %s (age %s = %d s, limit %d s) proved by drill %s%s",

@@ -1182,9 +1182,10 @@ function ff.pgbackrest.wal_list(target, repo, archive_id, dir) end
 ---@return string? code
 function ff.pgbackrest.expire_plan(target, repo) end
 
----Write. pgbackrest expire --repo=repo --set=label: that set, the sets that
----depend on it, and the WAL no set kept needs. Raises for a label that is
----not one. Dry-run stand-in as check's.
+---Write. pgbackrest expire --repo=repo --set=label, with the repository's
+---retention-full and retention-archive at their maximum for the call: that
+---set, the sets that depend on it, and the WAL only they needed. Raises for
+---a label that is not one. Dry-run stand-in as check's.
 ---@param target string
 ---@param repo integer
 ---@param label string

@@ -184,31 +184,43 @@ end
 
 --- The source's WAL archive lag (pg_stat_archiver on connection db):
 --- { lag_bytes = WAL written past the end of the last archived segment,
---- lag_s = seconds since that segment was archived when WAL waits behind
---- it (0 when none does), failing = the last attempt failed after the
---- last success, last_archived_wal =, last_failed_wal = }. lag_s is nil
---- when nothing was ever archived.
+--- lag_s = how long WAL has been waiting: the seconds since the last
+--- segment was archived while WAL waits behind it (0 when none does), or
+--- since the oldest segment still waiting (.ready) was completed when that
+--- is longer and ffrun may list pg_wal/archive_status (superuser or
+--- pg_monitor), failing = the last attempt failed after the last success,
+--- last_archived_wal =, last_failed_wal = }. No lag figures when nothing
+--- was archived, or the last file archived names no segment (a timeline's
+--- .history): unknown says which.
 function pgbr.archive_lag(db)
   local a = rb.must(db:query([[
     WITH s AS (
       SELECT last_archived_wal AS w, last_archived_time AS at, last_failed_wal AS fw, last_failed_time AS ft,
+             substring(last_archived_wal FROM '^([0-9A-F]{24})(\.partial|\.[0-9A-F]{8}\.backup)?$') AS seg_name,
              (SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size') AS seg,
              pg_current_wal_lsn() - '0/0'::pg_lsn AS cur
         FROM pg_stat_archiver)
     SELECT coalesce(w, '') AS last_archived_wal, coalesce(fw, '') AS last_failed_wal,
            coalesce(ft > at, ft IS NOT NULL) AS failing,
-           CASE WHEN w ~ '^[0-9A-F]{24}$' THEN greatest(0, cur - (('x' || substr(w, 9, 8))::bit(32)::bigint * 4294967296
-             + (('x' || substr(w, 17, 8))::bit(32)::bigint + 1) * seg))::text END AS lag_bytes,
+           CASE WHEN seg_name IS NOT NULL THEN greatest(0, cur - (('x' || substr(seg_name, 9, 8))::bit(32)::bigint * 4294967296
+             + (('x' || substr(seg_name, 17, 8))::bit(32)::bigint + 1) * seg))::text END AS lag_bytes,
            extract(epoch FROM clock_timestamp() - at)::float8 AS since_s
       FROM s]]))[1]
   local lag = { last_archived_wal = a.last_archived_wal, last_failed_wal = a.last_failed_wal,
                 failing = a.failing == "t" }
-  -- Only a segment's name says where archived WAL ends (a .history or
-  -- .backup file archived last does not): no figure then.
-  if a.lag_bytes then
-    lag.lag_bytes = math.tointeger(tonumber(a.lag_bytes))
-    lag.lag_s = lag.lag_bytes > 0 and math.floor(tonumber(a.since_s) * 10 + 0.5) / 10 or 0
+  if not a.lag_bytes then
+    lag.unknown = a.last_archived_wal == "" and "nothing archived yet"
+      or ("the last file archived, " .. a.last_archived_wal .. ", names no WAL segment")
+    return lag
   end
+  lag.lag_bytes = math.tointeger(tonumber(a.lag_bytes))
+  local s = lag.lag_bytes > 0 and tonumber(a.since_s) or 0
+  -- A backlog: the oldest segment waiting was completed that long ago.
+  local r = db:query([[SELECT extract(epoch FROM clock_timestamp() - min(modification))::float8 AS s
+    FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready']])
+  local ready = r and r[1] and tonumber(r[1].s)
+  if ready and ready > s then s = ready end
+  lag.lag_s = math.floor(s * 10 + 0.5) / 10
   return lag
 end
 
@@ -220,11 +232,16 @@ function pgbr.lsn(s)
 end
 
 --- The newest backup set of the stanza in repository repo that ended at
---- or before lsn (a recovery to lsn can start from it), or nil.
-function pgbr.set_before(stanza, repo, lsn)
+--- or before lsn (a recovery to lsn can start from it), or nil. Only a
+--- set of the same database (pgBackRest's db id: a stanza-upgrade starts
+--- another) and, when tli is given, on that timeline (its first WAL
+--- segment's): LSNs of others say nothing of lsn.
+function pgbr.set_before(stanza, repo, lsn, db_id, tli)
   local best
   for _, b in ipairs(stanza.backup or {}) do
-    if pgbr.repo_of(b) == repo and b.lsn and b.lsn.stop and pgbr.lsn(b.lsn.stop) <= pgbr.lsn(lsn) then
+    local same = (db_id == nil or (b.database or {}).id == db_id)
+      and (tli == nil or (b.archive and type(b.archive.start) == "string" and b.archive.start:sub(1, 8) == tli))
+    if same and pgbr.repo_of(b) == repo and b.lsn and b.lsn.stop and pgbr.lsn(b.lsn.stop) <= pgbr.lsn(lsn) then
       if not best or pgbr.lsn(b.lsn.stop) > pgbr.lsn(best.lsn.stop) then best = b end
     end
   end
@@ -282,21 +299,29 @@ function pgbr.verify_repo(target, repo)
               text = r.output, valid = {} }
   -- Each set's or archive's line, then its counts: what is not valid,
   -- or counts anything but valid files, is named.
+  -- A set whose status is not valid is named even without counts (a
+  -- manifest missing, a backup in progress print none).
   local head, bad_head
+  local function flush(counts)
+    if head and bad_head then v.invalid[#v.invalid + 1] = head .. (counts and ": " .. counts or "") end
+    head, bad_head = nil, false
+  end
   for line in r.output:gmatch("[^\n]+") do
-    local label, st = line:match("^%s*backup: ([^,]+), status: ([^,]+),")
+    local label, st = line:match("^%s*backup: ([^,]+), status: ([^,]+)")
     local arch = line:match("^%s*archiveId: ([^,]+),")
     if label then
+      flush()
       head, bad_head = "backup " .. label .. " (" .. st .. ")", st ~= "valid"
       if st == "valid" then v.valid[label] = true end
     elseif arch then
+      flush()
       head, bad_head = "archive " .. arch, false
     elseif head and line:match("^%s*missing:") then
       for n in line:gmatch(": (%d+)") do if tonumber(n) > 0 then bad_head = true end end
-      if bad_head then v.invalid[#v.invalid + 1] = head .. ": " .. line:gsub("^%s+", "") end
-      head = nil
+      flush((line:gsub("^%s+", "")))
     end
   end
+  flush()
   v.ok = v.status == "ok" and #v.invalid == 0
   return v
 end
@@ -331,9 +356,10 @@ function pgbr.verify_backup(m)
     checked[#checked + 1] = c
     rb.check(v.ok, "repo%d: pgbackrest verify says %s: %s", repo, tostring(v.status),
       #v.invalid > 0 and table.concat(v.invalid, "; ") or "see the raw verify log")
-    local from = repo == home and set or (m.proof and m.proof.lsn and pgbr.set_before(stanza, repo, m.proof.lsn))
-    if repo == home then
-      rb.check(v.valid[set.label], "repo%d: pgbackrest verify does not list set %s as valid", repo, set.label)
+    local from = repo == home and set or (m.proof and m.proof.lsn and last and
+      pgbr.set_before(stanza, repo, m.proof.lsn, (set.database or {}).id, last:sub(1, 8)))
+    if from then
+      rb.check(v.valid[from.label], "repo%d: pgbackrest verify does not list set %s as valid", repo, from.label)
     end
     if from and last then
       local missing, n = pgbr.wal_gaps(target, stanza, from, from.archive.start, last, m.source.wal_segment_size)
@@ -371,11 +397,17 @@ function pgbr.prune(target, folders, proven)
   end
   -- Its own set, and the one its drill restored (another repository's
   -- with repo=), each with the sets it depends on.
+  local pinned = {} -- repo -> the held sets' earliest start (epoch)
+  local checks = {} -- the held sets whose WAL to L must survive
   local function hold(repo, label)
     local b = by_key[repo .. " " .. label]
     keep[repo .. " " .. label] = true
+    if not b then return end
     -- A full set's reference is JSON null.
-    for _, ref in ipairs(b and type(b.reference) == "table" and b.reference or {}) do keep[repo .. " " .. ref] = true end
+    for _, ref in ipairs(type(b.reference) == "table" and b.reference or {}) do keep[repo .. " " .. ref] = true end
+    local t = b.timestamp and math.tointeger(b.timestamp.start)
+    if t and (not pinned[repo] or t < pinned[repo]) then pinned[repo] = t end
+    checks[#checks + 1] = b
   end
   if newest then
     local r = proven[newest.stamp].restore
@@ -383,7 +415,7 @@ function pgbr.prune(target, folders, proven)
     hold(home, newest.manifest.pgbackrest.label)
     local repo = type(r) == "table" and math.tointeger(r.repo) or home
     local label = type(r) == "table" and type(r.label) == "string" and r.label or newest.manifest.pgbackrest.label
-    hold(repo, label)
+    if repo ~= home or label ~= newest.manifest.pgbackrest.label then hold(repo, label) end
     ff.log.info(string.format("%s: the newest drill-proven backup is %s (set %s in repo%d%s): kept with what it depends on",
       target, newest.stamp, newest.manifest.pgbackrest.label, home,
       (repo ~= home or label ~= newest.manifest.pgbackrest.label) and string.format("; its drill restored set %s from repo%d", label, repo) or ""))
@@ -394,32 +426,65 @@ function pgbr.prune(target, folders, proven)
     rb.check(plan.ok, "pgbackrest expire --repo=%d --dry-run failed (exit %d, see %s): %s", repo, plan.code, plan.raw, plan.tail)
     for label in plan.output:gmatch("repo" .. repo .. ": remove expired backup ([%w_%-]+)") do
       local k = repo .. " " .. label
-      if keep[k] then
+      local b = by_key[k]
+      local start = b and b.timestamp and math.tointeger(b.timestamp.start)
+      if gone[k] then
+        -- taken along with a set it depends on
+      elseif not b then
+        ff.log.warn(string.format("repo%d: pgBackRest's retention names %s, which its info does not list: left to pgBackRest", repo, label))
+      elseif keep[k] then
         held[#held + 1] = "repo" .. k
         ff.log.warn(string.format("repo%d: pgBackRest's retention would expire set %s, which the newest drill-proven backup needs: kept (drill a newer backup to let it go)",
           repo, label))
-      elseif not gone[k] then
+      elseif pinned[repo] and not (start and start < pinned[repo]) then
+        -- Expiring a set removes the WAL only it needed: one newer than a
+        -- held set could take WAL the held set replays to its proof point.
+        held[#held + 1] = "repo" .. k
+        ff.log.warn(string.format("repo%d: pgBackRest's retention would expire set %s, newer than a set kept for the newest drill-proven backup: kept with it",
+          repo, label))
+      else
         -- A set expired with --set takes the sets that depend on it along.
         local r = rb.must(ff.pgbackrest.expire(target, repo, label))
         rb.check(r.ok, "pgbackrest expire --repo=%d --set=%s failed (exit %d, see %s): %s", repo, label, r.code, r.raw, r.tail)
         expired[#expired + 1] = "repo" .. k
         gone[k] = true
-        ff.log.info(string.format("repo%d: set %s expired (pgBackRest's retention)", repo, label))
+        for _, d in ipairs(stanza.backup or {}) do
+          if pgbr.repo_of(d) == repo and type(d.reference) == "table" then
+            for _, ref in ipairs(d.reference) do if ref == label then gone[repo .. " " .. d.label] = true end end
+          end
+        end
+        ff.log.info(string.format("repo%d: set %s %s (pgBackRest's retention)", repo, label,
+          ff.dry_run and "would expire" or "expired"))
       end
     end
   end
   -- What is left in the repositories (a rehearsal expired nothing: the
-  -- plan says what would go).
-  local left = {}
-  if ff.dry_run then
-    for k in pairs(by_key) do if not gone[k] then left[k] = true end end
-  else
-    for _, b in ipairs(pgbr.info(target).backup or {}) do left[pgbr.repo_of(b) .. " " .. b.label] = true end
+  -- plan says what would go). A repository pgBackRest cannot read now
+  -- lists no set: nothing of it is taken for gone.
+  local left, unread = {}, {}
+  local now = ff.dry_run and stanza or pgbr.info(target)
+  for _, r in ipairs(now.repo or {}) do
+    if not (r.status and r.status.code == 0) then unread[math.tointeger(r.key)] = true end
+  end
+  for _, b in ipairs(now.backup or {}) do
+    local k = pgbr.repo_of(b) .. " " .. b.label
+    if not (ff.dry_run and gone[k]) then left[k] = true end
+  end
+  -- The held sets' WAL must still reach the proof point: pgBackRest's
+  -- archive retention runs with every expire.
+  local last = newest and newest.manifest.proof and newest.manifest.proof.wal_segment
+  if not ff.dry_run and last and #expired > 0 then
+    for _, b in ipairs(checks) do
+      local missing = pgbr.wal_gaps(target, now, b, b.archive.start, last, newest.manifest.source.wal_segment_size)
+      rb.check(#missing == 0, "repo%d: after expire, the WAL set %s replays to the newest drill-proven proof point is gone: %s missing (check repo%d-retention-archive)",
+        pgbr.repo_of(b), b.label, table.concat(missing, ", "), pgbr.repo_of(b))
+    end
   end
   local doomed = {}
   for _, f in ipairs(folders) do
-    local k = (math.tointeger(f.manifest.pgbackrest.repo) or 1) .. " " .. tostring(f.manifest.pgbackrest.label)
-    if not left[k] and f ~= newest then doomed[#doomed + 1] = f end
+    local repo = math.tointeger(f.manifest.pgbackrest.repo) or 1
+    local k = repo .. " " .. tostring(f.manifest.pgbackrest.label)
+    if not left[k] and not unread[repo] and f ~= newest then doomed[#doomed + 1] = f end
   end
   return doomed, expired, held
 end
@@ -485,7 +550,12 @@ function pgbr.instance(p, m, recovery, major)
     for _, k in ipairs(pgbr.repos(stanza)) do known[k] = true end
     rb.check(known[repo], "repo=%d: stanza %s has no repository %d", repo, m.pgbackrest.stanza, repo)
     rb.check(m.proof and m.proof.lsn and m.proof.lsn ~= "(planned)", "repo=%d: the backup has no proof point to restore to", repo)
-    local b = pgbr.set_before(stanza, repo, m.proof.lsn)
+    local own
+    for _, x in ipairs(stanza.backup or {}) do
+      if x.label == m.pgbackrest.label and pgbr.repo_of(x) == home then own = x end
+    end
+    local b = pgbr.set_before(stanza, repo, m.proof.lsn, own and (own.database or {}).id,
+      type(m.proof.wal_segment) == "string" and m.proof.wal_segment:sub(1, 8) or nil)
     rb.check(b, "repo%d holds no backup set of stanza %s that ended before the proof point %s: nothing there can reach it",
       repo, m.pgbackrest.stanza, m.proof.lsn)
     label = b.label

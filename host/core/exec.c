@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -286,7 +287,7 @@ static void child_close_from(int lowfd)
 
 static void child_run(const char *const *argv, const char *const *env,
 		      const ff_exec_opts *o, int null_fd, int out_fd, int data_fd,
-		      int st_fd)
+		      int st_fd, pid_t parent)
 {
 	struct sigaction dfl;
 	sigset_t none;
@@ -330,6 +331,10 @@ static void child_run(const char *const *argv, const char *const *env,
 	/* After dropping privileges: the target user must be able to enter it. */
 	if (o->cwd && chdir(o->cwd) < 0)
 		child_fail(st_fd, STEP_CHDIR);
+	/* After setuid too, which clears it. A parent already gone before
+	 * this line would never send it: then the child does not start. */
+	if (o->die_with_parent && (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent))
+		child_fail(st_fd, STEP_SETUP);
 
 	execve(argv[0], (char *const *)argv, (char *const *)env);
 	child_fail(st_fd, STEP_EXEC);
@@ -455,12 +460,13 @@ static int run_start(run *r, const char *const *argv, const char *const *env, ff
 	child_status cs;
 	ssize_t n;
 
+	pid_t parent = getpid();
 	r->start = now_s();
 	if ((r->pid = fork()) < 0)
 		return ff_err_set(e, FF_EFAIL, "exec %s: fork: %s", r->prog, strerror(errno));
 	if (r->pid == 0)
 		child_run(argv, env, o, o->stdin_fd > 0 ? o->stdin_fd : r->null_fd, r->out[1],
-			  r->data[1], r->st[1]);
+			  r->data[1], r->st[1], parent);
 
 	/* Also from this side, so the group exists before we ever signal it. */
 	setpgid(r->pid, r->pid);

@@ -48,6 +48,12 @@ typedef struct ff_exec_opts {
 	uid_t run_as;           /* run as this uid/gid when as_user is set */
 	gid_t run_as_gid;
 	int as_user;
+	int die_with_parent;    /* the child gets SIGTERM when the thread that
+	                           started it ends, ffrun killed with SIGKILL
+	                           included (PR_SET_PDEATHSIG): for a child
+	                           that must not go on alone (pgBackRest,
+	                           holding its lock and repository). Start it
+	                           from the thread that waits for it. */
 } ff_exec_opts;
 
 typedef struct ff_exec_result {

@@ -38,8 +38,11 @@ int ff_pgbr_run(ff_pgbr_result *r, const ff_pgbr_opts *o, const char *const *arg
 		argv[n++] = args[i];
 	}
 	argv[n] = NULL;
+	/* A killed ffrun takes pgBackRest along (SIGTERM: it stops cleanly,
+	 * its lock released; a backup it left is resumed or removed by
+	 * pgBackRest's next one), never leaving it working alone. */
 	ff_exec_opts x = { .out_fd = o->log_fd, .timeout_s = o->timeout_s, .cancel = o->cancel,
-			   .tail_max = 2048 };
+			   .tail_max = 2048, .die_with_parent = 1 };
 	if (geteuid() == 0) {
 		struct passwd *pw = getpwnam(o->os_user ? o->os_user : "postgres");
 		if (!pw)

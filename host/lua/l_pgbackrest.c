@@ -215,18 +215,21 @@ static const char *expire_label(lua_State *L)
 
 /* ff.pgbackrest.expire(target, repo, label) -> result | nil, message, code
  * pgbackrest expire --repo=N --set=LABEL: that set (and the sets that
- * depend on it) go, and the WAL no set kept needs, by the repository's
- * archive retention. */
+ * depend on it) go, with the WAL only they needed. The repository's
+ * retention is set to its maximum for the call, as pgBackRest asks of an
+ * expire by set: no other set and no other WAL goes with it. */
 static int pgbr_expire(lua_State *L)
 {
 	const ff_target *t = pgbr_target(L, 1);
-	char repo[32], set[96];
+	char repo[32], set[96], full[64], archive[64];
 	int r = repo_arg(L, 2, "expire");
 	if (r == 0)
 		luaL_argerror(L, 2, "pgbackrest.expire: name the repository (1 to 256)");
 	snprintf(repo, sizeof(repo), "--repo=%d", r);
 	snprintf(set, sizeof(set), "--set=%s", expire_label(L));
-	const char *args[] = { "expire", repo, set, NULL };
+	snprintf(full, sizeof(full), "--repo%d-retention-full=9999999", r);
+	snprintf(archive, sizeof(archive), "--repo%d-retention-archive=9999999", r);
+	const char *args[] = { "expire", repo, set, full, archive, NULL };
 	return run(L, t, args, "pgbackrest-expire.log", 600);
 }
 

@@ -347,10 +347,14 @@ ff drill "backup=$(basename "$B2")" > "$WORK/i4.out" 2> "$WORK/i4.err"; rc=$?
 check "i: drill of the repo2 backup from its own repository: PASS, exact, restored from repo 2 ($(why "$WORK/i4.err"))" \
   jcheck "$(last_drill)/summary.json" "assert($rc == 0 and j.status == 'PASS' and j.proof_level == 'exact', 'status')
 assert(j.restore.repo == 2 and j.restore.label == '$SET2', 'repo ' .. tostring(j.restore.repo))"
+check "i: pgbackrest restore ran with --repo=2 (its own log's last restore)" \
+  bash -c "grep 'restore command begin' '$BR/log/two-restore.log' | tail -n 1 | grep -q -- ' --repo=2 '"
 ff drill "backup=$(basename "$B2")" repo=1 > "$WORK/i5.out" 2> "$WORK/i5.err"; rc=$?
 check "i: the same drill from repo1: PASS, exact at the same point $L2, from repo1's set $SET1 and its WAL ($(why "$WORK/i5.err"))" \
   jcheck "$(last_drill)/summary.json" "assert($rc == 0 and j.status == 'PASS' and j.proof_level == 'exact', 'status')
 assert(j.restore.repo == 1 and j.restore.label == '$SET1' and j.restore.target == '$L2', 'repo ' .. tostring(j.restore.repo))"
+check "i: pgbackrest restore ran with --repo=1 (its own log's last restore)" \
+  bash -c "grep 'restore command begin' '$BR/log/two-restore.log' | tail -n 1 | grep -q -- ' --repo=1 '"
 ff drill "backup=$(basename "$B1")" repo=2 > "$WORK/i6.out" 2> "$WORK/i6.err"; rc=$?
 check "i: a drill of the repo1 backup from repo2, whose only set ended after its proof point: exit 1 saying so ($(why "$WORK/i6.err"))" \
   bash -c "[ $rc = 1 ] && grep -q 'repo2 holds no backup set of stanza two that ended before the proof point' '$WORK/i6.err'"
@@ -385,7 +389,7 @@ pg_sql src sample "INSERT INTO ff_writes (v) VALUES ('not archived yet')" > /dev
 sleep 2.2
 ff gate max_archive_lag=1 > "$WORK/j2.out" 2> "$WORK/j2.err"; rc=$?
 check "j: gate max_archive_lag=1 with WAL written 2 s ago and not archived: FAIL naming the lag ($(why "$WORK/j2.err"))" \
-  bash -c "[ $rc = 1 ] && grep -q 'is proved, but the WAL archive lags [0-9m]*s = [0-9]* s (limit 1 s)' '$WORK/j2.err'"
+  bash -c "[ $rc = 1 ] && grep -q 'is proved, but WAL has waited [0-9m]*s = [0-9]* s for the archive (limit 1 s)' '$WORK/j2.err'"
 check "j: that gate's evidence holds the lag (bytes above 0)" \
   jcheck "$(ls -1d "$WS"/evidence/*-gate* | sort -V | tail -n 1)/summary.json" "
 assert(j.status == 'FAIL' and j.wal_archive.lag_bytes > 0 and j.wal_archive.lag_s >= 2 and j.gate.reason == 'archive lag', 'lag')"
@@ -424,7 +428,7 @@ check "k: $SET1 is still in repo1, and the folders of B1, B2, B3 are all there" 
 ff drill "backup=$(basename "$B3")" > "$WORK/k3.out" 2> "$WORK/k3.err"; rc=$?
 check "k: drill of the new backup: PASS ($(why "$WORK/k3.err"))" [ "$rc" = 0 ]
 ff --dry-run prune > "$WORK/k4.out" 2> "$WORK/k4.err"; rc=$?
-k4() { [ "$rc" = 0 ] && grep -q "repo1: set $SET1 expired" "$WORK/k4.err" && [ -d "$B1" ] && has_set "$SET1"; }
+k4() { [ "$rc" = 0 ] && grep -q "repo1: set $SET1 would expire" "$WORK/k4.err" && [ -d "$B1" ] && has_set "$SET1"; }
 check "k: prune --dry-run: exit 0, $SET1 would expire, nothing is removed" k4
 ff prune > "$WORK/k5.out" 2> "$WORK/k5.err"; rc=$?
 check "k: prune now that a newer backup is proved: $SET1 expired from repo1 and B1's folder removed; B2 (repo2) and B3 kept ($(why "$WORK/k5.err"))" \
@@ -434,9 +438,77 @@ check "k: pgBackRest no longer lists $SET1; $SET2 and $SET3 are there" k6
 ff report > "$WORK/k7.out" 2> "$WORK/k7.err"; rc=$?
 check "k: report: the physical backups' folders follow their sets, not keep_last/keep_days" \
   bash -c "[ $rc = 0 ] && grep -q '^$(basename "$B2") .*kept: while its pgBackRest set is in its repository' '$WORK/k7.out'"
+
 check "k: the prune's evidence lists the set expired and the folder removed" \
   jcheck "$(ls -1d "$WS"/evidence/*-prune* | sort -V | tail -n 1)/summary.json" "
 assert(j.expire.expired[1] == 'prod repo1 $SET1' and j.expire.removed[1] == '$(basename "$B1")', 'expire')"
+
+# ---- l. SIGKILL during backup and drill ---------------------------------------
+# kill9 WHAT WHEN: start ffrun WHAT in the background, SIGKILL it once WHEN
+# (a pattern) is in its newest evidence's events, or for "pgbackrest" once
+# a pgbackrest child of the stanza runs; SEEN says whether it was.
+kill9() {
+  local what=$1 when=$2 runs pid
+  runs=$(ls "$WS/evidence" | wc -l)
+  ls "$WS/evidence" | sort > "$WORK/ev.before"
+  SEEN=0
+  "$FFRUN" -q -c "$WS/ffrun.yaml" $what > /dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 1 1500); do
+    if [ "$(ls "$WS/evidence" | wc -l)" -gt "$runs" ]; then
+      case $when in
+        pgbackrest) pgrep -f -- "--stanza=two (backup|restore)" > /dev/null && SEEN=1 && break ;;
+        *) grep -q "$when" "$(last_evidence "$WS")/events.jsonl" 2>/dev/null && SEEN=1 && break ;;
+      esac
+    fi
+    sleep 0.01
+  done
+  kill -9 "$pid"; wait "$pid" 2>/dev/null
+  # Its own evidence folder: the one that was not there before (a name
+  # sort could put another run of the same second after it).
+  KILLED_EV=$WS/evidence/$(ls "$WS/evidence" | sort | comm -13 "$WORK/ev.before" - | head -n 1)
+}
+# Gone within 10 s: a process matching $1.
+gone() { for _ in $(seq 1 100); do pgrep -f -- "$1" > /dev/null || return 0; sleep 0.1; done; return 1; }
+slots() { pg_sql src postgres "SELECT count(*) FROM pg_replication_slots"; }
+noslot() { for _ in $(seq 1 50); do [ "$(slots)" = 0 ] && return 0; sleep 0.1; done; return 1; }
+unsealed() { [ ! -e "$1/summary.json" ] || ! grep -q '"status":"PASS"' "$1/summary.json"; }
+folders() { ls "$WS/backups" | grep -c '^[0-9]*-[0-9]*$'; }
+# pgBackRest's own log says when SIGTERM ended it (what ffrun's death sends).
+terms() { cat "$BR/log/two-$1.log" 2>/dev/null | grep -c 'terminated on signal \[SIGTERM\]'; }
+for when in pgbackrest logical_snapshot; do
+  f0=$(folders) s0=$(two_sets) t0=$(terms backup)
+  kill9 "backup type=full" "$when"
+  check "l (backup, SIGKILL during $when): caught there" [ "$SEEN" = 1 ]
+  check "l (backup, SIGKILL during $when): pgBackRest stopped with it (no pgbackrest backup left running)" gone "--stanza=two backup"
+  if [ "$when" = pgbackrest ]; then
+    l_term() { [ "$(terms backup)" -gt "$t0" ] && [ "$(two_sets)" = "$s0" ]; }
+    check "l (backup, SIGKILL during pgbackrest backup): pgBackRest ended on the SIGTERM ffrun's death sent, no set made" l_term
+  fi
+  check "l (backup, SIGKILL during $when): no replication slot left on the source" noslot
+  check "l (backup, SIGKILL during $when): the backups lock is free" flock -n "$WS/backups/.ffrun.lock" true
+  l_none() { [ "$(folders)" = "$f0" ] && unsealed "$KILLED_EV"; }
+  check "l (backup, SIGKILL during $when): no complete-looking folder from it ($f0 before, $(folders) after), and no PASS in its evidence ($(basename "$KILLED_EV"))" l_none
+  ff backup type=full > "$WORK/l.out" 2> "$WORK/l.err"; rc=$?
+  check "l (backup, SIGKILL during $when): the next backup passes and removes the .partial ($(why "$WORK/l.err"))" \
+    bash -c "[ $rc = 0 ] && ! ls -d '$WS'/backups/*.partial > /dev/null 2>&1"
+done
+for when in pgbackrest '"step":"restore"'; do
+  name=$([ "$when" = pgbackrest ] && echo "pgbackrest restore" || echo "the restored server's start")
+  base=$(ls -d /tmp/ffrun-drill-* 2>/dev/null | wc -l) t0=$(terms restore)
+  kill9 drill "$when"
+  check "l (drill, SIGKILL after $name): caught there ($(basename "$KILLED_EV"))" [ "$SEEN" = 1 ]
+  check "l (drill, SIGKILL after $name): pgbackrest restore stopped with it" gone "--stanza=two restore"
+  if [ "$when" = pgbackrest ]; then
+    check "l (drill, SIGKILL during pgbackrest restore): pgBackRest ended on the SIGTERM ffrun's death sent" \
+      bash -c "[ \"\$(cat '$BR/log/two-restore.log' | grep -c 'terminated on signal \[SIGTERM\]')\" -gt '$t0' ]"
+  fi
+  check "l (drill, SIGKILL after $name): no PASS in its evidence" unsealed "$KILLED_EV"
+  ff drill > "$WORK/l.out" 2> "$WORK/l.err"; rc=$?
+  # (pgrep in this shell: a bash -c would match its own argv.)
+  l_reaped() { [ "$rc" = 0 ] && [ "$(ls -d /tmp/ffrun-drill-* 2>/dev/null | wc -l)" -le "$base" ] && ! pgrep -f -- "/tmp/ffrun-drill-[^ ]*/data" > /dev/null; }
+  check "l (drill, SIGKILL after $name): the next drill passes and reaps the dead run's instance ($(why "$WORK/l.err"))" l_reaped
+done
 WS=$WORK/ws
 
 # ---- d. an encrypted repository ---------------------------------------------
