@@ -443,6 +443,25 @@ check "k: the prune's evidence lists the set expired and the folder removed" \
   jcheck "$(ls -1d "$WS"/evidence/*-prune* | sort -V | tail -n 1)/summary.json" "
 assert(j.expire.expired[1] == 'prod repo1 $SET1' and j.expire.removed[1] == '$(basename "$B1")', 'expire')"
 
+# A kept set between an older one that expires and a newer one: the older
+# one goes, with only the WAL it alone needed; the kept set still replays
+# to its proof point.
+ff backup type=full > "$WORK/k8.out" 2> "$WORK/k8.err" && B4=$WS/backups/$(newest) &&
+  ff drill "backup=$(basename "$B4")" > "$WORK/k8.out" 2> "$WORK/k8.err" && sleep 1 &&
+  ff backup type=full > "$WORK/k9.out" 2> "$WORK/k9.err" || nok "k: a fourth backup, drilled, and a fifth ($(why "$WORK/k9.err"))"
+SET4=$(jget "$B4/manifest.json" j.pgbackrest.label)
+ff prune > "$WORK/k10.out" 2> "$WORK/k10.err"; rc=$?
+k10() {
+  [ "$rc" = 0 ] && grep -q "repo1: set $SET3 expired" "$WORK/k10.err" &&
+    grep -q "repo1: pgBackRest.s retention would expire set $SET4, which the newest drill-proven backup needs: kept" "$WORK/k10.err" &&
+    ! has_set "$SET3" && has_set "$SET4" && [ ! -e "$B3" ] && [ -d "$B4" ]
+}
+check "k: three fulls, the middle one ($SET4) proved: the oldest ($SET3) expires, the proved one stays ($(why "$WORK/k10.err"))" k10
+ff verify "path=$B4" > "$WORK/k11.out" 2> "$WORK/k11.err"; rc=$?
+check "k: the kept set's WAL to its proof point is whole after the expire: verify exit 0 ($(why "$WORK/k11.err"))" [ "$rc" = 0 ]
+ff drill "backup=$(basename "$B4")" > "$WORK/k12.out" 2> "$WORK/k12.err"; rc=$?
+check "k: and it still drills to its proof point: PASS ($(why "$WORK/k12.err"))" [ "$rc" = 0 ]
+
 # ---- l. SIGKILL during backup and drill ---------------------------------------
 # kill9 WHAT WHEN: start ffrun WHAT in the background, SIGKILL it once WHEN
 # (a pattern) is in its newest evidence's events, or for "pgbackrest" once
@@ -476,6 +495,10 @@ unsealed() { [ ! -e "$1/summary.json" ] || ! grep -q '"status":"PASS"' "$1/summa
 folders() { ls "$WS/backups" | grep -c '^[0-9]*-[0-9]*$'; }
 # pgBackRest's own log says when SIGTERM ended it (what ffrun's death sends).
 terms() { cat "$BR/log/two-$1.log" 2>/dev/null | grep -c 'terminated on signal \[SIGTERM\]'; }
+# Enough data (some 250 MB, little of it compressible) that pgbackrest
+# restore and backup are still running when ffrun is killed.
+pg_sql src sample "CREATE TABLE ff_bulk AS SELECT g, md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text) AS v
+  FROM generate_series(1, 1500000) g" > /dev/null || nok "l: ff_bulk"
 for when in pgbackrest logical_snapshot; do
   f0=$(folders) s0=$(two_sets) t0=$(terms backup)
   kill9 "backup type=full" "$when"
@@ -509,6 +532,7 @@ for when in pgbackrest '"step":"restore"'; do
   l_reaped() { [ "$rc" = 0 ] && [ "$(ls -d /tmp/ffrun-drill-* 2>/dev/null | wc -l)" -le "$base" ] && ! pgrep -f -- "/tmp/ffrun-drill-[^ ]*/data" > /dev/null; }
   check "l (drill, SIGKILL after $name): the next drill passes and reaps the dead run's instance ($(why "$WORK/l.err"))" l_reaped
 done
+pg_sql src sample "DROP TABLE ff_bulk" > /dev/null || nok "l: ff_bulk dropped"
 WS=$WORK/ws
 
 # ---- d. an encrypted repository ---------------------------------------------
