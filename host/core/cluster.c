@@ -28,15 +28,42 @@ static void kill_server(pid_t pm);
 const char *const ff_cluster_initdb_opts[] = { "-U", "postgres", "-A", "trust",
 	"-E", "UTF8", "--locale=C.UTF-8", "--no-sync", NULL };
 
+/* The tools' environment: PATH and the locale, and for an instance that
+ * pgBackRest restored ffrun's PGBACKREST_* variables (a repository's key
+ * or cipher passphrase may be given there, not in pgbackrest.conf: the
+ * server's archive-get needs them as pgbackrest restore did). Only those:
+ * the server reads PGPORT and PGDATA. NULL when out of memory. */
+static char **tool_env(const ff_cluster *c)
+{
+	extern char **environ;
+	static const char *const base[] = { "PATH=/usr/bin:/bin", "LANG=C.UTF-8", "LC_ALL=C.UTF-8" };
+	size_t n = 0, k = 0;
+	for (char **v = environ; *v; v++)
+		n++;
+	char **env = calloc(n + 4, sizeof(char *));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < 3; i++)
+		env[k++] = (char *)base[i];
+	for (char **v = environ; c->pgbr_env && *v; v++)
+		if (!strncmp(*v, "PGBACKREST_", 11))
+			env[k++] = *v;
+	return env;
+}
+
 int ff_cluster_tool(const ff_cluster *c, const char *const *argv, int log_fd,
 		    const volatile int *cancel, double timeout, ff_err *e)
 {
-	static const char *const env[] = { "PATH=/usr/bin:/bin", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", NULL };
-	ff_exec_opts o = { .env = env, .out_fd = log_fd, .timeout_s = timeout, .tail_max = 1024,
-			   .cancel = cancel, .as_user = c->as_user, .run_as = c->uid,
+	/* Pointers into environ and constants: only the array is ours. */
+	char **env = tool_env(c);
+	if (!env)
+		return ff_err_set(e, FF_EINTERNAL, "%s: out of memory", argv[0]);
+	ff_exec_opts o = { .env = (const char *const *)env, .out_fd = log_fd, .timeout_s = timeout,
+			   .tail_max = 1024, .cancel = cancel, .as_user = c->as_user, .run_as = c->uid,
 			   .run_as_gid = c->gid, .cwd = c->dir };
 	ff_exec_result r = {0};
 	int rc = ff_exec_run(&r, argv, &o, e);
+	free(env);
 	if (rc == 0 && !(r.exited && r.status == 0)) {
 		char tail[300];
 		snprintf(tail, sizeof(tail), "%s", r.tail ? r.tail : "");

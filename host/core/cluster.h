@@ -25,6 +25,9 @@ typedef struct ff_cluster {
 	int owner_fd;         /* ffrun.owner, flock'ed while this run lives */
 	double restore_s;     /* a restored instance: the restore's time, */
 	double recover_s;     /* and recovery's, from start to promotion */
+	int pgbr_env;         /* restored by pgBackRest: its tools (the
+	                         server, whose restore_command runs pgbackrest
+	                         archive-get) get ffrun's PGBACKREST_* too */
 } ff_cluster;
 
 /* Create and start. bindir holds initdb/pg_ctl; os_user is used when ffrun

@@ -216,6 +216,7 @@ int ff_cluster_restore(ff_cluster *c, const char *bindir, const char *os_user,
 		return rc;
 	if ((rc = ff_cluster_prepare(c, bindir, os_user, e)) < 0)
 		return rc;
+	c->pgbr_env = 1;
 	if ((rc = restore(c, os_user, o, log_fd, cancel, e)) < 0)
 		goto fail;
 	/* A data folder from a Debian-style cluster has no postgresql.conf of

@@ -465,18 +465,25 @@ check "k: and it still drills to its proof point: PASS ($(why "$WORK/k12.err"))"
 # ---- l. SIGKILL during backup and drill ---------------------------------------
 # kill9 WHAT WHEN: start ffrun WHAT in the background, SIGKILL it once WHEN
 # (a pattern) is in its newest evidence's events, or for "pgbackrest" once
-# a pgbackrest child of the stanza runs; SEEN says whether it was.
+# the pgbackrest backup (restore, for a drill) of the stanza has begun;
+# SEEN says whether it was.
+# pgBackRest's own log: how many times COMMAND began (it handles SIGTERM
+# from then on; a signal before its handlers are set kills it unlogged).
+begins() { cat "$BR/log/two-$1.log" 2>/dev/null | grep -c "$1 command begin"; }
 kill9() {
-  local what=$1 when=$2 runs pid
+  local what=$1 when=$2 cmd=backup runs pid b0
+  [ "${what%% *}" = drill ] && cmd=restore
   runs=$(ls "$WS/evidence" | wc -l)
   ls "$WS/evidence" | sort > "$WORK/ev.before"
+  b0=$(begins $cmd)
   SEEN=0
   "$FFRUN" -q -c "$WS/ffrun.yaml" $what > /dev/null 2>&1 &
   pid=$!
   for _ in $(seq 1 1500); do
     if [ "$(ls "$WS/evidence" | wc -l)" -gt "$runs" ]; then
       case $when in
-        pgbackrest) pgrep -f -- "--stanza=two (backup|restore)" > /dev/null && SEEN=1 && break ;;
+        pgbackrest) [ "$(begins $cmd)" -gt "$b0" ] && pgrep -f -- "--stanza=two (backup|restore)" > /dev/null &&
+          SEEN=1 && break ;;
         *) grep -q "$when" "$(last_evidence "$WS")/events.jsonl" 2>/dev/null && SEEN=1 && break ;;
       esac
     fi
@@ -533,6 +540,29 @@ for when in pgbackrest '"step":"restore"'; do
   check "l (drill, SIGKILL after $name): the next drill passes and reaps the dead run's instance ($(why "$WORK/l.err"))" l_reaped
 done
 pg_sql src sample "DROP TABLE ff_bulk" > /dev/null || nok "l: ff_bulk dropped"
+WS=$WORK/ws
+
+# ---- m. a repository whose cipher passphrase is in the environment ----------
+# Not in pgbackrest.conf: PGBACKREST_REPO1_CIPHER_PASS in ffrun's
+# environment reaches pgbackrest, and the drill's restored server, whose
+# archive-get fetches the WAL to L.
+ENV_PASS="ffrun-env-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+mkdir -p "$BR/repo_envenc"; if _pg_is_root; then chown -R "$PG_OS_USER:" "$BR/repo_envenc"; fi
+conf "$BR/envenc.conf" envenc "$BR/repo_envenc" "repo1-cipher-type=aes-256-cbc"
+pg_sql src postgres "ALTER SYSTEM SET archive_command = 'PGBACKREST_REPO1_CIPHER_PASS=$ENV_PASS pgbackrest --config=$BR/envenc.conf --stanza=envenc archive-push %p'" &&
+  pg_sql src postgres "SELECT pg_reload_conf()" > /dev/null || nok "m: archive_command to the env-encrypted stanza"
+as_pg env "PGBACKREST_REPO1_CIPHER_PASS=$ENV_PASS" pgbackrest --config="$BR/envenc.conf" --stanza=envenc stanza-create > "$WORK/stanza-envenc.log" 2>&1 ||
+  nok "m: stanza-create (env passphrase): $(tail -n 3 "$WORK/stanza-envenc.log")"
+WS=$WORK/ws-envenc
+config "$WS" "$BR/envenc.conf" envenc
+PGBACKREST_REPO1_CIPHER_PASS=$ENV_PASS ff backup type=full > "$WORK/m1.out" 2> "$WORK/m1.err"; rc=$?
+check "m: backup with the passphrase only in ffrun's environment: exit 0, the repository encrypted ($(why "$WORK/m1.err"))" \
+  bash -c "[ $rc = 0 ] && grep -q '\"cipher\":\"aes-256-cbc\"' '$WS/backups/$(newest)/pgbackrest_info.json'"
+PGBACKREST_REPO1_CIPHER_PASS=$ENV_PASS ff drill > "$WORK/m2.out" 2> "$WORK/m2.err"; rc=$?
+check "m: drill: PASS, exact (the restored server's archive-get had the passphrase for the WAL to L) ($(why "$WORK/m2.err"))" \
+  jcheck "$(last_drill)/summary.json" "assert($rc == 0 and j.status == 'PASS' and j.proof_level == 'exact', 'status')"
+check "m: the environment's passphrase appears in no ffrun output, log, backup or evidence file" \
+  bash -c "! grep -rqF '$ENV_PASS' '$WS' '$WORK/m1.out' '$WORK/m1.err' '$WORK/m2.out' '$WORK/m2.err'"
 WS=$WORK/ws
 
 # ---- d. an encrypted repository ---------------------------------------------
