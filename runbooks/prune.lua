@@ -10,7 +10,7 @@ local pgbr = require "pgbackrest"
 local cfg = ff.config
 local root = ff.paths.backups
 local lock, doomed, kept, proven, old_evidence, admin
-local physical = {} -- engine pgbackrest: target -> its backup folders, oldest first
+local physical = {} -- engine pgbackrest: config and stanza -> the backup folders, oldest first (and .target)
 
 -- The evidence a kept backup needs: the run that made it and the drill
 -- that proved it. A set of folder names.
@@ -72,8 +72,11 @@ return {
             local t = m.source and m.source.target
             local c = cfg.targets[t]
             if c and c.engine == "pgbackrest" and c.pgbackrest.stanza == m.pgbackrest.stanza then
-              physical[t] = physical[t] or {}
-              table.insert(physical[t], { stamp = b.stamp, path = b.path, manifest = m })
+              -- A stanza is a whole cluster: the targets that share it are
+              -- pruned together, each database's newest proven set kept.
+              local key = c.pgbackrest.config .. "\0" .. c.pgbackrest.stanza
+              physical[key] = physical[key] or { target = t }
+              table.insert(physical[key], { stamp = b.stamp, path = b.path, manifest = m })
             else
               ff.log.warn(string.format("%s: a pgBackRest backup of target %s (stanza %s), which the configuration does not name with that stanza: left alone",
                 b.path, tostring(t), tostring(m.pgbackrest.stanza)))
@@ -115,11 +118,12 @@ return {
       doc = "engine pgbackrest: pgBackRest's retention expires sets (never the one the newest drill-proven backup restored), and the folders of sets gone go",
       run = function()
         local removed, expired, held = {}, {}, {}
-        local names = {}
-        for t in pairs(physical) do names[#names + 1] = t end
-        table.sort(names)
-        for _, t in ipairs(names) do
-          local gone, e, h = pgbr.prune(t, physical[t], proven)
+        local keys = {}
+        for k in pairs(physical) do keys[#keys + 1] = k end
+        table.sort(keys)
+        for _, k in ipairs(keys) do
+          local t = physical[k].target
+          local gone, e, h = pgbr.prune(t, physical[k], proven)
           for _, x in ipairs(e) do expired[#expired + 1] = t .. " " .. x end
           for _, x in ipairs(h) do held[#held + 1] = t .. " " .. x end
           for _, f in ipairs(gone) do

@@ -1172,7 +1172,8 @@ function ff.pgbackrest.verify(target, repo) end
 ---@return string? code
 function ff.pgbackrest.wal_list(target, repo, archive_id, dir) end
 
----Read. pgbackrest expire --repo=repo --dry-run --log-level-console=info:
+---Read. pgbackrest expire --repo=repo --dry-run --log-level-console=info
+-----log-level-stderr=off:
 ---output holds one "repoN: remove expired backup LABEL" line for each set
 ---the repository's retention would expire.
 ---@param target string
@@ -1193,6 +1194,21 @@ function ff.pgbackrest.expire_plan(target, repo) end
 ---@return string? err
 ---@return string? code
 function ff.pgbackrest.expire(target, repo, label) end
+
+---Write. pgbackrest expire --repo=repo with the repository's retention set
+---for the call to keep `fulls` full sets, every diff, and the WAL of all of
+---them (retention-full-type count, retention-full and retention-archive =
+---fulls, retention-archive-type full, retention-diff at its maximum): with
+---fulls the number of full sets it has, no set goes and the WAL older than
+---the oldest does. Raises for fulls outside 1 to 9999999. Dry-run
+---stand-in as check's.
+---@param target string
+---@param repo integer
+---@param fulls integer
+---@return FfPgbackrestResult? result
+---@return string? err
+---@return string? code
+function ff.pgbackrest.expire_wal(target, repo, fulls) end
 
 ---Read. pgbackrest info --output=json [--set=label]. Raises for a label
 ---that is not one.

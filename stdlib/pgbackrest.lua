@@ -231,15 +231,27 @@ function pgbr.lsn(s)
   return tonumber(hi, 16) * 4294967296 + tonumber(lo, 16)
 end
 
+--- The cluster a backup set b is of: "SYSTEM-ID VERSION" of its entry in
+--- the stanza's db list (pgBackRest numbers those in each repository's
+--- own history: the id alone is not comparable across repositories).
+function pgbr.db_of(stanza, b)
+  local d = b and b.database or {}
+  for _, x in ipairs(stanza.db or {}) do
+    if x.id == d.id and math.tointeger(x["repo-key"]) == pgbr.repo_of(b) then
+      return string.format("%.0f %s", tonumber(x["system-id"]) or -1, tostring(x.version))
+    end
+  end
+end
+
 --- The newest backup set of the stanza in repository repo that ended at
 --- or before lsn (a recovery to lsn can start from it), or nil. Only a
---- set of the same database (pgBackRest's db id: a stanza-upgrade starts
---- another) and, when tli is given, on that timeline (its first WAL
---- segment's): LSNs of others say nothing of lsn.
-function pgbr.set_before(stanza, repo, lsn, db_id, tli)
+--- set of the cluster db (pgbr.db_of; a stanza-upgrade starts another)
+--- and, when tli is given, on that timeline (its first WAL segment's):
+--- LSNs of others say nothing of lsn.
+function pgbr.set_before(stanza, repo, lsn, db, tli)
   local best
   for _, b in ipairs(stanza.backup or {}) do
-    local same = (db_id == nil or (b.database or {}).id == db_id)
+    local same = (db == nil or pgbr.db_of(stanza, b) == db)
       and (tli == nil or (b.archive and type(b.archive.start) == "string" and b.archive.start:sub(1, 8) == tli))
     if same and pgbr.repo_of(b) == repo and b.lsn and b.lsn.stop and pgbr.lsn(b.lsn.stop) <= pgbr.lsn(lsn) then
       if not best or pgbr.lsn(b.lsn.stop) > pgbr.lsn(best.lsn.stop) then best = b end
@@ -357,7 +369,7 @@ function pgbr.verify_backup(m)
     rb.check(v.ok, "repo%d: pgbackrest verify says %s: %s", repo, tostring(v.status),
       #v.invalid > 0 and table.concat(v.invalid, "; ") or "see the raw verify log")
     local from = repo == home and set or (m.proof and m.proof.lsn and last and
-      pgbr.set_before(stanza, repo, m.proof.lsn, (set.database or {}).id, last:sub(1, 8)))
+      pgbr.set_before(stanza, repo, m.proof.lsn, pgbr.db_of(stanza, set) or "?", last:sub(1, 8)))
     if from then
       rb.check(v.valid[from.label], "repo%d: pgbackrest verify does not list set %s as valid", repo, from.label)
     end
@@ -376,54 +388,75 @@ function pgbr.verify_backup(m)
   return checked
 end
 
---- Retention of target's physical backups: pgBackRest's own (each
---- repository's repoN-retention-* in pgbackrest.conf) decides which sets
---- expire, `pgbackrest expire --dry-run` says which, and ffrun expires
---- them one by one (`--set`) except the set the newest drill-proven backup
---- of the target restored and the sets it depends on. folders are the
---- target's backup folders ({stamp, path, manifest}, oldest first), proven
---- backups.proven's map. A folder whose set is gone from its repository
---- can no longer be restored, and is returned to be removed; the newest
---- proven one never is. Returns doomed folders, expired "repoN LABEL"s,
---- and the sets kept against pgBackRest's retention.
+--- Retention of one stanza's physical backups (target: a target with
+--- that stanza and pgbackrest.conf; folders: the backup folders of every
+--- target that has them, {stamp, path, manifest}, oldest first; proven:
+--- backups.proven's map). pgBackRest's own retention (each repository's
+--- repoN-retention-* in pgbackrest.conf) decides which sets expire,
+--- `pgbackrest expire --dry-run` says which, and ffrun expires them one by
+--- one (`--set`) except, for each database, the set of its newest
+--- drill-proven backup, the set that drill restored, the sets they depend
+--- on, and any set newer than those in that repository. Then the WAL older
+--- than every set left goes (ff.pgbackrest.expire_wal), and the WAL from
+--- each kept set to its proof point is listed again. A folder whose set
+--- is gone from a repository pgBackRest reads is returned to be removed;
+--- a newest proven one never is. Returns doomed folders, expired
+--- "repoN LABEL"s, and the sets kept against pgBackRest's retention.
 function pgbr.prune(target, folders, proven)
   local stanza = pgbr.info(target)
   local by_key = {}
   for _, b in ipairs(stanza.backup or {}) do by_key[pgbr.repo_of(b) .. " " .. b.label] = b end
-  -- The newest proven folder, and the set its drill restored.
-  local keep, newest = {}, nil
-  for _, f in ipairs(folders) do
-    if proven[f.stamp] then newest = f end
+  -- The sets a set needs: the prior chain (what pgBackRest's --set
+  -- follows) and its references.
+  local function needs(repo, b, into)
+    local seen = 0
+    while b and seen < 10000 do
+      for _, ref in ipairs(type(b.reference) == "table" and b.reference or {}) do into[repo .. " " .. ref] = true end
+      if type(b.prior) ~= "string" then break end
+      into[repo .. " " .. b.prior] = true
+      b, seen = by_key[repo .. " " .. b.prior], seen + 1
+    end
   end
-  -- Its own set, and the one its drill restored (another repository's
-  -- with repo=), each with the sets it depends on.
-  local pinned = {} -- repo -> the held sets' earliest start (epoch)
-  local checks = {} -- the held sets whose WAL to L must survive
-  local function hold(repo, label)
-    local b = by_key[repo .. " " .. label]
-    keep[repo .. " " .. label] = true
+  -- Each database's newest proven folder (a stanza is a whole cluster:
+  -- several targets may share it).
+  local newest, order = {}, {}
+  for _, f in ipairs(folders) do
+    local key = tostring(f.manifest.source.target) .. "\0" .. tostring(f.manifest.source.dbname)
+    if proven[f.stamp] then
+      if not newest[key] then order[#order + 1] = key end
+      newest[key] = f
+    end
+  end
+  local keep, pinned, checks, spared = {}, {}, {}, {}
+  local function hold(repo, label, f)
+    local k = repo .. " " .. label
+    keep[k] = true
+    local b = by_key[k]
     if not b then return end
-    -- A full set's reference is JSON null.
-    for _, ref in ipairs(type(b.reference) == "table" and b.reference or {}) do keep[repo .. " " .. ref] = true end
+    needs(repo, b, keep)
     local t = b.timestamp and math.tointeger(b.timestamp.start)
     if t and (not pinned[repo] or t < pinned[repo]) then pinned[repo] = t end
-    checks[#checks + 1] = b
+    checks[#checks + 1] = { set = b, folder = f }
   end
-  if newest then
-    local r = proven[newest.stamp].restore
-    local home = math.tointeger(newest.manifest.pgbackrest.repo) or 1
-    hold(home, newest.manifest.pgbackrest.label)
+  for _, key in ipairs(order) do
+    local f = newest[key]
+    spared[f] = true
+    local r = proven[f.stamp].restore
+    local home = math.tointeger(f.manifest.pgbackrest.repo) or 1
+    hold(home, f.manifest.pgbackrest.label, f)
     local repo = type(r) == "table" and math.tointeger(r.repo) or home
-    local label = type(r) == "table" and type(r.label) == "string" and r.label or newest.manifest.pgbackrest.label
-    if repo ~= home or label ~= newest.manifest.pgbackrest.label then hold(repo, label) end
-    ff.log.info(string.format("%s: the newest drill-proven backup is %s (set %s in repo%d%s): kept with what it depends on",
-      target, newest.stamp, newest.manifest.pgbackrest.label, home,
-      (repo ~= home or label ~= newest.manifest.pgbackrest.label) and string.format("; its drill restored set %s from repo%d", label, repo) or ""))
+    local label = type(r) == "table" and type(r.label) == "string" and r.label or f.manifest.pgbackrest.label
+    if repo ~= home or label ~= f.manifest.pgbackrest.label then hold(repo, label, f) end
+    ff.log.info(string.format("%s: the newest drill-proven backup of database %s is %s (set %s in repo%d%s): kept with what it depends on",
+      tostring(f.manifest.source.target), tostring(f.manifest.source.dbname), f.stamp, f.manifest.pgbackrest.label, home,
+      (repo ~= home or label ~= f.manifest.pgbackrest.label) and string.format("; its drill restored set %s from repo%d", label, repo) or ""))
   end
   local expired, held, gone = {}, {}, {}
   for _, repo in ipairs(pgbr.repos(stanza)) do
     local plan = rb.must(ff.pgbackrest.expire_plan(target, repo))
     rb.check(plan.ok, "pgbackrest expire --repo=%d --dry-run failed (exit %d, see %s): %s", repo, plan.code, plan.raw, plan.tail)
+    rb.check(not plan.output_cut, "pgbackrest expire --repo=%d --dry-run: more output than ffrun reads", repo)
+    local here = 0
     for label in plan.output:gmatch("repo" .. repo .. ": remove expired backup ([%w_%-]+)") do
       local k = repo .. " " .. label
       local b = by_key[k]
@@ -434,57 +467,73 @@ function pgbr.prune(target, folders, proven)
         ff.log.warn(string.format("repo%d: pgBackRest's retention names %s, which its info does not list: left to pgBackRest", repo, label))
       elseif keep[k] then
         held[#held + 1] = "repo" .. k
-        ff.log.warn(string.format("repo%d: pgBackRest's retention would expire set %s, which the newest drill-proven backup needs: kept (drill a newer backup to let it go)",
+        ff.log.warn(string.format("repo%d: pgBackRest's retention would expire set %s, which a newest drill-proven backup needs: kept (drill a newer backup to let it go)",
           repo, label))
       elseif pinned[repo] and not (start and start < pinned[repo]) then
         -- Expiring a set removes the WAL only it needed: one newer than a
         -- held set could take WAL the held set replays to its proof point.
         held[#held + 1] = "repo" .. k
-        ff.log.warn(string.format("repo%d: pgBackRest's retention would expire set %s, newer than a set kept for the newest drill-proven backup: kept with it",
+        ff.log.warn(string.format("repo%d: pgBackRest's retention would expire set %s, newer than a set kept for a newest drill-proven backup: kept with it",
           repo, label))
       else
         -- A set expired with --set takes the sets that depend on it along.
         local r = rb.must(ff.pgbackrest.expire(target, repo, label))
         rb.check(r.ok, "pgbackrest expire --repo=%d --set=%s failed (exit %d, see %s): %s", repo, label, r.code, r.raw, r.tail)
         expired[#expired + 1] = "repo" .. k
+        here = here + 1
         gone[k] = true
         for _, d in ipairs(stanza.backup or {}) do
-          if pgbr.repo_of(d) == repo and type(d.reference) == "table" then
-            for _, ref in ipairs(d.reference) do if ref == label then gone[repo .. " " .. d.label] = true end end
-          end
+          local deps = {}
+          if pgbr.repo_of(d) == repo then needs(repo, d, deps) end
+          if deps[k] then gone[repo .. " " .. d.label] = true end
         end
         ff.log.info(string.format("repo%d: set %s %s (pgBackRest's retention)", repo, label,
           ff.dry_run and "would expire" or "expired"))
       end
     end
+    -- The WAL older than every set left: the expires by set keep it all.
+    if not ff.dry_run and here > 0 then
+      local fulls = 0
+      for _, b in ipairs(pgbr.info(target).backup or {}) do
+        if pgbr.repo_of(b) == repo and b.type == "full" then fulls = fulls + 1 end
+      end
+      if fulls > 0 then
+        local r = rb.must(ff.pgbackrest.expire_wal(target, repo, fulls))
+        rb.check(r.ok, "pgbackrest expire --repo=%d (the WAL before its %d full sets) failed (exit %d, see %s): %s", repo, fulls,
+          r.code, r.raw, r.tail)
+      end
+    end
   end
   -- What is left in the repositories (a rehearsal expired nothing: the
-  -- plan says what would go). A repository pgBackRest cannot read now
-  -- lists no set: nothing of it is taken for gone.
-  local left, unread = {}, {}
+  -- plan says what would go). Only a repository pgBackRest lists and
+  -- reads now can say a set is gone.
+  local left, readable = {}, {}
   local now = ff.dry_run and stanza or pgbr.info(target)
   for _, r in ipairs(now.repo or {}) do
-    if not (r.status and r.status.code == 0) then unread[math.tointeger(r.key)] = true end
+    if r.status and r.status.code == 0 then readable[math.tointeger(r.key)] = true end
   end
   for _, b in ipairs(now.backup or {}) do
     local k = pgbr.repo_of(b) .. " " .. b.label
     if not (ff.dry_run and gone[k]) then left[k] = true end
   end
-  -- The held sets' WAL must still reach the proof point: pgBackRest's
-  -- archive retention runs with every expire.
-  local last = newest and newest.manifest.proof and newest.manifest.proof.wal_segment
-  if not ff.dry_run and last and #expired > 0 then
-    for _, b in ipairs(checks) do
-      local missing = pgbr.wal_gaps(target, now, b, b.archive.start, last, newest.manifest.source.wal_segment_size)
-      rb.check(#missing == 0, "repo%d: after expire, the WAL set %s replays to the newest drill-proven proof point is gone: %s missing (check repo%d-retention-archive)",
-        pgbr.repo_of(b), b.label, table.concat(missing, ", "), pgbr.repo_of(b))
+  -- The kept sets' WAL must still reach their proof points.
+  if not ff.dry_run and #expired > 0 then
+    for _, c in ipairs(checks) do
+      local last = c.folder.manifest.proof and c.folder.manifest.proof.wal_segment
+      if last then
+        local missing = pgbr.wal_gaps(target, now, c.set, c.set.archive.start, last, c.folder.manifest.source.wal_segment_size)
+        rb.check(#missing == 0, "repo%d: after expire, the WAL set %s replays to the proof point of %s is gone: %s missing (check repo%d-retention-archive)",
+          pgbr.repo_of(c.set), c.set.label, c.folder.stamp, table.concat(missing, ", "), pgbr.repo_of(c.set))
+      end
     end
   end
   local doomed = {}
   for _, f in ipairs(folders) do
     local repo = math.tointeger(f.manifest.pgbackrest.repo) or 1
-    local k = repo .. " " .. tostring(f.manifest.pgbackrest.label)
-    if not left[k] and not unread[repo] and f ~= newest then doomed[#doomed + 1] = f end
+    local label = f.manifest.pgbackrest.label
+    if type(label) == "string" and readable[repo] and not left[repo .. " " .. label] and not spared[f] then
+      doomed[#doomed + 1] = f
+    end
   end
   return doomed, expired, held
 end
@@ -554,7 +603,7 @@ function pgbr.instance(p, m, recovery, major)
     for _, x in ipairs(stanza.backup or {}) do
       if x.label == m.pgbackrest.label and pgbr.repo_of(x) == home then own = x end
     end
-    local b = pgbr.set_before(stanza, repo, m.proof.lsn, own and (own.database or {}).id,
+    local b = pgbr.set_before(stanza, repo, m.proof.lsn, own and pgbr.db_of(stanza, own) or "?",
       type(m.proof.wal_segment) == "string" and m.proof.wal_segment:sub(1, 8) or nil)
     rb.check(b, "repo%d holds no backup set of stanza %s that ended before the proof point %s: nothing there can reach it",
       repo, m.pgbackrest.stanza, m.proof.lsn)

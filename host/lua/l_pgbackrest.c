@@ -200,7 +200,10 @@ static int pgbr_expire_plan(lua_State *L)
 	if (r == 0)
 		luaL_argerror(L, 2, "pgbackrest.expire_plan: name the repository (1 to 256)");
 	snprintf(repo, sizeof(repo), "--repo=%d", r);
-	const char *args[] = { "expire", repo, "--dry-run", "--log-level-console=info", NULL };
+	/* Its INFO lines on stdout, and only there (a config's stderr level
+	 * would take them away from what is read). */
+	const char *args[] = { "expire", repo, "--dry-run", "--log-level-console=info", "--log-level-stderr=off",
+			       NULL };
 	return run(L, t, args, "pgbackrest-expire.log", 600);
 }
 
@@ -231,6 +234,40 @@ static int pgbr_expire(lua_State *L)
 	snprintf(archive, sizeof(archive), "--repo%d-retention-archive=9999999", r);
 	const char *args[] = { "expire", repo, set, full, archive, NULL };
 	return run(L, t, args, "pgbackrest-expire.log", 600);
+}
+
+/* ff.pgbackrest.expire_wal(target, repo, fulls) -> result | nil, message,
+ * code. pgbackrest expire --repo=N with that repository's retention set
+ * for the call to keep its fulls full sets (all it has) and every diff,
+ * and the WAL of all of them: the WAL older than its oldest full set
+ * goes, no set does. */
+static int pgbr_expire_wal(lua_State *L)
+{
+	const ff_target *t = pgbr_target(L, 1);
+	char repo[32], ftype[64], full[64], atype[64], archive[64], diff[64];
+	int r = repo_arg(L, 2, "expire_wal");
+	lua_Integer fulls = luaL_checkinteger(L, 3);
+	if (r == 0)
+		luaL_argerror(L, 2, "pgbackrest.expire_wal: name the repository (1 to 256)");
+	luaL_argcheck(L, fulls >= 1 && fulls <= 9999999, 3, "pgbackrest.expire_wal: fulls is 1 to 9999999");
+	snprintf(repo, sizeof(repo), "--repo=%d", r);
+	snprintf(ftype, sizeof(ftype), "--repo%d-retention-full-type=count", r);
+	snprintf(full, sizeof(full), "--repo%d-retention-full=%lld", r, (long long)fulls);
+	snprintf(atype, sizeof(atype), "--repo%d-retention-archive-type=full", r);
+	snprintf(archive, sizeof(archive), "--repo%d-retention-archive=%lld", r, (long long)fulls);
+	snprintf(diff, sizeof(diff), "--repo%d-retention-diff=9999999", r);
+	const char *args[] = { "expire", repo, ftype, full, atype, archive, diff, NULL };
+	return run(L, t, args, "pgbackrest-expire.log", 600);
+}
+
+static int dry_pgbr_expire_wal(lua_State *L)
+{
+	(void)pgbr_target(L, 1);
+	if (repo_arg(L, 2, "expire_wal") == 0)
+		luaL_argerror(L, 2, "pgbackrest.expire_wal: name the repository (1 to 256)");
+	lua_Integer fulls = luaL_checkinteger(L, 3);
+	luaL_argcheck(L, fulls >= 1 && fulls <= 9999999, 3, "pgbackrest.expire_wal: fulls is 1 to 9999999");
+	return dry_answer(L, "");
 }
 
 static int dry_pgbr_expire(lua_State *L)
@@ -292,6 +329,7 @@ void ff_open_pgbackrest(lua_State *L)
 		{"wal_list", pgbr_wal_list, FF_READ, NULL},
 		{"expire_plan", pgbr_expire_plan, FF_READ, NULL},
 		{"expire", pgbr_expire, FF_WRITE, dry_pgbr_expire},
+		{"expire_wal", pgbr_expire_wal, FF_WRITE, dry_pgbr_expire_wal},
 		{NULL, NULL, 0, NULL}
 	};
 	ff_prims_set(L, "pgbackrest", prims);

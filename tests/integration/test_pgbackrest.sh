@@ -422,7 +422,7 @@ k1() { [ "$rc" = 0 ] && [ "$SET3" != "$SET1" ] && has_set "$SET1"; }
 check "k: a third full backup ($SET3) with repo1-retention-full=1: exit 0, and its own expire did not run ($SET1 still there) ($(why "$WORK/k1.err"))" k1
 ff prune > "$WORK/k2.out" 2> "$WORK/k2.err"; rc=$?
 check "k: prune: exit 0; pgBackRest would expire $SET1, which the newest proved backup's drill restored: kept ($(why "$WORK/k2.err"))" \
-  bash -c "[ $rc = 0 ] && grep -q 'repo1: pgBackRest.s retention would expire set $SET1, which the newest drill-proven backup needs: kept' '$WORK/k2.err'"
+  bash -c "[ $rc = 0 ] && grep -q 'repo1: pgBackRest.s retention would expire set $SET1, which a newest drill-proven backup needs: kept' '$WORK/k2.err'"
 k2() { has_set "$SET1" && [ -d "$B1" ] && [ -d "$B2" ] && [ -d "$B3" ]; }
 check "k: $SET1 is still in repo1, and the folders of B1, B2, B3 are all there" k2
 ff drill "backup=$(basename "$B3")" > "$WORK/k3.out" 2> "$WORK/k3.err"; rc=$?
@@ -453,7 +453,7 @@ SET4=$(jget "$B4/manifest.json" j.pgbackrest.label)
 ff prune > "$WORK/k10.out" 2> "$WORK/k10.err"; rc=$?
 k10() {
   [ "$rc" = 0 ] && grep -q "repo1: set $SET3 expired" "$WORK/k10.err" &&
-    grep -q "repo1: pgBackRest.s retention would expire set $SET4, which the newest drill-proven backup needs: kept" "$WORK/k10.err" &&
+    grep -q "repo1: pgBackRest.s retention would expire set $SET4, which a newest drill-proven backup needs: kept" "$WORK/k10.err" &&
     ! has_set "$SET3" && has_set "$SET4" && [ ! -e "$B3" ] && [ -d "$B4" ]
 }
 check "k: three fulls, the middle one ($SET4) proved: the oldest ($SET3) expires, the proved one stays ($(why "$WORK/k10.err"))" k10
@@ -461,6 +461,21 @@ ff verify "path=$B4" > "$WORK/k11.out" 2> "$WORK/k11.err"; rc=$?
 check "k: the kept set's WAL to its proof point is whole after the expire: verify exit 0 ($(why "$WORK/k11.err"))" [ "$rc" = 0 ]
 ff drill "backup=$(basename "$B4")" > "$WORK/k12.out" 2> "$WORK/k12.err"; rc=$?
 check "k: and it still drills to its proof point: PASS ($(why "$WORK/k12.err"))" [ "$rc" = 0 ]
+as_pg pgbackrest --config="$BR/two.conf" --stanza=two info --output=json > "$WORK/two-info2.json"
+check "k: the WAL older than every set left is gone from repo1 (its archive now starts at $SET4's first segment or later)" \
+  jcheck "$WORK/two-info2.json" "local start, min
+for _, b in ipairs(j[1].backup) do if b.label == '$SET4' then start = b.archive.start end end
+for _, a in ipairs(j[1].archive) do if a.database['repo-key'] == 1 then min = a.min end end
+assert(start and min and min >= start, tostring(min) .. ' vs ' .. tostring(start))"
+# A set newer than the kept one, that retention would expire: kept with it.
+SET5=$(jget "$WORK/two-info2.json" "(function() local l; for _, b in ipairs(j[1].backup) do if b.database['repo-key'] == 1 then l = b.label end end; return l end)()")
+ff backup type=full > "$WORK/k13.out" 2> "$WORK/k13.err" || nok "k: a sixth backup ($(why "$WORK/k13.err"))"
+ff prune > "$WORK/k14.out" 2> "$WORK/k14.err"; rc=$?
+k14() {
+  [ "$rc" = 0 ] && grep -q "repo1: pgBackRest.s retention would expire set $SET5, newer than a set kept for a newest drill-proven backup: kept with it" "$WORK/k14.err" &&
+    has_set "$SET4" && has_set "$SET5"
+}
+check "k: prune with $SET4 kept and $SET5 after it in the plan: $SET5 is kept too ($(why "$WORK/k14.err"))" k14
 
 # ---- l. SIGKILL during backup and drill ---------------------------------------
 # kill9 WHAT WHEN: start ffrun WHAT in the background, SIGKILL it once WHEN
