@@ -134,6 +134,17 @@ static int repo_arg(lua_State *L, int idx, const char *fn)
 	return (int)repo;
 }
 
+/* The repository key at idx, required (1 .. 256), and its option
+ * "--repo=N" written into opt. */
+static int repo_opt(lua_State *L, int idx, const char *fn, char *opt, size_t cap)
+{
+	int r = repo_arg(L, idx, fn);
+	if (r == 0)
+		luaL_error(L, "pgbackrest.%s: name the repository (1 to %d)", fn, FF_PGBR_REPO_MAX);
+	snprintf(opt, cap, "--repo=%d", r);
+	return r;
+}
+
 /* ff.pgbackrest.backup(target, type [, repo]) -> result | nil, message, code
  * pgbackrest backup --no-expire-auto --type=full|diff|incr [--repo=N], no
  * time limit but a stop. */
@@ -166,10 +177,7 @@ static int pgbr_verify(lua_State *L)
 {
 	const ff_target *t = pgbr_target(L, 1);
 	char repo[32];
-	int r = repo_arg(L, 2, "verify");
-	if (r == 0)
-		luaL_argerror(L, 2, "pgbackrest.verify: name the repository (1 to 256)");
-	snprintf(repo, sizeof(repo), "--repo=%d", r);
+	(void)repo_opt(L, 2, "verify", repo, sizeof(repo));
 	const char *args[] = { "verify", repo, "--output=text", "--verbose", NULL };
 	return run(L, t, args, "pgbackrest-verify.log", 0);
 }
@@ -196,10 +204,7 @@ static int pgbr_expire_plan(lua_State *L)
 {
 	const ff_target *t = pgbr_target(L, 1);
 	char repo[32];
-	int r = repo_arg(L, 2, "expire_plan");
-	if (r == 0)
-		luaL_argerror(L, 2, "pgbackrest.expire_plan: name the repository (1 to 256)");
-	snprintf(repo, sizeof(repo), "--repo=%d", r);
+	(void)repo_opt(L, 2, "expire_plan", repo, sizeof(repo));
 	/* Its INFO lines on stdout, and only there (a config's stderr level
 	 * would take them away from what is read). */
 	const char *args[] = { "expire", repo, "--dry-run", "--log-level-console=info", "--log-level-stderr=off",
@@ -225,10 +230,7 @@ static int pgbr_expire(lua_State *L)
 {
 	const ff_target *t = pgbr_target(L, 1);
 	char repo[32], set[96], full[64], archive[64];
-	int r = repo_arg(L, 2, "expire");
-	if (r == 0)
-		luaL_argerror(L, 2, "pgbackrest.expire: name the repository (1 to 256)");
-	snprintf(repo, sizeof(repo), "--repo=%d", r);
+	int r = repo_opt(L, 2, "expire", repo, sizeof(repo));
 	snprintf(set, sizeof(set), "--set=%s", expire_label(L));
 	snprintf(full, sizeof(full), "--repo%d-retention-full=9999999", r);
 	snprintf(archive, sizeof(archive), "--repo%d-retention-archive=9999999", r);
@@ -245,12 +247,9 @@ static int pgbr_expire_wal(lua_State *L)
 {
 	const ff_target *t = pgbr_target(L, 1);
 	char repo[32], ftype[64], full[64], atype[64], archive[64], diff[64];
-	int r = repo_arg(L, 2, "expire_wal");
+	int r = repo_opt(L, 2, "expire_wal", repo, sizeof(repo));
 	lua_Integer fulls = luaL_checkinteger(L, 3);
-	if (r == 0)
-		luaL_argerror(L, 2, "pgbackrest.expire_wal: name the repository (1 to 256)");
 	luaL_argcheck(L, fulls >= 1 && fulls <= 9999999, 3, "pgbackrest.expire_wal: fulls is 1 to 9999999");
-	snprintf(repo, sizeof(repo), "--repo=%d", r);
 	snprintf(ftype, sizeof(ftype), "--repo%d-retention-full-type=count", r);
 	snprintf(full, sizeof(full), "--repo%d-retention-full=%lld", r, (long long)fulls);
 	snprintf(atype, sizeof(atype), "--repo%d-retention-archive-type=full", r);
@@ -263,8 +262,8 @@ static int pgbr_expire_wal(lua_State *L)
 static int dry_pgbr_expire_wal(lua_State *L)
 {
 	(void)pgbr_target(L, 1);
-	if (repo_arg(L, 2, "expire_wal") == 0)
-		luaL_argerror(L, 2, "pgbackrest.expire_wal: name the repository (1 to 256)");
+	char repo[32];
+	(void)repo_opt(L, 2, "expire_wal", repo, sizeof(repo));
 	lua_Integer fulls = luaL_checkinteger(L, 3);
 	luaL_argcheck(L, fulls >= 1 && fulls <= 9999999, 3, "pgbackrest.expire_wal: fulls is 1 to 9999999");
 	return dry_answer(L, "");
@@ -273,8 +272,8 @@ static int dry_pgbr_expire_wal(lua_State *L)
 static int dry_pgbr_expire(lua_State *L)
 {
 	(void)pgbr_target(L, 1);
-	if (repo_arg(L, 2, "expire") == 0)
-		luaL_argerror(L, 2, "pgbackrest.expire: name the repository (1 to 256)");
+	char repo[32];
+	(void)repo_opt(L, 2, "expire", repo, sizeof(repo));
 	(void)expire_label(L);
 	return dry_answer(L, "");
 }
@@ -303,17 +302,14 @@ static int archive_id(const char *s)
 static int pgbr_wal_list(lua_State *L)
 {
 	const ff_target *t = pgbr_target(L, 1);
-	int r = repo_arg(L, 2, "wal_list");
+	char repo[32], path[160];
+	(void)repo_opt(L, 2, "wal_list", repo, sizeof(repo));
 	const char *id = luaL_checkstring(L, 3);
 	const char *dir = luaL_checkstring(L, 4);
-	char repo[32], path[160];
-	if (r == 0)
-		luaL_argerror(L, 2, "pgbackrest.wal_list: name the repository (1 to 256)");
 	if (!archive_id(id))
 		luaL_argerror(L, 3, "pgbackrest.wal_list: not an archive id (MAJOR-N)");
 	if (!upper_hex(dir, 16))
 		luaL_argerror(L, 4, "pgbackrest.wal_list: not a WAL folder (16 hex digits)");
-	snprintf(repo, sizeof(repo), "--repo=%d", r);
 	snprintf(path, sizeof(path), "archive/%s/%s/%s", t->pgbr_stanza, id, dir);
 	const char *args[] = { "repo-ls", repo, "--output=text", path, NULL };
 	return run(L, t, args, "pgbackrest-repo-ls.log", 300);
