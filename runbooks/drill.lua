@@ -32,15 +32,10 @@ return {
       check = function(v) return v >= 0, "must be 0 or more" end },
     { name = "target_time", type = "string", default = "",
       doc = "engine pgbackrest: recover to this time (pgbackrest --type=time) instead of the proof point; proof level integrity",
-      check = function(v)
-        return v == "" or (#v <= 64 and v:match("^%d%d%d%d%-%d%d%-%d%d[%w :.+/_-]*$") ~= nil),
-          "must be a time like 2026-12-02 15:09:38+00"
-      end },
+      check = pgbr.valid_time },
     { name = "target_name", type = "string", default = "",
       doc = "engine pgbackrest: recover to this restore point (--type=name) instead of the proof point; proof level integrity",
-      check = function(v)
-        return v == "" or (#v <= 63 and v:match("^[%w_.:][%w_.:-]*$") ~= nil), "must be a restore point name (letters, digits, _ . : -)"
-      end },
+      check = pgbr.valid_point },
     { name = "repo", type = "integer", default = 0,
       doc = "engine pgbackrest: the repository to restore from (repoN of pgbackrest.conf); 0: the backup set's own. Another one restores its newest set that ended before the proof point, and must reach the same point",
       check = function(v) return v >= 0 and v <= 256, "must be 0 or a repository key, 1 to 256" end },

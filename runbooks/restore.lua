@@ -3,10 +3,13 @@
 -- recorded as PASS. The live database keeps serving until the restored
 -- copy has passed verification; the old one is kept for rollback. A live
 -- database that is gone (dropped, lost) is restored under its name, with
--- nothing set aside.
+-- nothing set aside. A pgBackRest backup (engine pgbackrest) restores
+-- the whole cluster into a data folder beside the live one, proves it on
+-- a private socket, and switches the folders; the old one is kept.
 local rb = require "rb"
 local proof = require "proof"
 local services = require "services"
+local pgbr = require "pgbackrest"
 
 local cfg = ff.config
 local root = ff.paths.backups
@@ -15,10 +18,13 @@ local lock, backup, manifest, admin, live, live_exists, restored, previous
 local archive -- db.dump, as create_database and database_properties read it
 local swapped = false
 local verification, downtime_s
+local physical, recovery, inst, cluster -- engine pgbackrest: the copy's instance, the live cluster
 
 local function set_objectives(final_smoke_ok)
   local rto_s = ff.time.now() - ff.run.started_at
-  local rpo_s, objectives = proof.objectives(backup.stamp, rto_s)
+  -- Restored to a pgBackRest proof point: RPO is that point's age.
+  local reached = physical and recovery.level == "exact" and tonumber(manifest.proof.taken_epoch) or nil
+  local rpo_s, objectives = proof.objectives(backup.stamp, rto_s, reached)
   ff.evidence.set("rpo_s", rpo_s)
   ff.evidence.set("rto_s", math.floor(rto_s))
   ff.evidence.set("objectives", objectives)
@@ -44,6 +50,15 @@ return {
       check = function(v) return v >= 0, "must be 0 or more" end },
     { name = "keep_failed", type = "boolean", default = false, doc = "keep a restored copy that failed verification" },
     { name = "services_timeout", type = "integer", default = 300, doc = "seconds for services.check to pass" },
+    { name = "target_time", type = "string", default = "",
+      doc = "engine pgbackrest: recover to this time instead of the proof point; proof level integrity",
+      check = pgbr.valid_time },
+    { name = "target_name", type = "string", default = "",
+      doc = "engine pgbackrest: recover to this restore point instead of the proof point; proof level integrity",
+      check = pgbr.valid_point },
+    { name = "recovery_timeout", type = "integer", default = 3600,
+      doc = "engine pgbackrest: seconds for the copy to reach its target and be promoted",
+      check = function(v) return v >= 1, "must be at least 1" end },
   },
   steps = {
     {
@@ -51,17 +66,39 @@ return {
       doc = "Find the backup (latest or STAMP) and check its DIGEST and manifest before anything is touched",
       run = function(p)
         lock, backup, manifest = proof.open_backup(root, p.backup)
-        rb.check(manifest.engine ~= "pgbackrest",
-          "backup %s is a pgBackRest backup: restore with engine pgbackrest is not built yet (a drill restores it into a throwaway instance)",
-          backup.stamp)
+        physical = manifest.engine == "pgbackrest"
+        if physical then
+          rb.check(type(manifest.proof) == "table" and type(manifest.pgbackrest) == "table"
+            and type(manifest.pgbackrest.label) == "string", "manifest.json: engine pgbackrest without its backup set and proof point")
+          rb.check(p.target == manifest.source.target,
+            "backup %s is a pgBackRest backup of target %s: a physical restore replaces that cluster only, not %s",
+            backup.stamp, tostring(manifest.source.target), p.target)
+          rb.check(p.target_time == "" or p.target_name == "", "target_time= and target_name= exclude each other")
+          p.repo = 0
+          recovery = pgbr.recovery_target(manifest, p)
+          ff.evidence.set("proof_level", recovery.level)
+        else
+          rb.check(p.target_time == "" and p.target_name == "",
+            "target_time= and target_name= need a backup of engine pgbackrest; %s is a logical dump", backup.stamp)
+        end
         ff.log.info(string.format("backup %s: %d tables, verify mode %s", backup.stamp, #manifest.tables,
           manifest.verify))
       end,
     },
     {
       name = "guard",
-      doc = "confirm= must name the target's database (it may be gone); its server must be at least the source's major version",
+      doc = "confirm= must name the target's database (it may be gone); its server must be at least the source's major version (engine pgbackrest: the live cluster's data folder, its server up or down)",
       run = function(p)
+        local run = ff.time.stamp(ff.run.started_at)
+        if physical then
+          cluster = pgbr.live(p.target, p.confirm)
+          live = manifest.source.dbname
+          restored, previous = "restore_" .. run, "prev_" .. run
+          ff.log.warn(string.format("engine pgbackrest: the whole cluster at %s (every database in it, not only %s) is restored "
+            .. "beside it as %s.ff%s, proven, and switched in; its server %s", cluster.data, live, cluster.data, restored,
+            cluster.running and "keeps serving until then" or "is not running"))
+          return
+        end
         admin = ff.pg.admin(p.target, p.confirm)
         live, live_exists = admin:live()
         if not live_exists then
@@ -74,7 +111,6 @@ return {
         rb.check(facts.server_major >= source_major,
           "the target runs PostgreSQL %d, the backup comes from %d: restore into %d or newer",
           facts.server_major, source_major, source_major)
-        local run = ff.time.stamp(ff.run.started_at)
         restored = proof.beside(live, "restore", run)
         previous = proof.beside(live, "prev", run)
         ff.log.info(string.format("restore %s into %s beside the live %s", backup.stamp, restored, live))
@@ -82,8 +118,12 @@ return {
     },
     {
       name = "restore",
-      doc = "Create the copy beside the live database as the archive creates it (encoding, locale, ICU, owner) and pg_restore -j into it (a table of split_rows rows or more over jobs sessions at once); the live one keeps serving",
+      doc = "Create the copy beside the live database as the archive creates it (encoding, locale, ICU, owner) and pg_restore -j into it (a table of split_rows rows or more over jobs sessions at once); engine pgbackrest: pgbackrest restore beside the live data folder, recovery on a private socket, promotion; the live one keeps serving",
       run = function(p)
+        if physical then
+          inst = pgbr.instance(p, manifest, recovery, proof.source_major(manifest), restored)
+          return
+        end
         -- Copies left by a killed restore are ours and unverified: drop them.
         for _, name in ipairs(rb.must(admin:databases())) do
           if name:sub(1, #live + 12) == live .. "__ffrestore_" then
@@ -108,8 +148,11 @@ return {
     },
     {
       name = "properties",
-      doc = "The database's own properties from the archive onto the copy: settings, GRANTs, comment, connection limit",
-      run = function() proof.apply_properties(admin, restored, archive) end,
+      doc = "The database's own properties from the archive onto the copy: settings, GRANTs, comment, connection limit (a physical copy has them)",
+      run = function()
+        if physical then return end
+        proof.apply_properties(admin, restored, archive)
+      end,
     },
     {
       name = "prove",
@@ -117,15 +160,31 @@ return {
       run = function(p)
         -- A rehearsal restored nothing: there is no copy to prove.
         if ff.dry_run then return end
-        local db = rb.must(ff.pg.connect(p.target, restored))
-        verification = proof.prove(db, manifest, "smoke_restored")
+        local db = physical and rb.must(inst:connect(live)) or rb.must(ff.pg.connect(p.target, restored))
+        if physical and recovery.level ~= "exact" then
+          verification = pgbr.integrity_only(db, manifest, recovery)
+        else
+          verification = proof.prove(db, manifest, "smoke_restored")
+        end
         db:close()
       end,
     },
     {
       name = "swap",
-      doc = "End the live database's sessions and swap names in one transaction; the old one is kept for rollback",
-      run = function()
+      doc = "End the live database's sessions and swap names in one transaction; the old one is kept for rollback (engine pgbackrest: stop the live server, exchange the data folders, start it from the proven copy)",
+      run = function(p)
+        if physical then
+          inst:release()
+          inst = nil
+          local s = rb.must(ff.pgbackrest.switch(p.target, p.confirm, restored, previous))
+          swapped = true
+          ff.evidence.set("downtime_s", s.downtime_s)
+          ff.evidence.set("switch", s)
+          ff.log.info(string.format("switched in %.2f s: the server runs from the proven copy at %s%s; its output goes to %s",
+            s.downtime_s, s.data, s.kept ~= "" and "; the old data folder is " .. s.kept
+            .. " (runbooks/rollback.lua switches back)" or " (there was no old data folder)", s.server_log))
+          return
+        end
         downtime_s = rb.must(admin:swap(restored, previous))
         swapped = true
         ff.evidence.set("downtime_s", downtime_s)
@@ -167,6 +226,14 @@ return {
       doc = "If the copy was never swapped in, drop it (unless keep_failed=true); the live database is untouched",
       cleanup = true,
       run = function(p)
+        if inst then
+          if p.keep_failed then
+            ff.log.warn("keeping the failed copy " .. inst:release() .. " (keep_failed=true); the next restore removes it")
+          else
+            inst:stop()
+          end
+          return
+        end
         if admin and restored and not swapped then
           if p.keep_failed then
             ff.log.warn("keeping the failed copy " .. restored .. " (keep_failed=true)")

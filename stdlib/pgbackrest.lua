@@ -538,7 +538,17 @@ function pgbr.prune(target, folders, proven)
   return doomed, expired, held
 end
 
---- What a drill restores to: { type =, target =, exclusive =, level = }
+--- The params target_time= and target_name= of drill and restore: their
+--- checks.
+function pgbr.valid_time(v)
+  return v == "" or (#v <= 64 and v:match("^%d%d%d%d%-%d%d%-%d%d[%w :.+/_-]*$") ~= nil),
+    "must be a time like 2026-12-02 15:09:38+00"
+end
+function pgbr.valid_point(v)
+  return v == "" or (#v <= 63 and v:match("^[%w_.:][%w_.:-]*$") ~= nil), "must be a restore point name (letters, digits, _ . : -)"
+end
+
+--- What a drill or restore recovers to: { type =, target =, exclusive =, level = }
 --- from the manifest's proof point, or the operator's target_time= /
 --- target_name= (then the proof is integrity: the point is not the one
 --- the proof saw).
@@ -571,14 +581,28 @@ local function production_data_directory(source)
   return r and r[1] and r[1].d
 end
 
+--- The live cluster a physical restore or rollback switches, opened with
+--- confirm= (its database name): { data =, running = }. When its server
+--- answers, its data_directory must be pgBackRest's pg1-path.
+function pgbr.live(target, confirm)
+  local live = ff.pgbackrest.live(target, confirm)
+  local served = production_data_directory(target)
+  rb.check(not served or served == live.data,
+    "target %s's server runs from %s, but stanza %s's pg1-path is %s: the cluster to switch is not known for sure",
+    target, tostring(served), ff.config.targets[target].pgbackrest.stanza, live.data)
+  return live
+end
+
 --- The drill's instance for a backup m of this engine: pgbackrest restore
 --- of m's set into a throwaway instance's own data folder, recovery to
 --- recovery (pgbr.recovery_target), promotion. Only an ephemeral target:
---- a physical restore replaces a whole data directory. Returns the
---- instance (a rehearsal's is planned).
-function pgbr.instance(p, m, recovery, major)
+--- a physical restore replaces a whole data directory. With beside
+--- ("restore_STAMP"), restore's: the data folder is made beside
+--- production's, to be switched in once proven (inst:release,
+--- ff.pgbackrest.switch). Returns the instance (a rehearsal's is planned).
+function pgbr.instance(p, m, recovery, major, beside)
   local cfg = ff.config
-  rb.check(cfg.targets[p.target].ephemeral,
+  rb.check(beside or cfg.targets[p.target].ephemeral,
     "target %s is a configured server: a drill of a pgBackRest backup restores into a throwaway instance only (an ephemeral target)",
     p.target)
   local source = m.source.target
@@ -587,7 +611,7 @@ function pgbr.instance(p, m, recovery, major)
     "the backup's source target %s is not configured with engine pgbackrest: no repository to restore from", tostring(source))
   rb.check(t.pgbackrest.stanza == m.pgbackrest.stanza,
     "target %s's stanza is %s, the backup's is %s", source, t.pgbackrest.stanza, m.pgbackrest.stanza)
-  local prod_data = production_data_directory(source)
+  local prod_data = not beside and production_data_directory(source)
   -- The set's own repository, or the one repo= names: there, the newest
   -- set that ended before the proof point (the WAL replays it to there).
   local home = math.tointeger(m.pgbackrest.repo) or 1
@@ -612,7 +636,7 @@ function pgbr.instance(p, m, recovery, major)
   end
   local inst = rb.must(ff.pg.instance({ major = major, restore = {
     from = source, set = label, repo = repo, type = recovery.type, target = recovery.target,
-    exclusive = recovery.exclusive, timeout_s = p.recovery_timeout,
+    exclusive = recovery.exclusive, timeout_s = p.recovery_timeout, beside = beside,
     wal_segment_size = math.tointeger(m.source.wal_segment_size) } }))
   local i = inst:info()
   if prod_data then
@@ -622,7 +646,7 @@ function pgbr.instance(p, m, recovery, major)
       "the drill's data directory %s is production's (%s): refused", mine, prod_data)
   end
   ff.evidence.set("restore", { label = label, repo = repo, type = recovery.type, target = recovery.target,
-    folder = i.folder, restore_s = i.restore_s, recover_s = i.recover_s })
+    folder = i.folder, beside = beside, restore_s = i.restore_s, recover_s = i.recover_s })
   if i.folder == "(planned)" then
     ff.log.info(string.format("pgbackrest restore of %s from repo%d and recovery to %s %s: planned", label, repo,
       recovery.type, recovery.target))

@@ -268,6 +268,11 @@ static void kill_server(pid_t pm)
 	}
 }
 
+pid_t ff_cluster_postmaster(const char *data)
+{
+	return our_postmaster(data);
+}
+
 pid_t ff_cluster_pid(const ff_cluster *c)
 {
 	return c->exists ? our_postmaster(c->data) : 0;
@@ -351,6 +356,9 @@ int ff_cluster_destroy(ff_cluster *c, int log_fd, ff_err *e)
 		kill_server(pm);
 	c->running = 0;
 	remove_instance(c->dir);
+	if (c->beside[0])
+		ff_remove_tree(c->beside);
+	c->beside[0] = '\0';
 	if (c->owner_fd >= 0)
 		close(c->owner_fd);
 	c->owner_fd = -1;
@@ -358,6 +366,22 @@ int ff_cluster_destroy(ff_cluster *c, int log_fd, ff_err *e)
 	(void)log_fd;
 	(void)e;
 	return 0;
+}
+
+int ff_cluster_release(ff_cluster *c, char *data, size_t cap, int log_fd, const volatile int *cancel,
+		       ff_err *e)
+{
+	char pg_ctl[PATH_MAX];
+	if (!c->exists || !c->beside[0] || strlen(c->beside) >= cap)
+		return ff_err_set(e, FF_EINTERNAL, "release: not an instance restored beside production");
+	snprintf(pg_ctl, sizeof(pg_ctl), "%s/pg_ctl", c->bindir);
+	const char *argv[] = { pg_ctl, "stop", "-D", c->data, "-m", "fast", "-w", "-t", "300", NULL };
+	int rc = ff_cluster_pid(c) ? ff_cluster_tool(c, argv, log_fd, cancel, 360, e) : 0;
+	if (rc < 0)
+		return rc;
+	snprintf(data, cap, "%s", c->beside);
+	c->beside[0] = '\0'; /* kept: destroy removes the rest */
+	return ff_cluster_destroy(c, log_fd, e);
 }
 
 int ff_cluster_reap(int log_fd)
@@ -395,6 +419,13 @@ int ff_cluster_reap(int log_fd)
 		pid_t pm = our_postmaster(c.data);
 		if (pm > 0)
 			kill_server(pm);
+		/* A copy it was restoring beside production's data folder goes
+		 * too: only a folder named as ffrun names them (.ffrestore_). */
+		char beside[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/beside", dir);
+		if (ff_read_head(path, O_NOFOLLOW, beside, sizeof(beside)) && beside[0] == '/' &&
+		    strstr(beside, ".ffrestore_") && !our_postmaster(beside))
+			ff_remove_tree(beside);
 		remove_instance(dir);
 		reaped++;
 		if (log_fd >= 0) {

@@ -28,6 +28,9 @@ typedef struct ff_cluster {
 	int pgbr_env;         /* restored by pgBackRest: its tools (the
 	                         server, whose restore_command runs pgbackrest
 	                         archive-get) get ffrun's PGBACKREST_* too */
+	char beside[PATH_MAX]; /* restored beside production's data folder:
+	                         data is a link to it; destroy removes it,
+	                         release keeps it ("" otherwise) */
 } ff_cluster;
 
 /* Create and start. bindir holds initdb/pg_ctl; os_user is used when ffrun
@@ -69,10 +72,32 @@ typedef struct ff_cluster_restore_opts {
 	double timeout_s;         /* for recovery to end in promotion */
 	long long wal_segment_size; /* the source's, in bytes, to name a missing
 	                              segment (0: 16 MB) */
+	const char *beside;       /* NULL, or a new folder to restore into and
+	                             keep: the sibling of production's data
+	                             folder that a switch-over puts in its place
+	                             (switchover.h). Its server runs with
+	                             production's durability (fsync as its
+	                             configuration says), archive_mode on with a
+	                             command that pushes nothing (the history and
+	                             WAL it writes wait, marked ready, for the
+	                             live server's archiver), no tablespaces;
+	                             it carries ffrun.restore until switched in */
+	int major;                /* the server's major version (beside: 15 has
+	                             archive_library) */
 } ff_cluster_restore_opts;
 int ff_cluster_restore(ff_cluster *c, const char *bindir, const char *os_user,
 		       const ff_cluster_restore_opts *o, int log_fd, const volatile int *cancel,
 		       ff_err *e);
+
+/* A restored instance's data folder kept (beside production's) and the
+ * rest removed: a clean stop (pg_ctl stop -m fast: no crash recovery at
+ * its next start), then the private folder. Its path into data. */
+int ff_cluster_release(ff_cluster *c, char *data, size_t cap, int log_fd, const volatile int *cancel,
+		       ff_err *e);
+
+/* The postmaster serving data folder data when one runs (its pid file's
+ * pid, whose command line names data), else 0. */
+pid_t ff_cluster_postmaster(const char *data);
 
 /* initdb's options after -D (NULL-ended): what create runs, and part of
  * the name of the template kept from its output. */

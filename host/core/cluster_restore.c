@@ -7,6 +7,7 @@
 
 #include "cluster.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -35,21 +36,105 @@ static int write_own(const ff_cluster *c, const char *path, const char *text, in
 	return bad ? ff_err_set(e, FF_EFAIL, "%s: %s", path, strerror(errno)) : 0;
 }
 
+#define MARK "ffrun.restore"
+
+/* Sibling folders <base>.ffrestore_* an ffrun that is gone left (its
+ * ffrun.restore names a dead process, no server runs there): removed. A
+ * folder without that file is not provably ours and stays. */
+static void reap_beside(const char *beside)
+{
+	char parent[PATH_MAX], prefix[PATH_MAX];
+	const char *cut = strstr(beside, ".ffrestore_"), *slash = strrchr(beside, '/');
+	if (!cut || !slash || cut < slash)
+		return;
+	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - beside), beside);
+	snprintf(prefix, sizeof(prefix), "%.*s", (int)(cut + 11 - slash - 1), slash + 1);
+	DIR *d = opendir(*parent ? parent : "/");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char path[PATH_MAX + 256], mark[PATH_MAX + 300], buf[256];
+		long pid = 0;
+		unsigned long long t = 0;
+		if (strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
+		snprintf(mark, sizeof(mark), "%s/" MARK, path);
+		if (!ff_read_head(mark, O_NOFOLLOW, buf, sizeof(buf)) ||
+		    sscanf(buf, "ffrun restore %ld %llu", &pid, &t) != 2 || pid <= 0)
+			continue;
+		if (ff_proc_start_time((pid_t)pid) == t || ff_cluster_postmaster(path))
+			continue; /* its ffrun, or a server, is alive */
+		ff_remove_tree(path);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* The folder to restore into, beside production's: made here (never one
+ * that exists), recorded in the instance's folder (a reap of a dead run's
+ * instance removes it too), and linked as the instance's data folder. */
+static int make_beside(ff_cluster *c, const char *beside, ff_err *e)
+{
+	char rec[400];
+	if (strlen(beside) >= sizeof(c->beside) || beside[0] != '/')
+		return ff_err_set(e, FF_EINTERNAL, "restore beside: bad path %s", beside);
+	reap_beside(beside);
+	if (mkdir(beside, 0700) < 0)
+		return ff_err_set(e, FF_EFAIL, "%s: %s", beside, strerror(errno));
+	snprintf(c->beside, sizeof(c->beside), "%s", beside);
+	snprintf(rec, sizeof(rec), "%s/beside", c->dir);
+	int rc = write_own(c, rec, beside, 0, e);
+	if (rc == 0 && c->as_user && chown(beside, c->uid, c->gid) < 0)
+		rc = ff_err_set(e, FF_EFAIL, "chown %s: %s", beside, strerror(errno));
+	if (rc == 0 && symlink(beside, c->data) < 0)
+		rc = ff_err_set(e, FF_EFAIL, "%s: %s", c->data, strerror(errno));
+	return rc;
+}
+
+/* After pgbackrest restore beside: a set with tablespaces is refused (the
+ * switch-over moves one folder), and ffrun.restore says whose it is and
+ * whether ffrun made its postgresql.conf (the switch-over removes both). */
+static int mark_beside(const ff_cluster *c, int made_conf, ff_err *e)
+{
+	char path[PATH_MAX + 32], text[160];
+	snprintf(path, sizeof(path), "%s/pg_tblspc", c->beside);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int tablespaces = 0;
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			tablespaces++;
+	if (d)
+		closedir(d);
+	if (tablespaces)
+		return ff_err_set(e, FF_EFAIL, "the backup set has %d tablespace%s: a restore beside production moves "
+				  "one data folder, and a cluster with tablespaces is not supported",
+				  tablespaces, tablespaces == 1 ? "" : "s");
+	snprintf(path, sizeof(path), "%s/" MARK, c->beside);
+	snprintf(text, sizeof(text), "ffrun restore %ld %llu\n%s", (long)getpid(), ff_proc_start_time(getpid()),
+		 made_conf ? "made postgresql.conf\n" : "");
+	return write_own(c, path, text, 0, e);
+}
+
 static int restore(ff_cluster *c, const char *os_user, const ff_cluster_restore_opts *o, int log_fd,
 		   const volatile int *cancel, ff_err *e)
 {
-	char pg1[400], tbs[400], set[96], type[32], target[128], repo[32];
+	char pg1[PATH_MAX + 16], tbs[400], set[96], type[32], target[128], repo[32];
 	const char *args[24];
 	size_t n = 0;
-	if (mkdir(c->data, 0700) < 0 || (c->as_user && chown(c->data, c->uid, c->gid) < 0))
+	int made = o->beside ? make_beside(c, o->beside, e) : 0;
+	if (made < 0)
+		return made;
+	if (!o->beside && (mkdir(c->data, 0700) < 0 || (c->as_user && chown(c->data, c->uid, c->gid) < 0)))
 		return ff_err_set(e, FF_EFAIL, "%s: %s", c->data, strerror(errno));
-	snprintf(pg1, sizeof(pg1), "--pg1-path=%s", c->data);
+	snprintf(pg1, sizeof(pg1), "--pg1-path=%s", o->beside ? c->beside : c->data);
 	snprintf(tbs, sizeof(tbs), "--tablespace-map-all=%s/tablespaces", c->dir);
 	snprintf(set, sizeof(set), "--set=%s", o->set);
 	snprintf(type, sizeof(type), "--type=%s", o->type);
 	args[n++] = "restore";
 	args[n++] = pg1;
-	args[n++] = tbs;
+	if (!o->beside)
+		args[n++] = tbs; /* beside: a set with tablespaces is refused after */
 	args[n++] = set;
 	args[n++] = type;
 	if (o->repo > 0) {
@@ -63,7 +148,10 @@ static int restore(ff_cluster *c, const char *os_user, const ff_cluster_restore_
 	if (o->exclusive)
 		args[n++] = "--target-exclusive";
 	args[n++] = "--target-action=promote";
-	args[n++] = "--archive-mode=off";
+	/* A copy to be switched in keeps the configuration's archive_mode:
+	 * pgBackRest writes archive_mode=off into postgresql.auto.conf. */
+	if (!o->beside)
+		args[n++] = "--archive-mode=off";
 	/* What the operator's pgbackrest.conf may say for restores must not
 	 * reach the drill: a tablespace or link map (paths outside the
 	 * instance, pg_wal among them), a partial restore, recovery options,
@@ -223,21 +311,31 @@ int ff_cluster_restore(ff_cluster *c, const char *bindir, const char *os_user,
 	 * its own; the server needs one, even empty. Production's pg_hba.conf
 	 * is never used: trust on our private socket only. */
 	snprintf(path, sizeof(path), "%s/postgresql.conf", c->data);
+	int made_conf = access(path, F_OK) < 0;
 	if ((rc = write_own(c, path, "", 1, e)) < 0)
+		goto fail;
+	if (o->beside && (rc = mark_beside(c, made_conf, e)) < 0)
 		goto fail;
 	snprintf(hba, sizeof(hba), "%s/ffrun_hba.conf", c->dir);
 	if ((rc = write_own(c, hba, "local all all trust\n", 0, e)) < 0)
 		goto fail;
+	/* A drill's copy is thrown away: nothing needs to survive a crash.
+	 * One to be switched in keeps production's durability, and archives
+	 * nothing yet: what it writes is marked ready and left for the live
+	 * server's own archiver. */
+	const char *mode = !o->beside ? "-c archive_mode=off -c fsync=off -c synchronous_commit=off"
+					" -c full_page_writes=off -c autovacuum=off"
+		: o->major >= 15 ? "-c archive_mode=on -c archive_command=false -c archive_library="
+				 : "-c archive_mode=on -c archive_command=false";
 	snprintf(settings, sizeof(settings),
-		 "-c hba_file=%s -c archive_mode=off -c hot_standby=on -c fsync=off"
-		 " -c synchronous_commit=off -c full_page_writes=off -c autovacuum=off"
+		 "-c hba_file=%s %s -c hot_standby=on"
 		 " -c logging_collector=off -c log_destination=stderr -c ssl=off"
 		 " -c max_wal_size=4GB -c checkpoint_timeout=30min"
 		 /* A physical copy keeps production's subscriptions: no apply
 		  * worker may start and talk to a publisher; nor may it write a
 		  * pid file where production's does. */
 		 " -c max_logical_replication_workers=0 -c max_sync_workers_per_subscription=0"
-		 " -c external_pid_file= -c shared_preload_libraries=", hba);
+		 " -c external_pid_file= -c shared_preload_libraries=", hba, mode);
 	double t0 = ff_time_mono();
 	/* Replay up to consistency happens before the server takes
 	 * connections: the recovery's whole time is the operator's. */

@@ -92,6 +92,29 @@ void ff_pgbr_result_free(ff_pgbr_result *r)
 	r->out = r->tail = NULL;
 }
 
+int ff_pgbr_pg1_path(const ff_pgbr_opts *o, char *out, size_t cap, ff_err *e)
+{
+	static const char *const args[] = { "help", "restore", "pg1-path", NULL };
+	ff_pgbr_result r;
+	int rc = ff_pgbr_run(&r, o, args, e);
+	if (rc < 0)
+		return rc;
+	/* The help text ends with "current: PATH" when the option is set. */
+	const char *p = r.ok ? strstr(r.out, "\ncurrent: ") : NULL;
+	size_t n = p ? strcspn(p + 10, "\n") : 0;
+	if (!r.ok)
+		rc = ff_err_set(e, FF_EFAIL, "pgbackrest help restore pg1-path failed (exit %d): %s", r.code,
+				r.tail ? r.tail : "");
+	else if (!p || n == 0 || p[10] != '/')
+		rc = ff_err_set(e, FF_EFAIL, "stanza %s: pgBackRest has no pg1-path for it in %s", o->stanza, o->config);
+	else if (n >= cap)
+		rc = ff_err_set(e, FF_EFAIL, "stanza %s: pg1-path is longer than %zu bytes", o->stanza, cap - 1);
+	else
+		snprintf(out, cap, "%.*s", (int)n, p + 10);
+	ff_pgbr_result_free(&r);
+	return rc;
+}
+
 int ff_pgbr_valid_lsn(const char *s)
 {
 	size_t a = strspn(s, "0123456789ABCDEFabcdef");

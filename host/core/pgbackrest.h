@@ -40,6 +40,12 @@ typedef struct ff_pgbr_result {
 int ff_pgbr_run(ff_pgbr_result *r, const ff_pgbr_opts *o, const char *const *args, ff_err *e);
 void ff_pgbr_result_free(ff_pgbr_result *r);
 
+/* The stanza's pg1-path as pgBackRest resolves it from o's configuration
+ * (its files, includes and PGBACKREST_* environment): what its backups
+ * copy, and what it checks against the server's data_directory at every
+ * online backup. Read from `pgbackrest help restore pg1-path`. */
+int ff_pgbr_pg1_path(const ff_pgbr_opts *o, char *out, size_t cap, ff_err *e);
+
 /* The checks a typed value passes before it becomes an option: an LSN
  * (X/X in hex), a time (digits, '-', ':', ' ', '.', '+', a zone name), a
  * restore point name (printable, at most 63 bytes), a backup type. */

@@ -7,6 +7,7 @@
 #include "core/amcheck.h"
 #include "core/cluster.h"
 #include "core/pgbackrest.h"
+#include "core/switchover.h"
 #include "lua/l_pg.h"
 
 typedef struct instance {
@@ -84,6 +85,11 @@ static int restore_opts(lua_State *L, ff_cluster_restore_opts *o)
 		      !(o->wal_segment_size & (o->wal_segment_size - 1))), 1,
 		      "pg.instance: restore.wal_segment_size is a power of 2 of at least 1 MiB");
 	luaL_argcheck(L, o->timeout_s > 0, 1, "pg.instance: restore.timeout_s is 1 or more");
+	/* beside: the suffix only ("restore_STAMP"); the folder is made from
+	 * the stanza's pg1-path by the real call, never from a runbook's path. */
+	o->beside = lpg_opt_str(L, t, "beside", 0);
+	luaL_argcheck(L, !o->beside || (!strncmp(o->beside, "restore_", 8) && ff_switch_valid_suffix(o->beside)), 1,
+		      "pg.instance: restore.beside is restore_STAMP");
 	lua_pop(L, 1);
 	return 1;
 }
@@ -114,6 +120,20 @@ int lpg_instance(lua_State *L)
 	in->slot = -1;
 	if (ff_evidence_raw_open(&ctx->ev, &log_fd, raw, "instance.log", &e) < 0)
 		return ff_raise(L, &e);
+	/* Beside production's data folder: <pg1-path>.ff<suffix>. */
+	char beside[PATH_MAX + 64];
+	if (restored && ro.beside) {
+		char pg1[PATH_MAX];
+		ff_pgbr_opts po = { .config = ro.pgbr_config, .stanza = ro.pgbr_stanza, .os_user = ctx->cfg->pg_os_user,
+				    .log_fd = log_fd, .timeout_s = 60, .cancel = &ctx->cancel };
+		if (ff_pgbr_pg1_path(&po, pg1, sizeof(pg1), &e) < 0) {
+			close(log_fd);
+			return ff_fail(L, &e);
+		}
+		snprintf(beside, sizeof(beside), "%s.ff%s", pg1, ro.beside);
+		ro.beside = beside;
+		ro.major = major;
+	}
 	/* Registered before it exists: a watchdog abort tears down what is
 	 * half made too. */
 	ctx->clusters[slot] = &in->c;
@@ -197,6 +217,36 @@ static int inst_stop(lua_State *L)
 {
 	inst_gc(L);
 	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* instance:release() -> data folder | nil, message, code
+ * An instance restored beside production's data folder (restore.beside):
+ * its server stopped cleanly and its private folder removed, the data
+ * folder kept for a switch-over (ff.pgbackrest.switch). */
+static int inst_release(lua_State *L)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	instance *in = check_inst(L);
+	char data[PATH_MAX];
+	ff_err e = {0};
+	if (!in->c.beside[0])
+		return luaL_error(L, "inst:release: not an instance restored beside production (restore.beside)");
+	int rc = ff_cluster_release(&in->c, data, sizeof(data), ctx->log_fd, &ctx->cancel, &e);
+	if (rc < 0)
+		return ff_fail(L, &e);
+	if (in->slot >= 0)
+		ctx->clusters[in->slot] = NULL;
+	in->slot = -1;
+	lua_pushstring(L, data);
+	return 1;
+}
+
+/* release's stand-in: the real call's answer, planned. */
+static int dry_inst_release(lua_State *L)
+{
+	check_inst(L);
+	lua_pushstring(L, "(planned)");
 	return 1;
 }
 
@@ -327,6 +377,7 @@ void lpg_inst_class(lua_State *L)
 		{"connect", inst_connect, FF_READ, NULL},
 		{"info", inst_info, FF_READ, NULL},
 		{"stop", inst_stop, FF_WRITE, dry_inst_stop},
+		{"release", inst_release, FF_WRITE, dry_inst_release},
 		{"amcheck", inst_amcheck, FF_WRITE, dry_inst_amcheck},
 		{NULL, NULL, 0, NULL}
 	};

@@ -2,12 +2,18 @@
  * engine is pgbackrest (its stanza, its pgbackrest.conf), the argv built
  * here from a command name and typed values. stderr goes to a raw file of
  * the evidence; stdout (info's JSON) comes back as a string. */
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/cluster.h"
 #include "core/evidence.h"
+#include "core/fsutil.h"
+#include "core/pg.h"
 #include "core/pgbackrest.h"
+#include "core/switchover.h"
 #include "lua/handle.h"
 #include "lua/modules.h"
 #include "lua/prim.h"
@@ -54,6 +60,7 @@ static void push_result(lua_State *L, const ff_pgbr_result *r, const char *raw, 
 }
 
 #define BOX_MT "ff.pgbackrest.box"
+#define LIST_MT "ff.pgbackrest.list" /* set_aside's names being pushed */
 
 /* A result held while it is copied into Lua: freed by __gc if a push
  * raises (out of memory). */
@@ -315,6 +322,183 @@ static int pgbr_wal_list(lua_State *L)
 	return run(L, t, args, "pgbackrest-repo-ls.log", 300);
 }
 
+/* The stanza's pg1-path (ff_pgbr_pg1_path) into out, or raised. MAY_LJMP. */
+static void pg1_path(lua_State *L, const ff_target *t, char *out, size_t cap)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	char raw[256];
+	ff_err e = {0};
+	int fd;
+	if (ff_evidence_raw_open(&ctx->ev, &fd, raw, "pgbackrest-help.log", &e) < 0)
+		ff_raise(L, &e);
+	ff_pgbr_opts o = { .config = t->pgbr_config, .stanza = t->pgbr_stanza, .os_user = ctx->cfg->pg_os_user,
+			   .log_fd = fd, .timeout_s = 60, .cancel = &ctx->cancel };
+	int rc = ff_pgbr_pg1_path(&o, out, cap, &e);
+	close(fd);
+	if (rc < 0)
+		ff_raise(L, &e);
+}
+
+/* The target's database name, which confirm= must equal (exit 2
+ * otherwise): known from the configuration when the server is down too.
+ * MAY_LJMP. */
+static void check_confirm(lua_State *L, const ff_target *t, const char *name, const char *confirm)
+{
+	char db[128];
+	int reached = 0;
+	ff_err why = {0};
+	if (ff_pg_target_dbname(db, sizeof(db), &reached, name, t->conninfo, &why) < 0)
+		ff_raise(L, &why);
+	if (strcmp(confirm, db) != 0)
+		ff_usage(L, "target %s is database '%s': to let this run switch its cluster, give confirm=%s", name, db, db);
+}
+
+/* ff.pgbackrest.live(target, confirm) -> { data, running }
+ * The live cluster a physical restore replaces, opened with confirm= as
+ * ff.pg.admin is: its data folder, the stanza's pg1-path as pgBackRest
+ * resolves it (what its backups copy, checked against the server at every
+ * online backup; known when the server is down), and whether a server
+ * runs from it. */
+static int pgbr_live(lua_State *L)
+{
+	const ff_target *t = pgbr_target(L, 1);
+	check_confirm(L, t, lua_tostring(L, 1), luaL_checkstring(L, 2));
+	char path[PATH_MAX];
+	pg1_path(L, t, path, sizeof(path));
+	lua_createtable(L, 0, 2);
+	lua_pushstring(L, path);
+	lua_setfield(L, -2, "data");
+	lua_pushboolean(L, ff_cluster_postmaster(path) > 0);
+	lua_setfield(L, -2, "running");
+	return 1;
+}
+
+/* ff.pgbackrest.set_aside(target, kind) -> { "KIND_STAMP", ... } sorted:
+ * the folders <data>.ffKIND_* beside the live data folder. */
+static int pgbr_set_aside(lua_State *L)
+{
+	const ff_target *t = pgbr_target(L, 1);
+	const char *kind = luaL_checkstring(L, 2);
+	char path[PATH_MAX];
+	if (!*kind || strspn(kind, "abcdefghijklmnopqrstuvwxyz") != strlen(kind) || strlen(kind) > 16)
+		luaL_argerror(L, 2, "pgbackrest.set_aside: a kind is a short lower-case word");
+	pg1_path(L, t, path, sizeof(path));
+	ff_strlist *l = ff_handle_new(L, LIST_MT, sizeof(*l), 0);
+	ff_err e = {0};
+	if (ff_switch_list(path, kind, l, &e) < 0)
+		return ff_fail(L, &e);
+	lua_createtable(L, (int)l->n, 0);
+	for (size_t i = 0; i < l->n; i++) {
+		lua_pushstring(L, l->v[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return 1;
+}
+
+/* What switch and its stand-in both check: the target, confirm= (its
+ * database name, typed out: exit 2 otherwise), the two suffixes, the
+ * options { stop_timeout_s =, start_timeout_s = }. MAY_LJMP. */
+static const ff_target *switch_args(lua_State *L, const char **in, const char **out, int *stop_s, int *start_s)
+{
+	const ff_target *t = pgbr_target(L, 1);
+	check_confirm(L, t, lua_tostring(L, 1), luaL_checkstring(L, 2));
+	*in = luaL_checkstring(L, 3);
+	*out = luaL_checkstring(L, 4);
+	if (!ff_switch_valid_suffix(*in) || !ff_switch_valid_suffix(*out) || !strcmp(*in, *out))
+		luaL_argerror(L, 3, "pgbackrest.switch: two different suffixes KIND_STAMP");
+	*stop_s = 300;
+	*start_s = 600;
+	if (lua_istable(L, 5)) {
+		lua_getfield(L, 5, "stop_timeout_s");
+		*stop_s = (int)luaL_optinteger(L, -1, 300);
+		lua_getfield(L, 5, "start_timeout_s");
+		*start_s = (int)luaL_optinteger(L, -1, 600);
+		lua_pop(L, 2);
+	}
+	if (*stop_s < 1 || *start_s < 1)
+		luaL_argerror(L, 5, "pgbackrest.switch: timeouts are 1 s or more");
+	return t;
+}
+
+/* The answer of switch and its stand-in. MAY_LJMP. */
+static int push_switch(lua_State *L, const ff_switch_result *r, const char *live, const char *kept, int dry)
+{
+	lua_createtable(L, 0, 7);
+	lua_pushstring(L, live);
+	lua_setfield(L, -2, "data");
+	lua_pushstring(L, r->kept ? kept : "");
+	lua_setfield(L, -2, "kept");
+	lua_pushboolean(L, r->was_running);
+	lua_setfield(L, -2, "was_running");
+	lua_pushnumber(L, r->downtime_s);
+	lua_setfield(L, -2, "downtime_s");
+	lua_pushstring(L, r->server_log);
+	lua_setfield(L, -2, "server_log");
+	if (dry) {
+		lua_pushboolean(L, 1);
+		lua_setfield(L, -2, "dry_run");
+	}
+	return 1;
+}
+
+/* ff.pgbackrest.switch(target, confirm, incoming, outgoing [, opts])
+ *   -> { data, kept, was_running, downtime_s, server_log } | nil, message, code
+ * The switch-over (switchover.h): the folder <data>.ff<incoming> takes the
+ * live data folder's place, the live one is kept as <data>.ff<outgoing>,
+ * and the server starts from the new one. */
+static int pgbr_switch(lua_State *L)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	const char *in, *out;
+	int stop_s, start_s, fd;
+	const ff_target *t = switch_args(L, &in, &out, &stop_s, &start_s);
+	char live[PATH_MAX], incoming[PATH_MAX + 64], outgoing[PATH_MAX + 64], bindir[PATH_MAX], raw[256];
+	ff_err e = {0};
+	pg1_path(L, t, live, sizeof(live));
+	snprintf(incoming, sizeof(incoming), "%s.ff%s", live, in);
+	snprintf(outgoing, sizeof(outgoing), "%s.ff%s", live, out);
+	/* pg_ctl of the copy's own major version (its PG_VERSION). */
+	char vpath[PATH_MAX + 96], ver[16] = "";
+	snprintf(vpath, sizeof(vpath), "%s/PG_VERSION", incoming);
+	int major = ff_read_head(vpath, O_NOFOLLOW, ver, sizeof(ver)) ? atoi(ver) : 0;
+	if (ff_pg_tool(bindir, ctx->cfg->pg_bindir, major, "pg_ctl", &e) < 0)
+		return ff_raise(L, &e);
+	*strrchr(bindir, '/') = '\0';
+	if (ff_evidence_raw_open(&ctx->ev, &fd, raw, "switchover.log", &e) < 0)
+		return ff_raise(L, &e);
+	ff_switch_opts o = { .bindir = bindir, .os_user = ctx->cfg->pg_os_user, .live = live, .incoming = incoming,
+			     .outgoing = outgoing, .stop_timeout_s = stop_s, .start_timeout_s = start_s,
+			     .log_fd = fd, .cancel = &ctx->cancel };
+	ff_switch_result r;
+	int rc = ff_switchover(&o, &r, &e);
+	close(fd);
+	if (rc < 0)
+		return ff_fail(L, &e);
+	return push_switch(L, &r, live, outgoing, 0);
+}
+
+/* switch's stand-in: the real call's checks (confirm= among them), the
+ * folders looked at, nothing stopped or moved. */
+static int dry_pgbr_switch(lua_State *L)
+{
+	const char *in, *out;
+	int stop_s, start_s;
+	const ff_target *t = switch_args(L, &in, &out, &stop_s, &start_s);
+	char live[PATH_MAX];
+	pg1_path(L, t, live, sizeof(live));
+	ff_switch_result r = { .kept = 1, .was_running = 1 };
+	snprintf(r.server_log, sizeof(r.server_log), "%s.ffrun.log", live);
+	char outgoing[PATH_MAX + 64];
+	snprintf(outgoing, sizeof(outgoing), "%s.ff%s", live, out);
+	return push_switch(L, &r, live, outgoing, 1);
+}
+
+static int list_gc(lua_State *L)
+{
+	ff_strlist_free(ff_handle_check(L, 1, LIST_MT));
+	return 0;
+}
+
 void ff_open_pgbackrest(lua_State *L)
 {
 	static const ff_prim prims[] = {
@@ -326,8 +510,12 @@ void ff_open_pgbackrest(lua_State *L)
 		{"expire_plan", pgbr_expire_plan, FF_READ, NULL},
 		{"expire", pgbr_expire, FF_WRITE, dry_pgbr_expire},
 		{"expire_wal", pgbr_expire_wal, FF_WRITE, dry_pgbr_expire_wal},
+		{"live", pgbr_live, FF_READ, NULL},
+		{"set_aside", pgbr_set_aside, FF_READ, NULL},
+		{"switch", pgbr_switch, FF_WRITE, dry_pgbr_switch},
 		{NULL, NULL, 0, NULL}
 	};
 	ff_prims_set(L, "pgbackrest", prims);
 	ff_handle_class(L, BOX_MT, "pgbackrest.box", NULL, box_gc);
+	ff_handle_class(L, LIST_MT, "pgbackrest.list", NULL, list_gc);
 }

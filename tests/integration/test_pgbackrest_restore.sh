@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# test_pgbackrest_restore.sh - restore and rollback of engine pgbackrest
+# against a real server and real pgBackRest (tests/harness/pgbr.sh), as
+# postgres when root. The whole cluster is restored beside the live data
+# folder, proven on a private socket, and switched in.
+#   a. without confirm= (or with a wrong one): exit 2, nothing made, the
+#      server untouched; a rehearsal plans the switch and moves nothing
+#   b. the data changed after the backup (rows deleted, a table dropped):
+#      restore PASSes; the server runs from the proven copy on its own
+#      socket and port; every table equals the backup's by a check written
+#      without ffrun (psql + sha256sum); the old folder is kept as
+#      <data>.ffprev_STAMP; archiving goes on (pgbackrest check passes, the
+#      new timeline's history file reaches the repository)
+#   c. rollback switches the old folder back: the changed data again
+#   d. a proof that does not hold (a table's fingerprint changed in the
+#      manifest, re-sealed): restore FAILs naming the table at prove; the
+#      live server never stopped (same postmaster), nothing left beside
+#   e. the live server down: restore brings the cluster back and up, PASS
+source "$(dirname "$0")/../harness/lib.sh"
+source "$(dirname "$0")/../harness/pg.sh"
+source "$(dirname "$0")/../harness/pgbr.sh"
+
+status_of() { grep -o '"status":"[A-Z]*"' "$1/summary.json" | head -n 1; }
+last_of() { ls -1d "$WS"/evidence/*-"$1"*/ 2>/dev/null | sed 's:/$::' | sort -V | tail -n 1; }
+pm_pid() { head -n 1 "$DATA/postmaster.pid" 2>/dev/null; }
+beside() { ls -1d "$DATA".ff"$1"_* 2>/dev/null; }
+
+ff backup type=full > "$WORK/b.out" 2> "$WORK/b.err"; rc=$?
+check "backup engine pgbackrest: exit 0 ($(why "$WORK/b.err"))" [ "$rc" = 0 ]
+STAMP=$(newest)
+B=$WS/backups/$STAMP
+check "the proof point is exact" jcheck "$B/manifest.json" "assert(j.proof.level == 'exact', j.proof.level)"
+# No writes since: the backup's proof point is this content.
+pg_table_digest src sample > "$WORK/at_backup.txt" || nok "digest at the backup"
+check "the digest without ffrun covers the tables (orders among them)" grep -q '^public.orders ' "$WORK/at_backup.txt"
+
+# ---- a. no confirm, a wrong one, a rehearsal ---------------------------------
+PID0=$(pm_pid)
+ff restore "backup=$STAMP" > "$WORK/a.out" 2> "$WORK/a.err"; rc=$?
+check "a: restore without confirm=: exit 2 asking for confirm=sample ($(why "$WORK/a.err"))" \
+  bash -c "[ $rc = 2 ] && grep -q 'give confirm=sample' '$WORK/a.err'"
+ff restore "backup=$STAMP" confirm=other > "$WORK/a.out" 2> "$WORK/a.err"; rc=$?
+check "a: restore with a wrong confirm=: exit 2 ($(why "$WORK/a.err"))" [ "$rc" = 2 ]
+ff --dry-run restore "backup=$STAMP" confirm=sample > "$WORK/a.out" 2> "$WORK/a.err"; rc=$?
+check "a: restore --dry-run: exit 0, the switch planned ($(why "$WORK/a.err"))" \
+  bash -c "[ $rc = 0 ] && grep -q 'pgbackrest.switch' '$(last_of restore)/events.jsonl'"
+check "a: nothing was made beside the data folder, the server kept running (postmaster $PID0)" \
+  bash -c "[ -z \"$(beside restore)$(beside prev)\" ] && [ '$(pm_pid)' = '$PID0' ]"
+
+# ---- b. the data changed; restore to the proof point -------------------------
+pg_sql src sample "DELETE FROM orders WHERE id % 3 = 0; DROP TABLE public.ul_cache" ||
+  nok "b: the data changed"
+pg_table_digest src sample > "$WORK/changed.txt" || nok "b: digest after the change"
+check "b: the change shows in the digest (the check can fail)" bash -c "! cmp -s '$WORK/at_backup.txt' '$WORK/changed.txt'"
+ff restore "backup=$STAMP" confirm=sample > "$WORK/r.out" 2> "$WORK/r.err"; rc=$?
+EV=$(last_of restore)
+check "b: restore engine pgbackrest: exit 0, PASS ($(why "$WORK/r.err"))" \
+  bash -c "[ $rc = 0 ] && [ '$(status_of "$EV")' = '\"status\":\"PASS\"' ]"
+check "b: the evidence: proof level exact, tables proved, a switch with downtime, the old folder kept" jcheck "$EV/summary.json" "
+assert(j.proof_level == 'exact' and j.verification.tables > 0 and #j.verification.mismatches == 0, 'proof')
+assert(j.switch and j.switch.was_running and j.switch.kept:find('.ffprev_', 1, true) and j.downtime_s >= 0, 'switch')
+assert(j.smoke and j.objectives, 'smoke, objectives')"
+pg_table_digest src sample > "$WORK/restored.txt" || nok "b: digest after the restore"
+# ul_cache is unlogged: a physical copy holds it empty, as the proof said.
+check "b: every table equals the backup's by psql + sha256sum (the dropped one back, the unlogged one empty)" \
+  bash -c "diff <(grep -v '^public.ul_cache ' '$WORK/at_backup.txt') <(grep -v '^public.ul_cache ' '$WORK/restored.txt') &&
+    grep -q '^public.ul_cache e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855$' '$WORK/restored.txt'"
+SERVED=$(pg_sql src postgres "SELECT current_setting('data_directory') || ' ' || current_setting('port')")
+check "b: the server runs from the data folder on its own port ($SERVED)" [ "$SERVED" = "$DATA $PORT" ]
+check "b: the old data folder is kept as $DATA.ffprev_*, nothing else beside" \
+  bash -c "[ -n \"$(beside prev)\" ] && [ -f \"$(beside prev)/PG_VERSION\" ] && [ -z \"$(beside restore)\" ]"
+check "b: ffrun's marks are gone from the live folder" [ ! -e "$DATA/ffrun.restore" ]
+# pgbackrest restore's recovery settings (restore_command naming the
+# folder restored into, the target) are spent: gone; ALTER SYSTEM's stay.
+check "b: postgresql.auto.conf: pgBackRest's recovery settings gone, the server's own settings kept" \
+  bash -c "! grep -Eq '^(restore_command|recovery_target)|ffrestore_' '$DATA/postgresql.auto.conf' &&
+    grep -q '^archive_command = .pgbackrest' '$DATA/postgresql.auto.conf' && grep -q '^wal_level' '$DATA/postgresql.auto.conf'"
+check "b: archiving goes on: archive_mode on" [ "$(pg_sql src postgres 'SHOW archive_mode')" = on ]
+as_pg pgbackrest --config="$BR/plain.conf" --stanza=main check > "$WORK/check.log" 2>&1; rc=$?
+check "b: pgbackrest check after the switch: exit 0 ($(tail -n 2 "$WORK/check.log" | tr '\n' ' '))" [ "$rc" = 0 ]
+TLI=$(pg_sql src postgres "SELECT lpad(to_hex(timeline_id), 8, '0') FROM pg_control_checkpoint()" | tr 'a-f' 'A-F')
+check "b: the new timeline ($TLI) has its history file in the repository" \
+  bash -c "find '$BR/repo/archive/main' -name '$TLI.history*' | grep -q ."
+
+# ---- c. rollback -------------------------------------------------------------
+PREV=$(beside prev)
+ff rollback > "$WORK/c.out" 2> "$WORK/c.err"; rc=$?
+check "c: rollback without confirm=: exit 2 ($(why "$WORK/c.err"))" [ "$rc" = 2 ]
+ff rollback confirm=sample > "$WORK/c.out" 2> "$WORK/c.err"; rc=$?
+check "c: rollback: exit 0 ($(why "$WORK/c.err"))" [ "$rc" = 0 ]
+pg_table_digest src sample > "$WORK/rolled.txt" || nok "c: digest after the rollback"
+check "c: the data as it was before the restore (the change back)" cmp -s "$WORK/changed.txt" "$WORK/rolled.txt"
+check "c: the restored folder is kept as .ffbad_*, the .ffprev_ one is live again" \
+  bash -c "[ -n \"$(beside bad)\" ] && [ ! -e '$PREV' ]"
+
+# ---- d. a proof that does not hold: the live server never stops --------------
+reseal() { (cd "$1" && find . -type f ! -name DIGEST | sed 's:^\./::' | sort | xargs sha256sum > DIGEST); }
+F=$WS/backups/20991231-000001
+rm -rf "$F" && cp -a "$B" "$F" &&
+  jset "$F/manifest.json" "for _, t in ipairs(j.tables) do if t.name == 'orders' then t.content_sha256 = string.rep('0', 64) end end" &&
+  reseal "$F" || nok "d: a forged backup"
+PID1=$(pm_pid)
+ff restore backup=20991231-000001 confirm=sample > "$WORK/d.out" 2> "$WORK/d.err"; rc=$?
+EV=$(last_of restore)
+check "d: a fingerprint that does not hold: exit 1, FAIL at prove naming orders ($(why "$WORK/d.err"))" \
+  bash -c "[ $rc = 1 ] && grep -q 'step prove failed' '$WORK/d.err' && grep -q 'orders' '$WORK/d.err' && [ '$(status_of "$EV")' = '\"status\":\"FAIL\"' ]"
+check "d: the live server never stopped (postmaster $PID1), the data unchanged" \
+  bash -c "[ '$(pm_pid)' = '$PID1' ] && [ -n '$PID1' ]"
+pg_table_digest src sample > "$WORK/after_d.txt" || nok "d: digest"
+check "d: the live data is what it was" cmp -s "$WORK/changed.txt" "$WORK/after_d.txt"
+check "d: nothing left beside the data folder but the kept ones, no instance folder of the run" \
+  bash -c "[ -z \"$(beside restore)\" ] && [ \$(ls -1d '$DATA'.ffprev_* 2>/dev/null | wc -l) = 0 ]"
+rm -rf "$F"
+
+# ---- e. the live server down -------------------------------------------------
+as_pg "$PG_BINDIR/pg_ctl" -D "$DATA" -m fast -w -t 60 stop > "$WORK/stop.log" 2>&1 || nok "e: the server stops"
+ff restore "backup=$STAMP" confirm=sample > "$WORK/e.out" 2> "$WORK/e.err"; rc=$?
+EV=$(last_of restore)
+check "e: restore with the server down: exit 0, PASS, said it was not running ($(why "$WORK/e.err"))" \
+  bash -c "[ $rc = 0 ] && [ '$(status_of "$EV")' = '\"status\":\"PASS\"' ] && grep -q 'is not running' '$WORK/e.err'"
+pg_table_digest src sample > "$WORK/e.txt" || nok "e: digest"
+check "e: the server is up, every table as the backup's" \
+  bash -c "diff <(grep -v '^public.ul_cache ' '$WORK/at_backup.txt') <(grep -v '^public.ul_cache ' '$WORK/e.txt')"
+left=$(for d in /tmp/ffrun-drill-*; do [ -e "$d/beside" ] && echo "$d"; done)
+check "e: no instance folder of a restore beside production left ($left)" [ -z "$left" ]
+
+finish
