@@ -634,6 +634,18 @@ function pgbr.instance(p, m, recovery, major, beside)
     label = b.label
     ff.log.info(string.format("repo%d: set %s (ended at %s) replays to the proof point %s", repo, label, b.lsn.stop, m.proof.lsn))
   end
+  if beside then
+    -- The copy beside production's folder takes the set's whole size
+    -- there (pgbackrest info's database size), and a margin for WAL.
+    local live = ff.pgbackrest.live(source, p.confirm)
+    local set = (pgbr.info(source, label).backup or {})[1]
+    local need = set and set.info and math.tointeger(set.info.size)
+    if need and live.free_bytes >= 0 then
+      need = need + math.max(need // 10, 1 << 30)
+      rb.check(live.free_bytes >= need, "the copy of set %s needs about %.1f GB beside %s, and its file system has %.1f GB free: nothing was restored",
+        label, need / 1e9, live.data, live.free_bytes / 1e9)
+    end
+  end
   local inst = rb.must(ff.pg.instance({ major = major, restore = {
     from = source, set = label, repo = repo, type = recovery.type, target = recovery.target,
     exclusive = recovery.exclusive, timeout_s = p.recovery_timeout, beside = beside,

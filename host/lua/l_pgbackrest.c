@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "core/cluster.h"
@@ -353,7 +354,7 @@ static void check_confirm(lua_State *L, const ff_target *t, const char *name, co
 		ff_usage(L, "target %s is database '%s': to let this run switch its cluster, give confirm=%s", name, db, db);
 }
 
-/* ff.pgbackrest.live(target, confirm) -> { data, running }
+/* ff.pgbackrest.live(target, confirm) -> { data, running, free_bytes }
  * The live cluster a physical restore replaces, opened with confirm= as
  * ff.pg.admin is: its data folder, the stanza's pg1-path as pgBackRest
  * resolves it (what its backups copy, checked against the server at every
@@ -370,6 +371,14 @@ static int pgbr_live(lua_State *L)
 	lua_setfield(L, -2, "data");
 	lua_pushboolean(L, ff_cluster_postmaster(path) > 0);
 	lua_setfield(L, -2, "running");
+	/* The space a copy beside it can take (-1: the folder it is in
+	 * cannot be asked). */
+	struct statvfs sv;
+	char *slash = strrchr(path, '/');
+	if (slash)
+		*(slash == path ? slash + 1 : slash) = '\0';
+	lua_pushinteger(L, statvfs(path, &sv) == 0 ? (lua_Integer)sv.f_bavail * (lua_Integer)sv.f_frsize : -1);
+	lua_setfield(L, -2, "free_bytes");
 	return 1;
 }
 

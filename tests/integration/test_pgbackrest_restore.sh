@@ -16,6 +16,9 @@
 #      manifest, re-sealed): restore FAILs naming the table at prove; the
 #      live server never stopped (same postmaster), nothing left beside
 #   e. the live server down: restore brings the cluster back and up, PASS
+#   f. SIGKILL while the copy is being proven: the live server untouched;
+#      the next restore reaps the dead run's instance and its copy beside
+#      the data folder, and PASSes
 source "$(dirname "$0")/../harness/lib.sh"
 source "$(dirname "$0")/../harness/pg.sh"
 source "$(dirname "$0")/../harness/pgbr.sh"
@@ -121,7 +124,30 @@ check "e: restore with the server down: exit 0, PASS, said it was not running ($
 pg_table_digest src sample > "$WORK/e.txt" || nok "e: digest"
 check "e: the server is up, every table as the backup's" \
   bash -c "diff <(grep -v '^public.ul_cache ' '$WORK/at_backup.txt') <(grep -v '^public.ul_cache ' '$WORK/e.txt')"
+# ---- f. SIGKILL mid-way -------------------------------------------------------
+PID2=$(pm_pid)
+ff restore "backup=$STAMP" confirm=sample > "$WORK/f.out" 2> "$WORK/f.err" &
+run=$!
+copy=
+for _ in $(seq 1 300); do
+  copy=$(beside restore)
+  [ -n "$copy" ] && [ -f "$copy/postmaster.pid" ] && break
+  sleep 0.1
+done
+kill -KILL "$run" 2>/dev/null
+wait "$run" 2>/dev/null
+check "f: the run was caught with its copy beside the data folder being proven ($copy)" \
+  bash -c "[ -n '$copy' ] && [ -e '$copy' ]"
+check "f: SIGKILL: the live server untouched (postmaster $PID2)" [ "$(pm_pid)" = "$PID2" ]
+inst=$(for d in /tmp/ffrun-drill-*; do [ "$(cat "$d/beside" 2>/dev/null)" = "$copy" ] && echo "$d"; done)
+check "f: the dead run's instance ($inst) records its copy, and its server still runs" \
+  bash -c "[ -n '$inst' ] && ps -eo args= | grep -v grep | grep -qF -- '$inst/data'"
+ff restore "backup=$STAMP" confirm=sample > "$WORK/f2.out" 2> "$WORK/f2.err"; rc=$?
+check "f: the next restore: exit 0 ($(why "$WORK/f2.err"))" [ "$rc" = 0 ]
+check "f: the dead run's copy and instance are gone (reaped), no server runs from them" \
+  bash -c "[ ! -e '$copy' ] && [ ! -e '$inst' ] && ! ps -eo args= | grep -v grep | grep -qF -- '$inst/data'"
+
 left=$(for d in /tmp/ffrun-drill-*; do [ -e "$d/beside" ] && echo "$d"; done)
-check "e: no instance folder of a restore beside production left ($left)" [ -z "$left" ]
+check "no instance folder of a restore beside production left ($left)" [ -z "$left" ]
 
 finish
