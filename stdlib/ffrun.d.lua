@@ -978,6 +978,7 @@ function FfPgAdmin:apply_globals(file) end
 ---@field exclusive? boolean stop just before the target (--target-exclusive)
 ---@field timeout_s? integer for recovery to end in promotion (default 600)
 ---@field wal_segment_size? integer the source's WAL segment size in bytes, to name a missing segment (default 16 MiB)
+---@field beside? string "restore_STAMP": restore into the new folder <pg1-path>.ffrestore_STAMP beside production's data folder (made by the call from the stanza's pg1-path, never from a path given here) and keep it for ff.pgbackrest.switch: production's durability, archive_mode on with archive_command=false, no tablespaces; inst:release() keeps it, stop() removes it
 
 ---@class FfPgInstanceOpts
 ---@field major? integer
@@ -1020,6 +1021,16 @@ function FfPgInstance:info() end
 ---Write. Stop the server and remove its folder (again is harmless).
 ---@return true
 function FfPgInstance:stop() end
+
+---Write. An instance restored with restore.beside: its server stopped
+---cleanly (pg_ctl stop -m fast) and its private folder removed; the data
+---folder beside production's is kept, and its path returned. Raises when
+---the instance is not running or was not restored beside. Dry-run
+---stand-in: "(planned)".
+---@return string? data
+---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
+function FfPgInstance:release() end
 
 ---@class (exact) FfPgAmcheckOpts
 ---@field jobs? integer concurrent connections (0 or absent: one per core)
@@ -1218,3 +1229,55 @@ function ff.pgbackrest.expire_wal(target, repo, fulls) end
 ---@return string? err
 ---@return string? code
 function ff.pgbackrest.info(target, label) end
+
+---@class (exact) FfPgbackrestLive
+---@field data string the live data folder: the stanza's pg1-path as pgBackRest resolves it (`pgbackrest help restore pg1-path`)
+---@field running boolean a server runs from it (its postmaster.pid names a live postmaster of that folder)
+---@field free_bytes integer free space of the file system it is in (-1: not known)
+
+---Read. The live cluster a physical restore or rollback switches, opened
+---like ff.pg.admin: confirm must be the target's database name (known
+---from the configuration with the server down too), else exit 2. Raises
+---when target has no engine pgbackrest or pgBackRest names no pg1-path.
+---@param target string
+---@param confirm string
+---@return FfPgbackrestLive
+function ff.pgbackrest.live(target, confirm) end
+
+---Read. The suffixes ("KIND_STAMP", sorted) of the folders
+---<data>.ffKIND_* beside the live data folder: "prev" for those a restore
+---set aside, "bad" for those a rollback replaced.
+---@param target string
+---@param kind string a lower-case word
+---@return string[]? suffixes
+---@return string? err
+---@return string? code
+function ff.pgbackrest.set_aside(target, kind) end
+
+---@class (exact) FfPgbackrestSwitch
+---@field data string the live data folder
+---@field kept string where the replaced folder is now ("" when there was none)
+---@field was_running boolean a server ran from it and was stopped
+---@field downtime_s number from the stop to the new server taking connections
+---@field server_log string the started server's output (pg_ctl -l): <data>.ffrun.log
+---@field dry_run? boolean the stand-in's answer
+
+---Write: the only call that stops and replaces a production cluster. The
+---folder <data>.ff<incoming> takes the live data folder's place: the live
+---server is stopped (pg_ctl stop -m fast), the copy gets its
+---postmaster.opts and loses pgBackRest's spent recovery settings, the two
+---folders are exchanged in one renameat2(RENAME_EXCHANGE), the old one is
+---renamed <data>.ff<outgoing>, and the server is started as its last start
+---did (pg_ctl restart) as postgres.os_user. A start that fails swaps back
+---and starts the old server again (nil, message saying so). confirm as
+---for live (exit 2). Dry-run stand-in: the same checks, nothing stopped
+---or moved, { was_running = true, kept = <data>.ff<outgoing>, downtime_s = 0, dry_run = true }.
+---@param target string
+---@param confirm string
+---@param incoming string "KIND_STAMP", e.g. "restore_20261203-091500"
+---@param outgoing string "KIND_STAMP", e.g. "prev_20261203-091500"
+---@param opts? { stop_timeout_s?: integer, start_timeout_s?: integer } defaults 300 and 600
+---@return FfPgbackrestSwitch? result
+---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
+function ff.pgbackrest.switch(target, confirm, incoming, outgoing, opts) end
