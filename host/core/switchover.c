@@ -202,16 +202,17 @@ static int start(const ff_cluster *as, const ff_switch_opts *o, const char *log,
 	return pg_ctl(as, o, args, (o->start_timeout_s > 0 ? o->start_timeout_s : 600) + 60, e);
 }
 
-int ff_switchover(const ff_switch_opts *o, ff_switch_result *r, ff_err *e)
+/* Everything checked before anything is stopped: the folders are ffrun's
+ * beside live, incoming is a cluster no server runs from, outgoing is
+ * free, both belong to the cluster's user, and the new server's log can
+ * be written (a folder the owner cannot write is found now). */
+static int prepare(const ff_switch_opts *o, ff_cluster *as, ff_switch_result *r, int *live_exists, ff_err *e)
 {
-	ff_cluster as;
 	struct stat st, inc;
-	char parent[PATH_MAX], base[256], path[PATH_MAX + 32], stop_t[32];
-	int rc;
-	memset(r, 0, sizeof(*r));
-	memset(&as, 0, sizeof(as));
-	snprintf(as.dir, sizeof(as.dir), "/");
-	as.pgbr_env = 1;
+	char parent[PATH_MAX], base[256];
+	memset(as, 0, sizeof(*as));
+	snprintf(as->dir, sizeof(as->dir), "/");
+	as->pgbr_env = 1;
 	if (split(o->live, parent, sizeof(parent), base, sizeof(base)) < 0 || !sibling(o->live, o->incoming) ||
 	    !sibling(o->live, o->outgoing) || !strcmp(o->incoming, o->outgoing))
 		return ff_err_set(e, FF_EINTERNAL, "switch-over: %s and %s are not folders of ffrun's beside %s",
@@ -222,32 +223,76 @@ int ff_switchover(const ff_switch_opts *o, ff_switch_result *r, ff_err *e)
 		return ff_err_set(e, FF_EFAIL, "%s: a server runs from it", o->incoming);
 	if (lstat(o->outgoing, &st) == 0 || errno != ENOENT)
 		return ff_err_set(e, FF_EFAIL, "%s already exists: nothing was switched", o->outgoing);
-	int live_exists = lstat(o->live, &st) == 0;
-	if (live_exists && !S_ISDIR(st.st_mode))
+	*live_exists = lstat(o->live, &st) == 0;
+	if (*live_exists && !S_ISDIR(st.st_mode))
 		return ff_err_set(e, FF_EFAIL, "%s is not a folder", o->live);
 	if (geteuid() == 0) {
 		struct passwd *pw = getpwnam(o->os_user ? o->os_user : "postgres");
 		if (!pw)
 			return ff_err_set(e, FF_EFAIL, "postgres.os_user %s: no such user", o->os_user);
-		as.as_user = 1;
-		as.uid = pw->pw_uid;
-		as.gid = pw->pw_gid;
+		as->as_user = 1;
+		as->uid = pw->pw_uid;
+		as->gid = pw->pw_gid;
 	}
-	uid_t owner = as.as_user ? as.uid : geteuid();
-	if ((live_exists && st.st_uid != owner) || inc.st_uid != owner)
+	uid_t owner = as->as_user ? as->uid : geteuid();
+	if ((*live_exists && st.st_uid != owner) || inc.st_uid != owner)
 		return ff_err_set(e, FF_EFAIL, "%s and %s must both belong to the cluster's user (uid %ld)", o->live,
 				  o->incoming, (long)owner);
-	/* The new server's output goes to a file made now: a folder the
-	 * owner cannot write is found before anything is stopped. */
 	snprintf(r->server_log, sizeof(r->server_log), "%s.ffrun.log", o->live);
 	int fd = open(r->server_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || (as.as_user && fchown(fd, as.uid, as.gid) < 0)) {
-		rc = ff_err_set(e, FF_EFAIL, "%s: %s", r->server_log, strerror(errno));
+	if (fd < 0 || (as->as_user && fchown(fd, as->uid, as->gid) < 0)) {
+		int rc = ff_err_set(e, FF_EFAIL, "%s: %s", r->server_log, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return rc;
 	}
 	close(fd);
+	return 0;
+}
+
+/* The switched-in copy did not start (why): the old folder goes back,
+ * the copy stays at incoming for a look, and the old server starts
+ * again if it ran. */
+static int switch_back(const ff_cluster *as, const ff_switch_opts *o, const char *parent, ff_switch_result *r,
+		       const char *why, ff_err *e)
+{
+	if (ff_cluster_postmaster(o->live) > 0) {
+		ff_err ignored = {0};
+		const char *args[] = { "stop", "-D", o->live, "-m", "immediate", "-w", "-t", "60", NULL };
+		pg_ctl(as, o, args, 120, &ignored);
+	}
+	if (!r->kept) {
+		if (rename(o->live, o->incoming) < 0)
+			return ff_err_set(e, FF_EFAIL, "the restored cluster did not start (%s; see %s), and "
+					  "moving it back to %s failed: %s", why, r->server_log, o->incoming,
+					  strerror(errno));
+		return ff_err_set(e, FF_EFAIL, "the restored cluster did not start (%s; see %s): it is back at %s",
+				  why, r->server_log, o->incoming);
+	}
+	if (exchange(o->live, o->outgoing, o->incoming) < 0 || rename(o->outgoing, o->incoming) < 0)
+		return ff_err_set(e, FF_EFAIL, "the restored cluster did not start (%s; see %s), and swapping "
+				  "back failed: %s: the old data folder is at %s", why, r->server_log,
+				  strerror(errno), o->outgoing);
+	sync_dir(parent);
+	r->kept = 0;
+	ff_err again = {0};
+	if (r->was_running && start(as, o, r->server_log, &again) < 0)
+		return ff_err_set(e, FF_EFAIL, "the restored cluster did not start (%s; see %s); switched back, "
+				  "but the old server did not start either: %s", why, r->server_log, again.msg);
+	return ff_err_set(e, FF_EFAIL, "the restored cluster did not start (%s; see %s): switched back%s",
+			  why, r->server_log, r->was_running ? ", the old server runs again" : "");
+}
+
+int ff_switchover(const ff_switch_opts *o, ff_switch_result *r, ff_err *e)
+{
+	ff_cluster as;
+	struct stat st;
+	char parent[PATH_MAX], base[256], path[PATH_MAX + 32], to[PATH_MAX + 32], stop_t[32];
+	int rc, live_exists = 0;
+	memset(r, 0, sizeof(*r));
+	if ((rc = prepare(o, &as, r, &live_exists, e)) < 0)
+		return rc;
+	split(o->live, parent, sizeof(parent), base, sizeof(base));
 
 	double t0 = ff_time_mono();
 	pid_t pm = live_exists ? ff_cluster_postmaster(o->live) : 0;
@@ -263,7 +308,6 @@ int ff_switchover(const ff_switch_opts *o, ff_switch_result *r, ff_err *e)
 	}
 	/* The copy starts as the live server last did. */
 	snprintf(path, sizeof(path), "%s/postmaster.opts", o->live);
-	char to[PATH_MAX + 32];
 	snprintf(to, sizeof(to), "%s/postmaster.opts", o->incoming);
 	if (live_exists && stat(path, &st) == 0 && (rc = copy_file(&as, path, to, e)) < 0)
 		goto restart_old;
@@ -294,45 +338,16 @@ int ff_switchover(const ff_switch_opts *o, ff_switch_result *r, ff_err *e)
 		r->downtime_s = ff_time_mono() - t0;
 		return 0;
 	}
-	/* Not started: the old folder goes back, the copy stays at incoming
-	 * for a look, and the old server starts again if it ran. */
-	{
-		char why[sizeof(e->msg)];
-		snprintf(why, sizeof(why), "%s", e->msg);
-		pid_t now = ff_cluster_postmaster(o->live);
-		if (now > 0) {
-			ff_err ignored = {0};
-			const char *args[] = { "stop", "-D", o->live, "-m", "immediate", "-w", "-t", "60", NULL };
-			pg_ctl(&as, o, args, 120, &ignored);
-		}
-		if (!r->kept) {
-			if (rename(o->live, o->incoming) < 0)
-				return ff_err_set(e, FF_EFAIL, "the restored cluster did not start (%s; see %s), and "
-						  "moving it back to %s failed: %s", why, r->server_log, o->incoming,
-						  strerror(errno));
-			return ff_err_set(e, FF_EFAIL, "the restored cluster did not start (%s; see %s): it is back at %s",
-					  why, r->server_log, o->incoming);
-		}
-		if (exchange(o->live, o->outgoing, o->incoming) < 0 || rename(o->outgoing, o->incoming) < 0)
-			return ff_err_set(e, FF_EFAIL, "the restored cluster did not start (%s; see %s), and swapping "
-					  "back failed: %s: the old data folder is at %s", why, r->server_log,
-					  strerror(errno), o->outgoing);
-		sync_dir(parent);
-		r->kept = 0;
-		ff_err again = {0};
-		if (r->was_running && start(&as, o, r->server_log, &again) < 0)
-			return ff_err_set(e, FF_EFAIL, "the restored cluster did not start (%s; see %s); switched back, "
-					  "but the old server did not start either: %s", why, r->server_log, again.msg);
-		return ff_err_set(e, FF_EFAIL, "the restored cluster did not start (%s; see %s): switched back%s",
-				  why, r->server_log, r->was_running ? ", the old server runs again" : "");
-	}
+	char why[sizeof(e->msg)];
+	snprintf(why, sizeof(why), "%s", e->msg);
+	return switch_back(&as, o, parent, r, why, e);
 restart_old:
 	if (r->was_running) {
 		ff_err again = {0};
-		char why[sizeof(e->msg)];
-		snprintf(why, sizeof(why), "%s", e->msg);
+		char why_old[sizeof(e->msg)];
+		snprintf(why_old, sizeof(why_old), "%s", e->msg);
 		if (start(&as, o, r->server_log, &again) < 0)
-			return ff_err_set(e, rc, "%s; the old server did not start again: %s", why, again.msg);
+			return ff_err_set(e, rc, "%s; the old server did not start again: %s", why_old, again.msg);
 	}
 	return rc;
 }
