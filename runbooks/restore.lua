@@ -15,6 +15,7 @@ local cfg = ff.config
 local root = ff.paths.backups
 
 local lock, backup, manifest, admin, live, live_exists, restored, previous
+local target_lock -- held to the end: no second restore or rollback of this target meanwhile
 local archive -- db.dump, as create_database and database_properties read it
 local swapped = false
 local verification, downtime_s
@@ -63,8 +64,9 @@ return {
   steps = {
     {
       name = "resolve",
-      doc = "Find the backup (latest or STAMP) and check its DIGEST and manifest before anything is touched",
+      doc = "Take the target's lock (one restore or rollback at a time), find the backup (latest or STAMP) and check its DIGEST and manifest before anything is touched",
       run = function(p)
+        target_lock = proof.target_lock(root, p.target)
         lock, backup, manifest = proof.open_backup(root, p.backup)
         physical = manifest.engine == "pgbackrest"
         if physical then

@@ -10,6 +10,7 @@ local pgbr = require "pgbackrest"
 
 local admin, live, previous, bad
 local physical -- engine pgbackrest: the live cluster
+local target_lock -- held to the end: no restore or other rollback of this target meanwhile
 
 -- The newest of names (sorted), or the one whose stamp is stamp.
 local function pick(names, prefix, stamp)
@@ -33,9 +34,10 @@ return {
   steps = {
     {
       name = "find",
-      doc = "Find the set-aside database (engine pgbackrest: data folder) to bring back",
+      doc = "Take the target's lock (one restore or rollback at a time), find the set-aside database (engine pgbackrest: data folder) to bring back",
       run = function(p)
         bad = ff.time.stamp(ff.run.started_at)
+        target_lock = proof.target_lock(ff.paths.backups, p.target)
         if pgbr.engine(p.target) then
           physical = pgbr.live(p.target, p.confirm)
           previous = pick(rb.must(ff.pgbackrest.set_aside(p.target, "prev")), "prev_", p.stamp)

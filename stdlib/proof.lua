@@ -113,6 +113,17 @@ function proof.open_backup(root, which)
   return lock, backup, manifest
 end
 
+--- One restore or rollback of a target at a time: the exclusive lock of
+--- <backups>/.targets/<target> (made on first use). A second run on the
+--- same target is busy (exit 4) before it writes anything; runs on other
+--- targets, drills and backups are not held up by it.
+function proof.target_lock(root, target)
+  rb.check(target:match("^[%w_%-]+$") ~= nil, "target %q: a lock needs a name of letters, digits, _ and -", target)
+  rb.must(ff.fs.mkdir(root .. "/.targets"))
+  rb.must(ff.fs.mkdir(root .. "/.targets/" .. target))
+  return ff.fs.lock(root .. "/.targets/" .. target)
+end
+
 --- Apply the archive's database-level properties (settings, GRANTs,
 --- comment, connection limit) to db through admin, once its contents are
 --- in; records the statements in the evidence.

@@ -34,9 +34,17 @@ make_config() {
   } > "$dir/ffrun.yaml"
 }
 
-# The newest evidence folder under $1/evidence.
-# Same-second runs get -2, -3…: version sort puts X before X-2 before X-10.
-last_evidence() { ls -1d "$1"/evidence/*/ 2>/dev/null | sed 's:/$::' | sort -V | tail -n 1; }
+# The newest evidence folder under $1/evidence; with $2, the newest of
+# runbook $2's. Same-second runs get -2, -3…: version sort puts X before
+# X-2 before X-10, but it orders two runbooks' folders of one second by
+# name, so give $2 when another runbook may have run in the same second.
+last_evidence() {
+  if [ $# -ge 2 ]; then
+    ls -1d "$1"/evidence/*-"$2"/ "$1"/evidence/*-"$2"-[0-9]*/ 2>/dev/null
+  else
+    ls -1d "$1"/evidence/*/ 2>/dev/null
+  fi | sed 's:/$::' | sort -V | tail -n 1
+}
 
 # Field of a JSON file, via the binary itself is overkill: grep is enough
 # for the flat "status" member we check.

@@ -122,7 +122,7 @@ check "metric: the failed drill has status 0" grep -q '^ffrun_last_run_status{ru
 cp "$WS/ffrun.yaml" "$WS/off.yaml"
 echo "drill: { amcheck: false }" >> "$WS/off.yaml"
 "$FFRUN" -c "$WS/off.yaml" drill 2> "$WORK/err"; code=$?
-ev=$(last_evidence "$WS")
+ev=$(last_evidence "$WS" drill)
 check "drill.amcheck: false: PASS ($code)" [ $code = 0 ]
 check "it says it skipped and why" grep -q 'amcheck skipped: drill.amcheck is false in the configuration' "$WORK/err"
 check "summary.json: amcheck {skipped}, no amcheck_s, no report" \
@@ -153,7 +153,7 @@ check "no amcheck extension was installed on that server" \
 ff --dry-run drill > "$WORK/out" 2> "$WORK/err"; code=$?
 check "dry-run drill passes and plans pg.instance.amcheck ($code: $(tail -n 1 "$WORK/err"))" \
   bash -c "[ $code = 0 ] && grep -q 'plan .*\[amcheck\] pg.instance.amcheck \[\"app\"\]' '$WORK/out'"
-ev=$(last_evidence "$WS")
+ev=$(last_evidence "$WS" drill)
 check "dry-run: amcheck_s 0 from the stand-in, no instance" \
   bash -c "[ \"\$(grep -o '\"amcheck_s\":[0-9.]*' '$ev/summary.json')\" = '\"amcheck_s\":0' ] && [ ! -e '$ev/raw/instance.log' ]"
 
@@ -161,7 +161,7 @@ check "dry-run: amcheck_s 0 from the stand-in, no instance" \
 ff -q --dry-run --plan-out "$WORK/drill.plan" drill > /dev/null 2>&1 &&
   ff -q --plan "$WORK/drill.plan" 2> "$WORK/err"; code=$?
 check "a drill run from its plan passes, amcheck included ($code: $(grep '^ffrun:' "$WORK/err" | head -c 200))" \
-  bash -c "[ $code = 0 ] && grep -q 'pg.instance.amcheck' '$WORK/drill.plan' && grep -q '\"amcheck_s\":' '$(last_evidence "$WS")/summary.json'"
+  bash -c "[ $code = 0 ] && grep -q 'pg.instance.amcheck' '$WORK/drill.plan' && grep -q '\"amcheck_s\":' '$(last_evidence "$WS" drill)/summary.json'"
 
 # --- the primitive: its answers and its checks, real and stand-in ---------
 cat > "$WORK/prim.lua" <<'EOF'

@@ -16,9 +16,14 @@
 #      manifest, re-sealed): restore FAILs naming the table at prove; the
 #      live server never stopped (same postmaster), nothing left beside
 #   e. the live server down: restore brings the cluster back and up, PASS
-#   f. SIGKILL while the copy is being proven: the live server untouched;
+#   f. SIGKILL while the copy is being proven (a second restore and a
+#      rollback meanwhile are busy, exit 4): the live server untouched;
 #      the next restore reaps the dead run's instance and its copy beside
 #      the data folder, and PASSes
+#   g. the proven copy does not start in production (the backup's
+#      postgresql.auto.conf preloads a library that does not exist; the
+#      proof runs without preloads): the folders are switched back, the
+#      old server runs again with its data, exit 1 naming the start
 source "$(dirname "$0")/../harness/lib.sh"
 source "$(dirname "$0")/../harness/pg.sh"
 source "$(dirname "$0")/../harness/pgbr.sh"
@@ -126,7 +131,9 @@ check "e: the server is up, every table as the backup's" \
   bash -c "diff <(grep -v '^public.ul_cache ' '$WORK/at_backup.txt') <(grep -v '^public.ul_cache ' '$WORK/e.txt')"
 # ---- f. SIGKILL mid-way -------------------------------------------------------
 PID2=$(pm_pid)
-ff restore "backup=$STAMP" confirm=sample > "$WORK/f.out" 2> "$WORK/f.err" &
+# ffrun itself in the background (not the ff function, whose subshell is
+# what $! would name: killing it would leave ffrun running)
+"$FFRUN" -c "$WS/ffrun.yaml" restore "backup=$STAMP" confirm=sample > "$WORK/f.out" 2> "$WORK/f.err" &
 run=$!
 copy=
 for _ in $(seq 1 300); do
@@ -134,8 +141,17 @@ for _ in $(seq 1 300); do
   [ -n "$copy" ] && [ -f "$copy/postmaster.pid" ] && break
   sleep 0.1
 done
+# While it proves, a second restore or a rollback of the same target is
+# refused before it writes anything.
+ff restore "backup=$STAMP" confirm=sample > "$WORK/f3.out" 2> "$WORK/f3.err"; rc=$?
+check "f: a second restore of the target meanwhile: busy, exit 4, naming the target's lock ($(why "$WORK/f3.err"))" \
+  bash -c "[ $rc = 4 ] && grep -q 'busy: .*/.targets/prod is locked by another run' '$WORK/f3.err' && kill -0 $run"
+ff rollback confirm=sample > "$WORK/f4.out" 2> "$WORK/f4.err"; rc=$?
+check "f: a rollback of the target meanwhile: busy, exit 4 ($(why "$WORK/f4.err"))" \
+  bash -c "[ $rc = 4 ] && grep -q 'busy: .*/.targets/prod is locked' '$WORK/f4.err' && kill -0 $run"
 kill -KILL "$run" 2>/dev/null
 wait "$run" 2>/dev/null
+check "f: the killed ffrun is gone" bash -c "! kill -0 $run 2>/dev/null"
 check "f: the run was caught with its copy beside the data folder being proven ($copy)" \
   bash -c "[ -n '$copy' ] && [ -e '$copy' ]"
 check "f: SIGKILL: the live server untouched (postmaster $PID2)" [ "$(pm_pid)" = "$PID2" ]
@@ -146,6 +162,30 @@ ff restore "backup=$STAMP" confirm=sample > "$WORK/f2.out" 2> "$WORK/f2.err"; rc
 check "f: the next restore: exit 0 ($(why "$WORK/f2.err"))" [ "$rc" = 0 ]
 check "f: the dead run's copy and instance are gone (reaped), no server runs from them" \
   bash -c "[ ! -e '$copy' ] && [ ! -e '$inst' ] && ! ps -eo args= | grep -v grep | grep -qF -- '$inst/data'"
+
+# ---- g. the copy does not start after the switch: switched back ---------------
+pg_sql src postgres "ALTER SYSTEM SET shared_preload_libraries = 'ffrun_no_such_lib'" || nok "g: ALTER SYSTEM"
+ff backup type=incr > "$WORK/g.out" 2> "$WORK/g.err"; rc=$?
+check "g: a backup whose postgresql.auto.conf preloads a missing library: exit 0 ($(why "$WORK/g.err"))" [ "$rc" = 0 ]
+G=$(newest)
+pg_sql src postgres "ALTER SYSTEM RESET shared_preload_libraries" || nok "g: ALTER SYSTEM RESET"
+pg_sql src sample "DELETE FROM orders WHERE id % 5 = 0" || nok "g: the data changed"
+pg_table_digest src sample > "$WORK/g_before.txt" || nok "g: digest before"
+PID3=$(pm_pid)
+PREV_BEFORE=$(beside prev | wc -l)
+ff restore "backup=$G" confirm=sample > "$WORK/g2.out" 2> "$WORK/g2.err"; rc=$?
+EV=$(last_of restore)
+check "g: the copy does not start: exit 1, FAIL at swap saying it switched back and the old server runs ($(why "$WORK/g2.err"))" \
+  bash -c "[ $rc = 1 ] && [ '$(status_of "$EV")' = '\"status\":\"FAIL\"' ] && grep -q 'step swap failed' '$WORK/g2.err' &&
+    grep -q 'did not start' '$WORK/g2.err' && grep -q 'switched back, the old server runs again' '$WORK/g2.err'"
+check "g: the server's log names the missing library" grep -q 'ffrun_no_such_lib' "$DATA.ffrun.log"
+check "g: a server runs again from the data folder, a new postmaster (the old one was stopped)" \
+  bash -c "[ -n '$(pm_pid)' ] && [ '$(pm_pid)' != '$PID3' ] && kill -0 '$(pm_pid)'"
+pg_table_digest src sample > "$WORK/g_after.txt" || nok "g: digest after"
+check "g: the live data is what it was before the restore" cmp -s "$WORK/g_before.txt" "$WORK/g_after.txt"
+check "g: the live folder's settings are its own (no missing preload)" \
+  bash -c "! grep -q ffrun_no_such_lib '$DATA/postgresql.auto.conf'"
+check "g: no old folder was kept by the failed run" [ "$(beside prev | wc -l)" = "$PREV_BEFORE" ]
 
 left=$(for d in /tmp/ffrun-drill-*; do [ -e "$d/beside" ] && echo "$d"; done)
 check "no instance folder of a restore beside production left ($left)" [ -z "$left" ]

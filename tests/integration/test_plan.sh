@@ -111,7 +111,7 @@ check "--plan-out needs --dry-run" bash -c "'$FFRUN' -c '$WS/ffrun.yaml' --plan-
 pg_sql src postgres "create database app__ffrestore_19990101_000000" >/dev/null
 ff -q --plan "$WORK/plan.json" > "$WORK/out" 2> "$WORK/err"; code=$?
 check "deviation: exit 1 naming the step, the planned write and the attempted one ($(grep -m1 'pinned run' "$WORK/err" | cut -c1-250))" \
-  bash -c "[ $code = 1 ] && grep -q 'pinned run: step restore left its plan: planned write 2 is .*create_database.*the run attempted .*drop_database' '$WORK/err'"
+  bash -c "[ $code = 1 ] && grep -q 'pinned run: step restore left its plan: planned write 5 is .*create_database.*the run attempted .*drop_database' '$WORK/err'"
 check "deviation: the write was not done (the leftover copy is still there), the live database untouched" \
   bash -c "pg_sql() { :; }; psql -h '$(pg_host src)' -p '$(pg_port src)' -U postgres -Atc \"select count(*) from pg_database where datname in ('app__ffrestore_19990101_000000','app')\" postgres | grep -qx 2"
 pg_sql src postgres "drop database app__ffrestore_19990101_000000" >/dev/null
