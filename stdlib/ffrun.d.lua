@@ -658,7 +658,9 @@ function FfPgConn:sequences() end
 ---Read. A table's fingerprint. mode "rows" (default; any mode but
 ---"content"): its exact count(*), one value. mode "content": the row count
 ---and an order-independent sha256 of its COPY text under fixed settings.
----Runs in a read-only transaction (the snapshot's, when it holds one).
+---Runs in a read-only transaction (the snapshot's, when it holds one),
+---with row_security off as pg_dump does: a row policy that would hide
+---rows from the connection's role is an error, not a smaller count.
 ---@param schema string
 ---@param table string
 ---@param mode? "rows"|"content"

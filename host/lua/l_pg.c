@@ -308,7 +308,7 @@ static int conn_fingerprint(lua_State *L)
 	const char *encoding = luaL_optstring(L, 5, NULL);
 	ff_err e = {0};
 	/* Read-only like every query here: a view's function cannot write. */
-	int rc = content ? ff_pg_fingerprint_settings(c->pg, &e) : 0;
+	int rc = content ? ff_pg_fingerprint_settings(c->pg, &e) : ff_pg_command(c->pg, "SET row_security = off", &e);
 	if (rc == 0 && !c->in_snapshot)
 		rc = ff_pg_command(c->pg, "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", &e);
 	if (rc == 0)
