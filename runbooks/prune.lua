@@ -2,14 +2,42 @@
 -- proven never does, and nothing is removed while a restore or drill reads
 -- the folder (they hold its lock shared). Old evidence goes too, never a
 -- kept backup's; and with confirm=<db>, the copies restore set aside on
--- the target (<db>__ffprev_<STAMP>) older than keep_days, never the newest.
+-- the target (<db>__ffprev_<STAMP>) older than keep_days, never the newest;
+-- for a target of engine pgbackrest, the data folders restore and rollback
+-- set aside beside the live one (<data>.ffprev_<STAMP>, <data>.ffbad_<STAMP>).
 local rb = require "rb"
 local backups = require "backups"
 local pgbr = require "pgbackrest"
+local proof = require "proof"
 
 local cfg = ff.config
 local root = ff.paths.backups
 local lock, doomed, kept, proven, old_evidence, admin
+local physical_target -- engine pgbackrest with confirm=: its set-aside folders are pruned
+local target_lock -- with confirm=: no restore or rollback of the target meanwhile
+
+-- Engine pgbackrest: remove the data folders restore (.ffprev_) and
+-- rollback (.ffbad_) set aside beside the live one, those older than
+-- keep_days but the newest of each kind. Returns the paths removed.
+local function prune_folders(p)
+  local removed = {}
+  for _, kind in ipairs({ "prev", "bad" }) do
+    local names = rb.must(ff.pgbackrest.set_aside(p.target, kind))
+    local gone = 0
+    for i, suffix in ipairs(names) do
+      local age_days = (ff.run.started_at - rb.must(ff.time.parse_stamp(suffix:sub(#kind + 2)))) / 86400
+      if i < #names and age_days >= p.keep_days then
+        ff.log.info(string.format("remove %s.ff%s (%.1f days old)", physical_target.data, suffix, age_days))
+        rb.must(ff.pgbackrest.remove_aside(p.target, p.confirm, suffix))
+        removed[#removed + 1] = physical_target.data .. ".ff" .. suffix
+        gone = gone + 1
+      end
+    end
+    ff.log.info(string.format("%s.ff%s_*: %d, %d removed%s", physical_target.data, kind, #names, gone,
+      #names > 0 and (", the newest kept: .ff" .. names[#names]) or ""))
+  end
+  return removed
+end
 local physical = {} -- engine pgbackrest: config and stanza -> the backup folders, oldest first (and .target)
 
 -- The evidence a kept backup needs: the run that made it and the drill
@@ -52,7 +80,7 @@ return {
     { name = "target", type = "string", default = "prod", doc = "the server whose set-aside copies confirm= removes",
       check = function(v) return cfg.targets[v] ~= nil and not cfg.targets[v].ephemeral, "no such server target" end },
     { name = "confirm", type = "string", default = "",
-      doc = "the target's database name, typed out: also remove its <db>__ffprev_* copies older than keep_days (never the newest)" },
+      doc = "the target's database name, typed out: also remove its <db>__ffprev_* copies (engine pgbackrest: <data>.ffprev_*, .ffbad_* folders) older than keep_days (never the newest)" },
   },
   steps = {
     {
@@ -60,7 +88,12 @@ return {
       doc = "Take the backups lock and decide what retention keeps, and why",
       run = function(p)
         -- A wrong confirm= is exit 2 here, before anything is removed.
-        if p.confirm ~= "" then admin = ff.pg.admin(p.target, p.confirm) end
+        if p.confirm ~= "" and pgbr.engine(p.target) then
+          physical_target = pgbr.live(p.target, p.confirm) -- the server may be down
+        elseif p.confirm ~= "" then
+          admin = ff.pg.admin(p.target, p.confirm)
+        end
+        if p.confirm ~= "" then target_lock = proof.target_lock(root, p.target) end
         lock = ff.fs.lock(root)
         -- A physical backup's folder lives as long as its set in
         -- pgBackRest's repository (the expire step): keep_last and
@@ -152,12 +185,16 @@ return {
     },
     {
       name = "copies",
-      doc = "With confirm=<db>: drop the target's <db>__ffprev_* copies older than keep_days, never the newest",
+      doc = "With confirm=<db>: drop the target's <db>__ffprev_* copies (engine pgbackrest: remove its .ffprev_*, .ffbad_* data folders) older than keep_days, never the newest of each",
       run = function(p)
         if p.confirm == "" then
-          ff.log.info(string.format("set-aside copies (<db>__ffprev_*) on %s: none removed; give confirm=<db> to remove those older than %d days",
+          ff.log.info(string.format("set-aside copies (<db>__ffprev_*, or <data>.ffprev_*) of %s: none removed; give confirm=<db> to remove those older than %d days",
             p.target, p.keep_days))
           ff.evidence.set("copies_removed", {})
+          return
+        end
+        if physical_target then
+          ff.evidence.set("copies_removed", prune_folders(p))
           return
         end
         local live = admin:live()

@@ -1256,6 +1256,20 @@ function ff.pgbackrest.live(target, confirm) end
 ---@return string? code
 function ff.pgbackrest.set_aside(target, kind) end
 
+---Write. Remove the folder <data>.ff<suffix> beside the live data folder,
+---one a restore set aside ("prev_STAMP") or a rollback replaced
+---("bad_STAMP"), whole. confirm as for live (exit 2); any other suffix
+---raises. Refused (nil, message) for what is not a folder and while the
+---process its postmaster.pid names runs. Dry-run stand-in: the same
+---checks, nothing removed.
+---@param target string
+---@param confirm string
+---@param suffix string "prev_STAMP" or "bad_STAMP", as set_aside lists them
+---@return true? ok
+---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
+function ff.pgbackrest.remove_aside(target, confirm, suffix) end
+
 ---@class (exact) FfPgbackrestSwitch
 ---@field data string the live data folder
 ---@field kept string where the replaced folder is now ("" when there was none)

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -371,4 +372,31 @@ int ff_switch_list(const char *live, const char *kind, ff_strlist *out, ff_err *
 	closedir(d);
 	ff_strlist_sort(out);
 	return rc;
+}
+
+int ff_switch_remove(const char *live, const char *suffix, int dry_run, ff_err *e)
+{
+	if (!ff_switch_valid_suffix(suffix) || (strncmp(suffix, "prev_", 5) && strncmp(suffix, "bad_", 4)))
+		return ff_err_set(e, FF_EUSAGE, "%s: only a folder set aside (prev_STAMP, bad_STAMP) is removed", suffix);
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s.ff%s", live, suffix) >= (int)sizeof(path))
+		return ff_err_set(e, FF_EUSAGE, "%s.ff%s: path too long", live, suffix);
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return ff_err_set(e, FF_EFAIL, "%s: %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return ff_err_set(e, FF_EFAIL, "%s: not a folder (a symlink is never followed): left alone", path);
+	/* Its pid file's process alive at all, whatever its command line
+	 * says (a folder renamed under a running server keeps it): left. */
+	char pidfile[PATH_MAX + 16], head[32];
+	snprintf(pidfile, sizeof(pidfile), "%s/postmaster.pid", path);
+	long pm = ff_read_head(pidfile, O_NOFOLLOW, head, sizeof(head)) ? strtol(head, NULL, 10) : 0;
+	if (pm > 0 && (kill((pid_t)pm, 0) == 0 || errno == EPERM))
+		return ff_err_set(e, FF_EFAIL, "%s: its postmaster.pid names process %ld, which runs: left alone", path, pm);
+	if (dry_run)
+		return 0;
+	ff_remove_tree(path);
+	if (lstat(path, &st) == 0)
+		return ff_err_set(e, FF_EFAIL, "%s: could not be removed whole (permissions?)", path);
+	return 0;
 }

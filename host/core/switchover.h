@@ -41,6 +41,12 @@ int ff_switchover(const ff_switch_opts *o, ff_switch_result *r, ff_err *e);
  * live, sorted. */
 int ff_switch_list(const char *live, const char *kind, ff_strlist *out, ff_err *e);
 
+/* rm -rf of <live>.ff<suffix>, a folder a restore (prev_STAMP) or a
+ * rollback (bad_STAMP) set aside: refused for any other kind, for what is
+ * not a folder, and while a server runs from it. dry_run: those checks,
+ * nothing removed. */
+int ff_switch_remove(const char *live, const char *suffix, int dry_run, ff_err *e);
+
 /* True when s is a suffix ffrun names such a folder with: a kind (letters)
  * '_' and a stamp (digits, '-', at most 40 bytes in all). */
 int ff_switch_valid_suffix(const char *s);

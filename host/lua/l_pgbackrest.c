@@ -404,6 +404,27 @@ static int pgbr_set_aside(lua_State *L)
 	return 1;
 }
 
+/* ff.pgbackrest.remove_aside(target, confirm, suffix) -> true | nil, message, code
+ * rm -rf of <data>.ff<suffix>, a folder a restore (prev_STAMP) or a
+ * rollback (bad_STAMP) set aside beside the live data folder; confirm= as
+ * for live (exit 2). Its stand-in checks the same and removes nothing. */
+static int remove_aside(lua_State *L, int dry_run)
+{
+	const ff_target *t = pgbr_target(L, 1);
+	check_confirm(L, t, lua_tostring(L, 1), luaL_checkstring(L, 2));
+	const char *suffix = luaL_checkstring(L, 3);
+	char live[PATH_MAX];
+	pg1_path(L, t, live, sizeof(live));
+	ff_err e = {0};
+	if (ff_switch_remove(live, suffix, dry_run, &e) < 0)
+		return e.code == FF_EUSAGE ? ff_raise(L, &e) : ff_fail(L, &e);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int pgbr_remove_aside(lua_State *L) { return remove_aside(L, 0); }
+static int dry_pgbr_remove_aside(lua_State *L) { return remove_aside(L, 1); }
+
 /* What switch and its stand-in both check: the target, confirm= (its
  * database name, typed out: exit 2 otherwise), the two suffixes, the
  * options { stop_timeout_s =, start_timeout_s = }. MAY_LJMP. */
@@ -522,6 +543,7 @@ void ff_open_pgbackrest(lua_State *L)
 		{"live", pgbr_live, FF_READ, NULL},
 		{"set_aside", pgbr_set_aside, FF_READ, NULL},
 		{"switch", pgbr_switch, FF_WRITE, dry_pgbr_switch},
+		{"remove_aside", pgbr_remove_aside, FF_WRITE, dry_pgbr_remove_aside},
 		{NULL, NULL, 0, NULL}
 	};
 	ff_prims_set(L, "pgbackrest", prims);

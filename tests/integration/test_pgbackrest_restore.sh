@@ -24,6 +24,8 @@
 #      postgresql.auto.conf preloads a library that does not exist; the
 #      proof runs without preloads): the folders are switched back, the
 #      old server runs again with its data, exit 1 naming the start
+#   h. prune confirm= removes the set-aside folders older than keep_days but
+#      the newest of each kind, never one whose postmaster.pid process runs
 source "$(dirname "$0")/../harness/lib.sh"
 source "$(dirname "$0")/../harness/pg.sh"
 source "$(dirname "$0")/../harness/pgbr.sh"
@@ -187,7 +189,36 @@ check "g: the live folder's settings are its own (no missing preload)" \
   bash -c "! grep -q ffrun_no_such_lib '$DATA/postgresql.auto.conf'"
 check "g: no old folder was kept by the failed run" [ "$(beside prev | wc -l)" = "$PREV_BEFORE" ]
 
-left=$(for d in /tmp/ffrun-drill-*; do [ -e "$d/beside" ] && echo "$d"; done)
+# ---- h. prune: old set-aside folders go, the newest of each kind stays -------
+P_ALL=$(beside prev)
+check "h: restores left .ffprev_ folders and the rollback one .ffbad_ ($(echo $P_ALL) / $(echo $(beside bad)))" \
+  bash -c "[ $(echo "$P_ALL" | grep -c .) -ge 2 ] && [ $(beside bad | grep -c .) = 1 ]"
+# The oldest prev and the only bad made two years old (their stamps are their age).
+OLD_P=$DATA.ffprev_20200101-000000 OLD_B=$DATA.ffbad_20200101-000000
+mv "$(echo "$P_ALL" | head -n 1)" "$OLD_P" && mv "$(beside bad)" "$OLD_B" || nok "h: aged the folders"
+NP=$(beside prev | grep -c .)
+ff --dry-run prune keep_days=1 confirm=sample > "$WORK/h.out" 2> "$WORK/h.err"; rc=$?
+check "h: prune --dry-run: exit 0, the removal planned, nothing removed ($(why "$WORK/h.err"))" \
+  bash -c "[ $rc = 0 ] && grep -q 'pgbackrest.remove_aside' '$(last_of prune)/events.jsonl' && [ -d '$OLD_P' ] && [ -d '$OLD_B' ]"
+# A folder whose postmaster.pid names a running process is never removed.
+RUNNING=$DATA.ffprev_20200102-000000
+mkdir -m 700 "$RUNNING" || nok "h: mkdir"
+sleep 600 > /dev/null 2>&1 & SLEEPER=$!
+echo "$SLEEPER" > "$RUNNING/postmaster.pid"
+ff prune keep_days=1 confirm=sample > "$WORK/h2.out" 2> "$WORK/h2.err"; rc=$?
+check "h: prune with a server-looking folder: exit 1 naming it and the process, it stays ($(why "$WORK/h2.err"))" \
+  bash -c "[ $rc = 1 ] && grep -q 'ffprev_20200102-000000: its postmaster.pid names process $SLEEPER, which runs: left alone' '$WORK/h2.err' && [ -d '$RUNNING' ]"
+kill "$SLEEPER" 2>/dev/null; wait "$SLEEPER" 2>/dev/null
+ff prune keep_days=1 confirm=sample > "$WORK/h3.out" 2> "$WORK/h3.err"; rc=$?
+check "h: prune: exit 0; the old prev folders gone, the recent ones and the only (old) bad one kept ($(why "$WORK/h3.err"))" \
+  bash -c "[ $rc = 0 ] && [ ! -e '$OLD_P' ] && [ ! -e '$RUNNING' ] && [ -d '$OLD_B' ] && [ \$(ls -1d '$DATA'.ffprev_* | grep -c .) = $((NP - 1)) ]"
+check "h: the prune's evidence lists what it removed" jcheck "$(last_of prune)/summary.json" "
+local n = 0; for _, c in ipairs(j.copies_removed) do n = n + 1; assert(c:find('.ffprev_2020010', 1, true), c) end
+assert(n >= 1, 'none listed')"
+check "h: the server still runs from the data folder" bash -c "[ -n '$(pm_pid)' ] && kill -0 '$(pm_pid)'"
+
+# This run's only: another suite's restores may run beside it.
+left=$(for d in /tmp/ffrun-drill-*; do case "$(cat "$d/beside" 2>/dev/null)" in "$DATA".*) echo "$d" ;; esac; done)
 check "no instance folder of a restore beside production left ($left)" [ -z "$left" ]
 
 finish
