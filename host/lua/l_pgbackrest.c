@@ -164,10 +164,8 @@ static int pgbr_backup(lua_State *L)
 	int r = repo_arg(L, 3, "backup");
 	snprintf(repo, sizeof(repo), "--repo=%d", r);
 	/* Sets expire when prune says (pgbr.prune), so that the newest one a
-	 * drill proved is never expired by a backup's automatic expire. Its
-	 * info lines on stdout name the set it made ("new backup label"):
-	 * not the newest in info, which another backup may have become. */
-	const char *args[] = { "backup", "--no-expire-auto", "--log-level-console=info", type, r ? repo : NULL, NULL };
+	 * drill proved is never expired by a backup's automatic expire. */
+	const char *args[] = { "backup", "--no-expire-auto", type, r ? repo : NULL, NULL };
 	return run(L, t, args, "pgbackrest-backup.log", 0);
 }
 
