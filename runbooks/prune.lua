@@ -24,17 +24,26 @@ local function prune_folders(p)
   for _, kind in ipairs({ "prev", "bad" }) do
     local names = rb.must(ff.pgbackrest.set_aside(p.target, kind))
     local gone = 0
-    for i, suffix in ipairs(names) do
-      local age_days = (ff.run.started_at - rb.must(ff.time.parse_stamp(suffix:sub(#kind + 2)))) / 86400
-      if i < #names and age_days >= p.keep_days then
-        ff.log.info(string.format("remove %s.ff%s (%.1f days old)", physical_target.data, suffix, age_days))
-        rb.must(ff.pgbackrest.remove_aside(p.target, p.confirm, suffix))
-        removed[#removed + 1] = physical_target.data .. ".ff" .. suffix
+    -- Only names ffrun gives (KIND_YYYYMMDD-HHMMSS) count; others are left.
+    local dated = {}
+    for _, suffix in ipairs(names) do
+      local t = ff.time.parse_stamp(suffix:sub(#kind + 2))
+      if t then dated[#dated + 1] = { suffix = suffix, t = t }
+      else ff.log.warn(string.format("%s.ff%s: not a name ffrun gives, left alone", physical_target.data, suffix)) end
+    end
+    for i, d in ipairs(dated) do
+      local age_days = (ff.run.started_at - d.t) / 86400
+      if i < #dated and age_days >= p.keep_days then
+        ff.log.info(string.format("remove %s.ff%s (%.1f days old)", physical_target.data, d.suffix, age_days))
+        rb.must(ff.pgbackrest.remove_aside(p.target, p.confirm, d.suffix))
+        removed[#removed + 1] = physical_target.data .. ".ff" .. d.suffix
+        ff.evidence.set("copies_removed", removed) -- as it goes: a later refusal keeps the record
         gone = gone + 1
       end
     end
+    names = dated
     ff.log.info(string.format("%s.ff%s_*: %d, %d removed%s", physical_target.data, kind, #names, gone,
-      #names > 0 and (", the newest kept: .ff" .. names[#names]) or ""))
+      #names > 0 and (", the newest kept: .ff" .. names[#names].suffix) or ""))
   end
   return removed
 end

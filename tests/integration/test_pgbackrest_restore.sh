@@ -153,7 +153,7 @@ check "f: a rollback of the target meanwhile: busy, exit 4 ($(why "$WORK/f4.err"
   bash -c "[ $rc = 4 ] && grep -q 'busy: .*/.targets/prod is locked' '$WORK/f4.err' && kill -0 $run"
 kill -KILL "$run" 2>/dev/null
 wait "$run" 2>/dev/null
-check "f: the killed ffrun is gone" bash -c "! kill -0 $run 2>/dev/null"
+check "f: the killed ffrun is gone: the target's lock it held is free" flock -n "$WS/backups/.targets/prod/.ffrun.lock" true
 check "f: the run was caught with its copy beside the data folder being proven ($copy)" \
   bash -c "[ -n '$copy' ] && [ -e '$copy' ]"
 check "f: SIGKILL: the live server untouched (postmaster $PID2)" [ "$(pm_pid)" = "$PID2" ]
@@ -196,6 +196,8 @@ check "h: restores left .ffprev_ folders and the rollback one .ffbad_ ($(echo $P
 # The oldest prev and the only bad made two years old (their stamps are their age).
 OLD_P=$DATA.ffprev_20200101-000000 OLD_B=$DATA.ffbad_20200101-000000
 mv "$(echo "$P_ALL" | head -n 1)" "$OLD_P" && mv "$(beside bad)" "$OLD_B" || nok "h: aged the folders"
+OLDER_B=$DATA.ffbad_20190101-000000 ODD=$DATA.ffprev_1
+mkdir -m 700 "$OLDER_B" "$ODD" || nok "h: an older bad folder and one not named by ffrun"
 NP=$(beside prev | grep -c .)
 ff --dry-run prune keep_days=1 confirm=sample > "$WORK/h.out" 2> "$WORK/h.err"; rc=$?
 check "h: prune --dry-run: exit 0, the removal planned, nothing removed ($(why "$WORK/h.err"))" \
@@ -208,13 +210,18 @@ echo "$SLEEPER" > "$RUNNING/postmaster.pid"
 ff prune keep_days=1 confirm=sample > "$WORK/h2.out" 2> "$WORK/h2.err"; rc=$?
 check "h: prune with a server-looking folder: exit 1 naming it and the process, it stays ($(why "$WORK/h2.err"))" \
   bash -c "[ $rc = 1 ] && grep -q 'ffprev_20200102-000000: its postmaster.pid names process $SLEEPER, which runs: left alone' '$WORK/h2.err' && [ -d '$RUNNING' ]"
+check "h: what it removed before the refusal is gone" [ ! -e "$OLD_P" ]
+check "h: and is in the failed run's evidence" jcheck "$(last_of prune)/summary.json" "
+assert(j.copies_removed[1]:find('.ffprev_20200101-000000', 1, true), 'not listed')"
 kill "$SLEEPER" 2>/dev/null; wait "$SLEEPER" 2>/dev/null
 ff prune keep_days=1 confirm=sample > "$WORK/h3.out" 2> "$WORK/h3.err"; rc=$?
-check "h: prune: exit 0; the old prev folders gone, the recent ones and the only (old) bad one kept ($(why "$WORK/h3.err"))" \
-  bash -c "[ $rc = 0 ] && [ ! -e '$OLD_P' ] && [ ! -e '$RUNNING' ] && [ -d '$OLD_B' ] && [ \$(ls -1d '$DATA'.ffprev_* | grep -c .) = $((NP - 1)) ]"
+check "h: prune: exit 0; the old prev and the older bad folder gone, the recent ones, the newest (old) bad one and an odd name kept ($(why "$WORK/h3.err"))" \
+  bash -c "[ $rc = 0 ] && [ ! -e '$RUNNING' ] && [ ! -e '$OLDER_B' ] && [ -d '$OLD_B' ] && [ -d '$ODD' ] &&
+    [ \$(ls -1d '$DATA'.ffprev_2* | grep -c .) = $((NP - 2)) ] && grep -q 'ffprev_1: not a name ffrun gives, left alone' '$WORK/h3.err'"
 check "h: the prune's evidence lists what it removed" jcheck "$(last_of prune)/summary.json" "
-local n = 0; for _, c in ipairs(j.copies_removed) do n = n + 1; assert(c:find('.ffprev_2020010', 1, true), c) end
-assert(n >= 1, 'none listed')"
+local want = { ['$RUNNING'] = true, ['$OLDER_B'] = true }
+for _, c in ipairs(j.copies_removed) do assert(want[c], c); want[c] = nil end
+assert(next(want) == nil, 'not all listed')"
 check "h: the server still runs from the data folder" bash -c "[ -n '$(pm_pid)' ] && kill -0 '$(pm_pid)'"
 
 # This run's only: another suite's restores may run beside it.
