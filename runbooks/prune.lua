@@ -22,11 +22,9 @@ local target_lock -- with confirm=: no restore or rollback of the target meanwhi
 local function prune_folders(p)
   local removed = {}
   for _, kind in ipairs({ "prev", "bad" }) do
-    local names = rb.must(ff.pgbackrest.set_aside(p.target, kind))
-    local gone = 0
     -- Only names ffrun gives (KIND_YYYYMMDD-HHMMSS) count; others are left.
-    local dated = {}
-    for _, suffix in ipairs(names) do
+    local dated, gone = {}, 0
+    for _, suffix in ipairs(rb.must(ff.pgbackrest.set_aside(p.target, kind))) do
       local t = ff.time.parse_stamp(suffix:sub(#kind + 2))
       if t then dated[#dated + 1] = { suffix = suffix, t = t }
       else ff.log.warn(string.format("%s.ff%s: not a name ffrun gives, left alone", physical_target.data, suffix)) end
@@ -41,12 +39,12 @@ local function prune_folders(p)
         gone = gone + 1
       end
     end
-    names = dated
-    ff.log.info(string.format("%s.ff%s_*: %d, %d removed%s", physical_target.data, kind, #names, gone,
-      #names > 0 and (", the newest kept: .ff" .. names[#names].suffix) or ""))
+    ff.log.info(string.format("%s.ff%s_*: %d, %d removed%s", physical_target.data, kind, #dated, gone,
+      #dated > 0 and (", the newest kept: .ff" .. dated[#dated].suffix) or ""))
   end
   return removed
 end
+
 local physical = {} -- engine pgbackrest: config and stanza -> the backup folders, oldest first (and .target)
 
 -- The evidence a kept backup needs: the run that made it and the drill
@@ -97,12 +95,14 @@ return {
       doc = "Take the backups lock and decide what retention keeps, and why",
       run = function(p)
         -- A wrong confirm= is exit 2 here, before anything is removed.
-        if p.confirm ~= "" and pgbr.engine(p.target) then
-          physical_target = pgbr.live(p.target, p.confirm) -- the server may be down
-        elseif p.confirm ~= "" then
-          admin = ff.pg.admin(p.target, p.confirm)
+        if p.confirm ~= "" then
+          if pgbr.engine(p.target) then
+            physical_target = pgbr.live(p.target, p.confirm) -- the server may be down
+          else
+            admin = ff.pg.admin(p.target, p.confirm)
+          end
+          target_lock = proof.target_lock(root, p.target)
         end
-        if p.confirm ~= "" then target_lock = proof.target_lock(root, p.target) end
         lock = ff.fs.lock(root)
         -- A physical backup's folder lives as long as its set in
         -- pgBackRest's repository (the expire step): keep_last and
