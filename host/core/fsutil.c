@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,27 +32,36 @@ int ff_mkdir_p(const char *path, ff_err *e)
 	return 0;
 }
 
+/* name in the folder dirfd, removed through descriptors: a folder is
+ * opened O_NOFOLLOW and emptied through its own descriptor, so a folder
+ * swapped for a symlink meanwhile is unlinked, never followed, and no
+ * path is ever rebuilt (none can be truncated, however deep the tree). */
+static void remove_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOTDIR || errno == ELOOP)
+			unlinkat(dirfd, name, 0);
+		else
+			unlinkat(dirfd, name, AT_REMOVEDIR); /* an empty one we may not read */
+		return;
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			remove_at(fd, de->d_name);
+	closedir(d);
+	unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
 void ff_remove_tree(const char *path)
 {
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		unlink(path);
-		return;
-	}
-	DIR *d = opendir(path);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		char sub[PATH_MAX];
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		ff_remove_tree(sub);
-	}
-	if (d)
-		closedir(d);
-	rmdir(path);
+	remove_at(AT_FDCWD, path);
 }
 
 size_t ff_read_head(const char *path, int flags, char *buf, size_t size)
