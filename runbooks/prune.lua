@@ -21,6 +21,15 @@ local target_lock -- with confirm=: no restore or rollback of the target meanwhi
 -- keep_days but the newest of each kind. Returns the paths removed.
 local function prune_folders(p)
   local removed = {}
+  -- What an earlier removal that stopped half-way left (.ffrmprev_, .ffrmbad_): all of it.
+  for _, kind in ipairs({ "rmprev", "rmbad" }) do
+    for _, suffix in ipairs(rb.must(ff.pgbackrest.set_aside(p.target, kind))) do
+      ff.log.info(string.format("remove %s.ff%s (left by a removal that stopped)", physical_target.data, suffix))
+      rb.must(ff.pgbackrest.remove_aside(p.target, p.confirm, suffix))
+      removed[#removed + 1] = physical_target.data .. ".ff" .. suffix
+      ff.evidence.set("copies_removed", removed)
+    end
+  end
   for _, kind in ipairs({ "prev", "bad" }) do
     -- Only names ffrun gives (KIND_YYYYMMDD-HHMMSS) count; others are left.
     local dated, gone = {}, 0

@@ -1258,13 +1258,17 @@ function ff.pgbackrest.set_aside(target, kind) end
 
 ---Write. Remove the folder <data>.ff<suffix> beside the live data folder,
 ---one a restore set aside ("prev_STAMP") or a rollback replaced
----("bad_STAMP"), whole. confirm as for live (exit 2); any other suffix
----raises. Refused (nil, message) for what is not a folder and while the
----process its postmaster.pid names runs. Dry-run stand-in: the same
----checks, nothing removed.
+---("bad_STAMP"), whole. It is renamed <data>.ffrm<suffix> first, so a
+---removal that stops half-way (nil, message naming what is left) leaves
+---nothing set_aside lists as "prev" or "bad"; such a leftover, listed by
+---set_aside(target, "rmprev") or "rmbad", is removed with its own suffix.
+---confirm as for live (exit 2); any other suffix raises. Refused (nil,
+---message) for what is not a folder and while the process its
+---postmaster.pid names runs. Dry-run stand-in: the same checks, nothing
+---removed.
 ---@param target string
 ---@param confirm string
----@param suffix string "prev_STAMP" or "bad_STAMP", as set_aside lists them
+---@param suffix string "prev_STAMP", "bad_STAMP" (or "rmprev_STAMP", "rmbad_STAMP"), as set_aside lists them
 ---@return true? ok
 ---@return string? err
 ---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"

@@ -376,10 +376,14 @@ int ff_switch_list(const char *live, const char *kind, ff_strlist *out, ff_err *
 
 int ff_switch_remove(const char *live, const char *suffix, int dry_run, ff_err *e)
 {
-	if (!ff_switch_valid_suffix(suffix) || (strncmp(suffix, "prev_", 5) && strncmp(suffix, "bad_", 4)))
+	/* rm<kind>_STAMP: what an earlier removal left, already renamed. */
+	int leftover = !strncmp(suffix, "rmprev_", 7) || !strncmp(suffix, "rmbad_", 6);
+	if (!ff_switch_valid_suffix(suffix) || (strncmp(suffix, "prev_", 5) && strncmp(suffix, "bad_", 4) && !leftover))
 		return ff_err_set(e, FF_EUSAGE, "%s: only a folder set aside (prev_STAMP, bad_STAMP) is removed", suffix);
-	char path[PATH_MAX];
-	if (snprintf(path, sizeof(path), "%s.ff%s", live, suffix) >= (int)sizeof(path))
+	char path[PATH_MAX], doomed[PATH_MAX], parent[PATH_MAX], base[256];
+	if (snprintf(path, sizeof(path), "%s.ff%s", live, suffix) >= (int)sizeof(path) ||
+	    snprintf(doomed, sizeof(doomed), "%s.ff%s%s", live, leftover ? "" : "rm", suffix) >= (int)sizeof(doomed) ||
+	    split(live, parent, sizeof(parent), base, sizeof(base)) < 0)
 		return ff_err_set(e, FF_EUSAGE, "%s.ff%s: path too long", live, suffix);
 	struct stat st;
 	if (lstat(path, &st) < 0)
@@ -395,8 +399,16 @@ int ff_switch_remove(const char *live, const char *suffix, int dry_run, ff_err *
 		return ff_err_set(e, FF_EFAIL, "%s: its postmaster.pid names process %ld, which runs: left alone", path, pm);
 	if (dry_run)
 		return 0;
-	ff_remove_tree(path);
-	if (lstat(path, &st) == 0)
-		return ff_err_set(e, FF_EFAIL, "%s: could not be removed whole (permissions?)", path);
+	/* Renamed first, so a removal that stops half-way never leaves a
+	 * part of a cluster under a name rollback would switch in. */
+	if (!leftover) {
+		if (rename(path, doomed) < 0)
+			return ff_err_set(e, FF_EFAIL, "%s -> %s: %s", path, doomed, strerror(errno));
+		sync_dir(parent);
+	}
+	ff_remove_tree(doomed);
+	if (lstat(doomed, &st) == 0)
+		return ff_err_set(e, FF_EFAIL, "%s: could not be removed whole (permissions? immutable files?): "
+				  "what is left is %s, which the next prune removes", path, doomed);
 	return 0;
 }

@@ -43,8 +43,10 @@ int ff_switch_list(const char *live, const char *kind, ff_strlist *out, ff_err *
 
 /* rm -rf of <live>.ff<suffix>, a folder a restore (prev_STAMP) or a
  * rollback (bad_STAMP) set aside: refused for any other kind, for what is
- * not a folder, and while a server runs from it. dry_run: those checks,
- * nothing removed. */
+ * not a folder, and while a server runs from it. It is renamed to
+ * <live>.ffrm<suffix> first, so what a removal that stops leaves is
+ * never listed as prev or bad; such a leftover (suffix rmprev_STAMP,
+ * rmbad_STAMP) is removed as it is. dry_run: the checks, nothing removed. */
 int ff_switch_remove(const char *live, const char *suffix, int dry_run, ff_err *e);
 
 /* True when s is a suffix ffrun names such a folder with: a kind (letters)

@@ -26,6 +26,9 @@
 #      old server runs again with its data, exit 1 naming the start
 #   h. prune confirm= removes the set-aside folders older than keep_days but
 #      the newest of each kind, never one whose postmaster.pid process runs
+#   i. a removal that stops half-way (a file it cannot remove) leaves the
+#      folder renamed .ffrm…, which rollback never takes; the next prune
+#      removes it
 source "$(dirname "$0")/../harness/lib.sh"
 source "$(dirname "$0")/../harness/pg.sh"
 source "$(dirname "$0")/../harness/pgbr.sh"
@@ -223,6 +226,27 @@ local want = { ['$RUNNING'] = true, ['$OLDER_B'] = true }
 for _, c in ipairs(j.copies_removed) do assert(want[c], c); want[c] = nil end
 assert(next(want) == nil, 'not all listed')"
 check "h: the server still runs from the data folder" bash -c "[ -n '$(pm_pid)' ] && kill -0 '$(pm_pid)'"
+
+# ---- i. a removal that stops half-way: renamed first, finished next time -----
+STUCK=$DATA.ffprev_20200103-000000 LEFT=$DATA.ffrmprev_20200103-000000
+mkdir -m 700 "$STUCK" "$STUCK/base" && echo x > "$STUCK/base/file" || nok "i: mkdir"
+# A file the removal cannot take away: immutable (root removes anything
+# else), or in a read-only folder (anyone but root).
+if [ "$(id -u)" = 0 ]; then chattr +i "$STUCK/base/file" || nok "i: chattr +i on $(df -T "$STUCK" | tail -n 1)"
+else chmod 500 "$STUCK/base"; fi
+ff prune keep_days=1 confirm=sample > "$WORK/i.out" 2> "$WORK/i.err"; rc=$?
+check "i: prune: exit 1 naming what is left; the folder is no longer a .ffprev_ ($(why "$WORK/i.err"))" \
+  bash -c "[ $rc = 1 ] && grep -q 'could not be removed whole.*what is left is $LEFT, which the next prune removes' '$WORK/i.err' &&
+    [ ! -e '$STUCK' ] && [ -f '$LEFT/base/file' ]"
+ff --dry-run rollback stamp=20200103-000000 confirm=sample > "$WORK/i2.out" 2> "$WORK/i2.err"; rc=$?
+check "i: rollback does not take the half-removed folder for one to switch in ($(why "$WORK/i2.err"))" \
+  bash -c "[ $rc = 2 ] && grep -q 'no set-aside data folder $DATA.ffprev_20200103-000000' '$WORK/i2.err'"
+if [ "$(id -u)" = 0 ]; then chattr -i "$LEFT/base/file"; else chmod 700 "$LEFT/base"; fi
+ff prune keep_days=1 confirm=sample > "$WORK/i3.out" 2> "$WORK/i3.err"; rc=$?
+check "i: the next prune removes the leftover: exit 0, gone, in its evidence ($(why "$WORK/i3.err"))" \
+  bash -c "[ $rc = 0 ] && [ ! -e '$LEFT' ] && grep -q 'ffrmprev_20200103-000000 (left by a removal that stopped)' '$WORK/i3.err'"
+check "i: the leftover is listed as removed" jcheck "$(last_of prune)/summary.json" "
+assert(#j.copies_removed == 1 and j.copies_removed[1] == '$LEFT', tostring(j.copies_removed[1]))"
 
 # This run's only: another suite's restores may run beside it.
 left=$(for d in /tmp/ffrun-drill-*; do case "$(cat "$d/beside" 2>/dev/null)" in "$DATA".*) echo "$d" ;; esac; done)
