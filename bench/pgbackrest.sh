@@ -7,6 +7,10 @@
 #                                   + promotion + the same proof by hand
 #                                   (every table's COPY text hashed, two
 #                                   at a time) + stop + rm              target <= 1.1x
+# and two floors for the backup, measured in the same runs: the bare backup
+# followed by every table's rows read once in the source (count(*), then
+# COPY text to /dev/null, two tables at a time): what any proof point that
+# reads every row adds at the least, whatever else it does.
 # Best of $RUNS (default 3) each, interleaved; the drill's amcheck (after
 # RTO; the bare drill has none) is taken out of its time, as in restore.sh.
 # The server archives WAL through pgBackRest (posix repository in this
@@ -65,19 +69,27 @@ ff() { "$FFRUN" -q -c "$WORK/ws/ffrun.yaml" "$@"; }
 now() { date +%s%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
+plus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a + b }'; }
 best() { sort -n | head -n 1; }
 settle() { pg_sql bench postgres "checkpoint" >/dev/null; sync; sleep 1; }
 amcheck_s() { local a; a=$(grep -o '"amcheck_s":[0-9.]*' "$(last_evidence "$WORK/ws")/summary.json" | head -n 1 | cut -d: -f2); echo "${a:-0}"; }
 
 # The proof by hand: every user table's COPY text through sha256sum, two
 # tables at a time, on database app of the server at socket $1.
-tables() { "$BIN/psql" -h "$1" -p 5432 -U postgres -d app -XAtqc \
+tables() { "$BIN/psql" -h "$1" -p "${2:-5432}" -U postgres -d app -XAtqc \
   "select format('%I.%I', schemaname, tablename) from pg_tables where schemaname not in ('pg_catalog', 'information_schema')"; }
 prove_by_hand() {
   tables "$1" | xargs -P 2 -I{} sh -c "'$BIN/psql' -h '$1' -p 5432 -U postgres -d app -XAtqc 'copy {} to stdout' | sha256sum >/dev/null"
 }
+# Every row of the source read once, two tables at a time: $1 "count"
+# (count(*): no column read) or "copy" (COPY text to /dev/null, no digest).
+read_rows() {
+  local sql="copy {} to stdout"
+  [ "$1" = count ] && sql="select count(*) from {}"
+  tables "$SOCK" "$PORT" | xargs -P 2 -I{} sh -c "'$BIN/psql' -h '$SOCK' -p '$PORT' -U postgres -d app -XAtqc '$sql' >/dev/null"
+}
 
-bare_backups=() backups=() dumps=() bare_drills=() drills=()
+bare_backups=() backups=() dumps=() bare_drills=() drills=() floors_count=() floors_copy=()
 D=$WORK/manual
 # The bare drill's server is not one of pg.sh's: stop it at exit too.
 stop_manual() { [ -f "$D/data/postmaster.pid" ] && as_pg "$BIN/pg_ctl" stop -w -m immediate -D "$D/data" >/dev/null 2>&1; true; }
@@ -85,7 +97,9 @@ eval "set -- $(trap -p EXIT)"; trap "stop_manual; ${3:-:}" EXIT
 for i in $(seq "$RUNS"); do
   settle
   t0=$(now); pgbr backup --type=full >/dev/null || echo "bench: bare pgbackrest backup failed" >&2
-  bare_backups+=("$(secs "$t0" "$(now)")")
+  b=$(secs "$t0" "$(now)"); bare_backups+=("$b")
+  t0=$(now); read_rows count; floors_count+=("$(plus "$b" "$(secs "$t0" "$(now)")")")
+  t0=$(now); read_rows copy; floors_copy+=("$(plus "$b" "$(secs "$t0" "$(now)")")")
   settle
   t0=$(now); ff backup type=full || echo "bench: ffrun backup failed" >&2
   backups+=("$(secs "$t0" "$(now)")")
@@ -127,6 +141,8 @@ done
 bare_backup=$(printf '%s\n' "${bare_backups[@]}" | best)
 backup=$(printf '%s\n' "${backups[@]}" | best)
 dump=$(printf '%s\n' "${dumps[@]}" | best)
+floor_count=$(printf '%s\n' "${floors_count[@]}" | best)
+floor_copy=$(printf '%s\n' "${floors_copy[@]}" | best)
 bare_drill=$(printf '%s\n' "${bare_drills[@]}" | best)
 drill=$(printf '%s\n' "${drills[@]}" | best)
 ev=$(last_evidence "$WORK/ws")
@@ -139,10 +155,16 @@ echo
 echo "pgbench scale $SCALE, pgBackRest $(/usr/bin/pgbackrest version | cut -d' ' -f2) (lz4, process-max 2), best of $RUNS"
 printf '%-56s %7s s\n' "bare pgbackrest backup --type=full" "$bare_backup"
 printf '%-56s %7s s\n' "bare pg_dump -Fc" "$dump"
+printf '%-56s %7s s  %sx of pg_dump\n' "  (the bare backup against pg_dump -Fc)" "$bare_backup" "$(ratio "$bare_backup" "$dump")"
+printf '%-56s %7s s  %sx  (the floor of a proof point: no column read)\n' "bare backup + count(*) of every table, 2 at a time" \
+  "$floor_count" "$(ratio "$floor_count" "$bare_backup")"
+printf '%-56s %7s s  %sx  (the floor of one reading every row as text)\n' "bare backup + every table's COPY text to /dev/null" \
+  "$floor_copy" "$(ratio "$floor_copy" "$bare_backup")"
 printf '%-56s %7s s  %sx  %s (<= 1.05x)\n' "ffrun backup type=full (check, backup, proof point)" "$backup" "$rb" "$(verdict "$rb" 1.05)"
 printf '%-56s %7s s  %sx  %s (<= 0.6x of pg_dump)\n' "  the same against pg_dump -Fc" "$backup" "$rd" "$(verdict "$rd" 0.6)"
 echo "  ffrun backup's steps, last run: ${steps%, }"
 printf '%-56s %7s s\n' "bare restore to L + start + promotion + proof + stop + rm" "$bare_drill"
 printf '%-56s %7s s  %sx  %s (<= 1.1x)\n' "ffrun drill to L (proof level $level, teardown)" "$drill" "$rr" "$(verdict "$rr" 1.1)"
-echo "every run, in order: bare backup ${bare_backups[*]}; ffrun backup ${backups[*]}; pg_dump ${dumps[*]};" \
+echo "every run, in order: bare backup ${bare_backups[*]}; + count(*) ${floors_count[*]}; + COPY ${floors_copy[*]};" \
+  "ffrun backup ${backups[*]}; pg_dump ${dumps[*]};" \
   "bare drill ${bare_drills[*]}; ffrun drill ${drills[*]} (each without its amcheck)"

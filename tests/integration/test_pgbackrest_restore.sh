@@ -146,6 +146,9 @@ for _ in $(seq 1 300); do
   [ -n "$copy" ] && [ -f "$copy/postmaster.pid" ] && break
   sleep 0.1
 done
+# Held still (SIGSTOP) where it was seen, so a fast proof cannot finish
+# while the busy runs below go: it keeps its lock and its copy.
+kill -STOP "$run" 2>/dev/null
 # While it proves, a second restore or a rollback of the same target is
 # refused before it writes anything.
 ff restore "backup=$STAMP" confirm=sample > "$WORK/f3.out" 2> "$WORK/f3.err"; rc=$?
@@ -209,6 +212,7 @@ check "h: prune --dry-run: exit 0, the removal planned, nothing removed ($(why "
 RUNNING=$DATA.ffprev_20200102-000000
 mkdir -m 700 "$RUNNING" || nok "h: mkdir"
 sleep 600 > /dev/null 2>&1 & SLEEPER=$!
+eval "set -- $(trap -p EXIT)"; trap "kill $SLEEPER 2>/dev/null; ${3:-:}" EXIT # gone however the script ends
 echo "$SLEEPER" > "$RUNNING/postmaster.pid"
 ff prune keep_days=1 confirm=sample > "$WORK/h2.out" 2> "$WORK/h2.err"; rc=$?
 check "h: prune with a server-looking folder: exit 1 naming it and the process, it stays ($(why "$WORK/h2.err"))" \
