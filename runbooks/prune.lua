@@ -1,10 +1,11 @@
 -- prune: retention (canon §3). Old backups go; the newest one a drill has
 -- proven never does, and nothing is removed while a restore or drill reads
 -- the folder (they hold its lock shared). Old evidence goes too, never a
--- kept backup's; and with confirm=<db>, the copies restore set aside on
--- the target (<db>__ffprev_<STAMP>) older than keep_days, never the newest;
--- for a target of engine pgbackrest, the data folders restore and rollback
--- set aside beside the live one (<data>.ffprev_<STAMP>, <data>.ffbad_<STAMP>).
+-- kept backup's; and with confirm=<db>, the copies restore and rollback set
+-- aside on the target (<db>__ffprev_<STAMP>, __ffbad_, and the failed ones
+-- kept: __fffailed_) older than keep_days, never the newest of each kind;
+-- for a target of engine pgbackrest, the data folders set aside beside the
+-- live one (<data>.ffprev_<STAMP>, .ffbad_<STAMP>, .fffailed_<STAMP>).
 local rb = require "rb"
 local backups = require "backups"
 local pgbr = require "pgbackrest"
@@ -16,13 +17,14 @@ local lock, doomed, kept, proven, old_evidence, admin
 local physical_target -- engine pgbackrest with confirm=: its set-aside folders are pruned
 local target_lock -- with confirm=: no restore or rollback of the target meanwhile
 
--- Engine pgbackrest: remove the data folders restore (.ffprev_) and
--- rollback (.ffbad_) set aside beside the live one, those older than
--- keep_days but the newest of each kind. Returns the paths removed.
+-- Engine pgbackrest: remove the data folders restore (.ffprev_, and a
+-- failed copy kept: .fffailed_) and rollback (.ffbad_) set aside beside the
+-- live one, those older than keep_days but the newest of each kind.
+-- Returns the paths removed.
 local function prune_folders(p)
   local removed = {}
   -- What an earlier removal that stopped half-way left (.ffrmprev_, .ffrmbad_): all of it.
-  for _, kind in ipairs({ "rmprev", "rmbad" }) do
+  for _, kind in ipairs({ "rmprev", "rmbad", "rmfailed" }) do
     for _, suffix in ipairs(rb.must(ff.pgbackrest.set_aside(p.target, kind))) do
       ff.log.info(string.format("remove %s.ff%s (left by a removal that stopped)", physical_target.data, suffix))
       rb.must(ff.pgbackrest.remove_aside(p.target, p.confirm, suffix))
@@ -30,7 +32,7 @@ local function prune_folders(p)
       ff.evidence.set("copies_removed", removed)
     end
   end
-  for _, kind in ipairs({ "prev", "bad" }) do
+  for _, kind in ipairs({ "prev", "bad", "failed" }) do
     -- Only names ffrun gives (KIND_YYYYMMDD-HHMMSS) count; others are left.
     local dated, gone = {}, 0
     for _, suffix in ipairs(rb.must(ff.pgbackrest.set_aside(p.target, kind))) do
@@ -96,7 +98,7 @@ return {
     { name = "target", type = "string", default = "prod", doc = "the server whose set-aside copies confirm= removes",
       check = function(v) return cfg.targets[v] ~= nil and not cfg.targets[v].ephemeral, "no such server target" end },
     { name = "confirm", type = "string", default = "",
-      doc = "the target's database name, typed out: also remove its <db>__ffprev_* copies (engine pgbackrest: <data>.ffprev_*, .ffbad_* folders) older than keep_days (never the newest)" },
+      doc = "the target's database name, typed out: also remove its <db>__ffprev_*, __ffbad_*, __fffailed_* copies (engine pgbackrest: <data>.ffprev_*, .ffbad_*, .fffailed_* folders) older than keep_days (never the newest of each)" },
   },
   steps = {
     {
@@ -203,10 +205,10 @@ return {
     },
     {
       name = "copies",
-      doc = "With confirm=<db>: drop the target's <db>__ffprev_* copies (engine pgbackrest: remove its .ffprev_*, .ffbad_* data folders) older than keep_days, never the newest of each",
+      doc = "With confirm=<db>: drop the target's <db>__ffprev_*, __ffbad_*, __fffailed_* copies (engine pgbackrest: remove its .ffprev_*, .ffbad_*, .fffailed_* data folders) older than keep_days, never the newest of each",
       run = function(p)
         if p.confirm == "" then
-          ff.log.info(string.format("set-aside copies (<db>__ffprev_*, or <data>.ffprev_*) of %s: none removed; give confirm=<db> to remove those older than %d days",
+          ff.log.info(string.format("set-aside copies (<db>__ffprev_*/__ffbad_*/__fffailed_*, or <data>.ffprev_*/…) of %s: none removed; give confirm=<db> to remove those older than %d days",
             p.target, p.keep_days))
           ff.evidence.set("copies_removed", {})
           return
@@ -216,24 +218,31 @@ return {
           return
         end
         local live = admin:live()
-        local copies = {}
-        for _, name in ipairs(rb.must(admin:databases())) do
-          local stamp = name:sub(1, #live) == live and name:sub(#live + 1):match("^__ffprev_(.+)$")
-          if stamp and backups.is_stamp(stamp) then copies[#copies + 1] = { name = name, stamp = stamp } end
-        end
-        table.sort(copies, function(a, b) return a.stamp < b.stamp end)
+        local names = rb.must(admin:databases())
         local removed = {}
-        for i, c in ipairs(copies) do
-          local age_days = (ff.run.started_at - rb.must(ff.time.parse_stamp(c.stamp))) / 86400
-          if i < #copies and age_days >= p.keep_days then
-            ff.log.info(string.format("drop %s (%.1f days old)", c.name, age_days))
-            rb.must(admin:drop_database(c.name))
-            removed[#removed + 1] = c.name
+        -- Each kind on its own: a restore's (prev), a rollback's (bad), a failed copy kept (failed).
+        for _, kind in ipairs({ "prev", "bad", "failed" }) do
+          local copies = {}
+          for _, name in ipairs(names) do
+            local stamp = name:sub(1, #live) == live and name:sub(#live + 1):match("^__ff" .. kind .. "_(.+)$")
+            if stamp and backups.is_stamp(stamp) then copies[#copies + 1] = { name = name, stamp = stamp } end
           end
+          table.sort(copies, function(a, b) return a.stamp < b.stamp end)
+          local gone = 0
+          for i, c in ipairs(copies) do
+            local age_days = (ff.run.started_at - rb.must(ff.time.parse_stamp(c.stamp))) / 86400
+            if i < #copies and age_days >= p.keep_days then
+              ff.log.info(string.format("drop %s (%.1f days old)", c.name, age_days))
+              rb.must(admin:drop_database(c.name))
+              removed[#removed + 1] = c.name
+              ff.evidence.set("copies_removed", removed)
+              gone = gone + 1
+            end
+          end
+          ff.log.info(string.format("%s__ff%s_*: %d, %d removed%s", live, kind, #copies, gone,
+            #copies > 0 and (", the newest kept: " .. copies[#copies].name) or ""))
         end
         ff.evidence.set("copies_removed", removed)
-        ff.log.info(string.format("set-aside copies of %s: %d, %d removed%s", live, #copies, #removed,
-          #copies > 0 and (", the newest kept: " .. copies[#copies].name) or ""))
       end,
     },
   },

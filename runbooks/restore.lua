@@ -49,7 +49,7 @@ return {
     { name = "split_rows", type = "integer", default = 1000000,
       doc = "a table of at least this many rows is loaded over jobs sessions at once (0: each table by one)",
       check = function(v) return v >= 0, "must be 0 or more" end },
-    { name = "keep_failed", type = "boolean", default = false, doc = "keep a restored copy that failed verification" },
+    { name = "keep_failed", type = "boolean", default = false, doc = "keep a restored copy that failed verification, as <db>__fffailed_<STAMP> (engine pgbackrest: <data>.fffailed_<STAMP>)" },
     { name = "services_timeout", type = "integer", default = 300, doc = "seconds for services.check to pass" },
     { name = "target_time", type = "string", default = "",
       doc = "engine pgbackrest: recover to this time instead of the proof point; proof level integrity",
@@ -225,12 +225,13 @@ return {
     },
     {
       name = "cleanup",
-      doc = "If the copy was never swapped in, drop it (unless keep_failed=true); the live database is untouched",
+      doc = "If the copy was never swapped in, drop it, or with keep_failed=true keep it as <db>__fffailed_<STAMP> (engine pgbackrest: <data>.fffailed_<STAMP>), which no restore removes and prune confirm= does when old; the live database is untouched",
       cleanup = true,
       run = function(p)
         if inst then
           if p.keep_failed then
-            ff.log.warn("keeping the failed copy " .. inst:release() .. " (keep_failed=true); the next restore removes it")
+            ff.log.warn("keeping the failed copy as " .. rb.must(inst:release("failed"))
+              .. " (keep_failed=true): prune confirm= removes it once older than keep_days")
           else
             inst:stop()
           end
@@ -238,7 +239,9 @@ return {
         end
         if admin and restored and not swapped then
           if p.keep_failed then
-            ff.log.warn("keeping the failed copy " .. restored .. " (keep_failed=true)")
+            local kept = proof.beside(live, "failed", ff.time.stamp(ff.run.started_at))
+            rb.must(admin:rename_database(restored, kept))
+            ff.log.warn("keeping the failed copy as " .. kept .. " (keep_failed=true): prune confirm= drops it once older than keep_days")
           else
             admin:drop_database(restored)
           end

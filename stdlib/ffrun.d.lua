@@ -880,6 +880,16 @@ function FfPgAdmin:database_properties(name, archive) end
 ---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
 function FfPgAdmin:drop_database(name) end
 
+---Write. ALTER DATABASE … RENAME TO …: one of ffrun's own copies to another
+---own name (restore keeps a failed copy as `<live>__fffailed_<STAMP>`),
+---never the live one. Dry-run stand-in: the same name checks.
+---@param from string `<live>__ff…`
+---@param to string `<live>__ff…`
+---@return true? ok
+---@return string? err
+---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
+function FfPgAdmin:rename_database(from, to) end
+
 ---Write. In one transaction (tried up to 5 times): stop new connections to
 ---the live database, end its sessions, rename live -> old and new -> live.
 ---When the live database is gone: only new -> live (old is not made), 0.
@@ -1026,13 +1036,16 @@ function FfPgInstance:stop() end
 
 ---Write. An instance restored with restore.beside: its server stopped
 ---cleanly (pg_ctl stop -m fast) and its private folder removed; the data
----folder beside production's is kept, and its path returned. Raises when
----the instance is not running or was not restored beside. Dry-run
----stand-in: "(planned)".
+---folder beside production's is kept, and its path returned: as it is
+---(`<data>.ffrestore_<STAMP>`, for ff.pgbackrest.switch), or with kind
+---"failed" renamed `<data>.fffailed_<STAMP>`, a failed copy kept that the
+---next restore does not reap (prune confirm= removes it). Raises when the
+---instance was not restored beside. Dry-run stand-in: "(planned)".
+---@param kind? "switch"|"failed" default "switch"
 ---@return string? data
 ---@return string? err
 ---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"
-function FfPgInstance:release() end
+function FfPgInstance:release(kind) end
 
 ---@class (exact) FfPgAmcheckOpts
 ---@field jobs? integer concurrent connections (0 or absent: one per core)
@@ -1257,8 +1270,8 @@ function ff.pgbackrest.live(target, confirm) end
 function ff.pgbackrest.set_aside(target, kind) end
 
 ---Write. Remove the folder <data>.ff<suffix> beside the live data folder,
----one a restore set aside ("prev_STAMP") or a rollback replaced
----("bad_STAMP"), whole. It is renamed <data>.ffrm<suffix> first, so a
+---one a restore set aside ("prev_STAMP", or a failed copy kept:
+---"failed_STAMP") or a rollback replaced ("bad_STAMP"), whole. It is renamed <data>.ffrm<suffix> first, so a
 ---removal that stops half-way (nil, message naming what is left) leaves
 ---nothing set_aside lists as "prev" or "bad"; such a leftover, listed by
 ---set_aside(target, "rmprev") or "rmbad", is removed with its own suffix.
@@ -1268,7 +1281,7 @@ function ff.pgbackrest.set_aside(target, kind) end
 ---removed.
 ---@param target string
 ---@param confirm string
----@param suffix string "prev_STAMP", "bad_STAMP" (or "rmprev_STAMP", "rmbad_STAMP"), as set_aside lists them
+---@param suffix string "prev_STAMP", "bad_STAMP", "failed_STAMP" (or "rmprev_STAMP" …), as set_aside lists them
 ---@return true? ok
 ---@return string? err
 ---@return string? code on failure: "fail", "usage", "busy", "sandbox" or "internal"

@@ -368,11 +368,12 @@ int ff_cluster_destroy(ff_cluster *c, int log_fd, ff_err *e)
 	return 0;
 }
 
-int ff_cluster_release(ff_cluster *c, char *data, size_t cap, int log_fd, const volatile int *cancel,
-		       ff_err *e)
+int ff_cluster_release(ff_cluster *c, const char *kind, char *data, size_t cap, int log_fd,
+		       const volatile int *cancel, ff_err *e)
 {
 	char pg_ctl[PATH_MAX];
-	if (!c->exists || !c->beside[0] || strlen(c->beside) >= cap)
+	const char *cut = strstr(c->beside, ".ffrestore_");
+	if (!c->exists || !c->beside[0] || !cut || strlen(c->beside) >= cap)
 		return ff_err_set(e, FF_EINTERNAL, "release: not an instance restored beside production");
 	snprintf(pg_ctl, sizeof(pg_ctl), "%s/pg_ctl", c->bindir);
 	const char *argv[] = { pg_ctl, "stop", "-D", c->data, "-m", "fast", "-w", "-t", "300", NULL };
@@ -380,6 +381,15 @@ int ff_cluster_release(ff_cluster *c, char *data, size_t cap, int log_fd, const 
 	if (rc < 0)
 		return rc;
 	snprintf(data, cap, "%s", c->beside);
+	if (kind) {
+		/* <data>.ffrestore_STAMP -> <data>.ffKIND_STAMP: no longer a
+		 * name the next restore reaps. */
+		if (snprintf(data, cap, "%.*s.ff%s_%s", (int)(cut - c->beside), c->beside, kind,
+			     cut + strlen(".ffrestore_")) >= (int)cap)
+			return ff_err_set(e, FF_EFAIL, "%s: the kept name is too long", c->beside);
+		if (rename(c->beside, data) < 0)
+			return ff_err_set(e, FF_EFAIL, "%s -> %s: %s", c->beside, data, strerror(errno));
+	}
 	c->beside[0] = '\0'; /* kept: destroy removes the rest */
 	return ff_cluster_destroy(c, log_fd, e);
 }

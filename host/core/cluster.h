@@ -91,9 +91,11 @@ int ff_cluster_restore(ff_cluster *c, const char *bindir, const char *os_user,
 
 /* A restored instance's data folder kept (beside production's) and the
  * rest removed: a clean stop (pg_ctl stop -m fast: no crash recovery at
- * its next start), then the private folder. Its path into data. */
-int ff_cluster_release(ff_cluster *c, char *data, size_t cap, int log_fd, const volatile int *cancel,
-		       ff_err *e);
+ * its next start), then the private folder. Its path into data: kind
+ * NULL keeps <data>.ffrestore_STAMP for a switch-over; a kind renames it
+ * <data>.ffKIND_STAMP (a failed copy kept: "failed"). */
+int ff_cluster_release(ff_cluster *c, const char *kind, char *data, size_t cap, int log_fd,
+		       const volatile int *cancel, ff_err *e);
 
 /* The postmaster serving data folder data when one runs (its pid file's
  * pid, whose command line names data), else 0. */

@@ -377,9 +377,12 @@ int ff_switch_list(const char *live, const char *kind, ff_strlist *out, ff_err *
 int ff_switch_remove(const char *live, const char *suffix, int dry_run, ff_err *e)
 {
 	/* rm<kind>_STAMP: what an earlier removal left, already renamed. */
-	int leftover = !strncmp(suffix, "rmprev_", 7) || !strncmp(suffix, "rmbad_", 6);
-	if (!ff_switch_valid_suffix(suffix) || (strncmp(suffix, "prev_", 5) && strncmp(suffix, "bad_", 4) && !leftover))
-		return ff_err_set(e, FF_EUSAGE, "%s: only a folder set aside (prev_STAMP, bad_STAMP) is removed", suffix);
+	int leftover = !strncmp(suffix, "rm", 2);
+	const char *kind = suffix + (leftover ? 2 : 0);
+	if (!ff_switch_valid_suffix(suffix) ||
+	    (strncmp(kind, "prev_", 5) && strncmp(kind, "bad_", 4) && strncmp(kind, "failed_", 7)))
+		return ff_err_set(e, FF_EUSAGE, "%s: only a folder set aside (prev_STAMP, bad_STAMP, failed_STAMP) is removed",
+				  suffix);
 	char path[PATH_MAX], doomed[PATH_MAX], parent[PATH_MAX], base[256];
 	if (snprintf(path, sizeof(path), "%s.ff%s", live, suffix) >= (int)sizeof(path) ||
 	    snprintf(doomed, sizeof(doomed), "%s.ff%s%s", live, leftover ? "" : "rm", suffix) >= (int)sizeof(doomed) ||

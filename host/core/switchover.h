@@ -41,12 +41,13 @@ int ff_switchover(const ff_switch_opts *o, ff_switch_result *r, ff_err *e);
  * live, sorted. */
 int ff_switch_list(const char *live, const char *kind, ff_strlist *out, ff_err *e);
 
-/* rm -rf of <live>.ff<suffix>, a folder a restore (prev_STAMP) or a
- * rollback (bad_STAMP) set aside: refused for any other kind, for what is
- * not a folder, and while a server runs from it. It is renamed to
- * <live>.ffrm<suffix> first, so what a removal that stops leaves is
- * never listed as prev or bad; such a leftover (suffix rmprev_STAMP,
- * rmbad_STAMP) is removed as it is. dry_run: the checks, nothing removed. */
+/* rm -rf of <live>.ff<suffix>, a folder a restore (prev_STAMP, or a failed
+ * copy kept: failed_STAMP) or a rollback (bad_STAMP) set aside: refused
+ * for any other kind, for what is not a folder, and while a server runs
+ * from it. It is renamed <live>.ffrm<suffix> first, so what a removal
+ * that stops leaves is never listed as one of those; such a leftover
+ * (rmprev_STAMP, rmbad_STAMP, rmfailed_STAMP) is removed as it is.
+ * dry_run: the checks, nothing removed. */
 int ff_switch_remove(const char *live, const char *suffix, int dry_run, ff_err *e);
 
 /* True when s is a suffix ffrun names such a folder with: a kind (letters)

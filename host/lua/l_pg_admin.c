@@ -300,6 +300,17 @@ static int admin_drop(lua_State *L)
 	return answer(L, ff_pgadmin_drop(a->pg, n, &e), &e);
 }
 
+/* admin:rename_database(from, to): one of ffrun's own copies renamed to
+ * another own name (a failed copy kept: <db>__fffailed_STAMP), never the
+ * live one. */
+static int admin_rename(lua_State *L)
+{
+	lpg_admin *a = lpg_admin_check(L);
+	const char *from = lpg_admin_own_name(L, a, 2), *to = lpg_admin_own_name(L, a, 3);
+	ff_err e = {0};
+	return answer(L, ff_pgadmin_rename(a->pg, from, to, &e), &e);
+}
+
 /* admin:swap(new, old) -> downtime_s | nil, message, code
  * In one transaction: stop new connections to the live database, end its
  * sessions, rename live -> old and new -> live. A kill at any moment leaves
@@ -353,6 +364,15 @@ static int dry_create(lua_State *L)
 static int dry_drop(lua_State *L)
 {
 	lpg_admin_own_name(L, lpg_admin_check(L), 2);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int dry_rename(lua_State *L)
+{
+	lpg_admin *a = lpg_admin_check(L);
+	lpg_admin_own_name(L, a, 2);
+	lpg_admin_own_name(L, a, 3);
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -447,6 +467,7 @@ void lpg_admin_class(lua_State *L)
 		{"databases", admin_databases, FF_READ, NULL},
 		{"create_database", admin_create, FF_WRITE, dry_create},
 		{"drop_database", admin_drop, FF_WRITE, dry_drop},
+		{"rename_database", admin_rename, FF_WRITE, dry_rename},
 		{"swap", admin_swap, FF_WRITE, dry_swap},
 		{"allow_connections", admin_allow, FF_WRITE, dry_allow},
 		{"restore", lpg_admin_restore, FF_WRITE, lpg_dry_admin_restore},

@@ -220,19 +220,28 @@ static int inst_stop(lua_State *L)
 	return 1;
 }
 
-/* instance:release() -> data folder | nil, message, code
+/* The kind release keeps a copy as: nil (for a switch-over) or "failed". */
+static const char *release_kind(lua_State *L)
+{
+	static const char *const kinds[] = { "switch", "failed", NULL };
+	return luaL_checkoption(L, 2, "switch", kinds) == 1 ? "failed" : NULL;
+}
+
+/* instance:release([kind]) -> data folder | nil, message, code
  * An instance restored beside production's data folder (restore.beside):
  * its server stopped cleanly and its private folder removed, the data
- * folder kept for a switch-over (ff.pgbackrest.switch). */
+ * folder kept for a switch-over (ff.pgbackrest.switch), or with "failed"
+ * renamed <data>.fffailed_STAMP, a failed copy kept for inspection. */
 static int inst_release(lua_State *L)
 {
 	ff_ctx *ctx = ff_ctx_of(L);
 	instance *in = check_inst(L);
+	const char *kind = release_kind(L);
 	char data[PATH_MAX];
 	ff_err e = {0};
 	if (!in->c.beside[0])
 		return luaL_error(L, "inst:release: not an instance restored beside production (restore.beside)");
-	int rc = ff_cluster_release(&in->c, data, sizeof(data), ctx->log_fd, &ctx->cancel, &e);
+	int rc = ff_cluster_release(&in->c, kind, data, sizeof(data), ctx->log_fd, &ctx->cancel, &e);
 	if (rc < 0)
 		return ff_fail(L, &e);
 	if (in->slot >= 0)
@@ -246,6 +255,7 @@ static int inst_release(lua_State *L)
 static int dry_inst_release(lua_State *L)
 {
 	check_inst(L);
+	release_kind(L);
 	lua_pushstring(L, "(planned)");
 	return 1;
 }

@@ -405,8 +405,8 @@ static int pgbr_set_aside(lua_State *L)
 }
 
 /* ff.pgbackrest.remove_aside(target, confirm, suffix) -> true | nil, message, code
- * rm -rf of <data>.ff<suffix>, a folder a restore (prev_STAMP) or a
- * rollback (bad_STAMP) set aside beside the live data folder; confirm= as
+ * rm -rf of <data>.ff<suffix>, a folder a restore (prev_STAMP, failed_STAMP)
+ * or a rollback (bad_STAMP) set aside beside the live data folder; confirm= as
  * for live (exit 2). Its stand-in checks the same and removes nothing. */
 static int remove_aside(lua_State *L, int dry_run)
 {

@@ -182,7 +182,7 @@ for db in "${DBS[@]}"; do
   else
     # What the failed restore made, if it kept a copy: compare it anyway,
     # so that the log says what it would have lost.
-    copy=$(sql postgres "select datname from pg_database where datname like '${db}\_\_ffrestore\_%' order by datname desc limit 1")
+    copy=$(sql postgres "select datname from pg_database where datname like '${db}\_\_fffailed\_%' order by datname desc limit 1")
     if [ -n "$copy" ] && ! grep -qx "$copy" <<< "$before"; then
       "$CHECK" "$(conn "$db")" "$(conn "$copy")" > "$WORK/check-$db.out" 2>&1; code=$?   # A: the original
       echo "# $db: the failed restore kept $copy; check.sh against the original (exit $code):"

@@ -15,6 +15,8 @@
 #   d. a proof that does not hold (a table's fingerprint changed in the
 #      manifest, re-sealed): restore FAILs naming the table at prove; the
 #      live server never stopped (same postmaster), nothing left beside
+#      with keep_failed=true the copy is kept as <data>.fffailed_STAMP,
+#      stopped, and no later restore or prune (the newest of its kind) removes it
 #   e. the live server down: restore brings the cluster back and up, PASS
 #   f. SIGKILL while the copy is being proven (a second restore and a
 #      rollback meanwhile are busy, exit 4): the live server untouched;
@@ -123,7 +125,16 @@ pg_table_digest src sample > "$WORK/after_d.txt" || nok "d: digest"
 check "d: the live data is what it was" cmp -s "$WORK/changed.txt" "$WORK/after_d.txt"
 check "d: nothing left beside the data folder but the kept ones, no instance folder of the run" \
   bash -c "[ -z \"$(beside restore)\" ] && [ \$(ls -1d '$DATA'.ffprev_* 2>/dev/null | wc -l) = 0 ]"
+
+# keep_failed=true: the same FAIL, the copy kept under a name no restore
+# reaps, its server stopped.
+ff restore backup=20991231-000001 confirm=sample keep_failed=true > "$WORK/d2.out" 2> "$WORK/d2.err"; rc=$?
 rm -rf "$F"
+FAILED_COPY=$(beside failed)
+check "d: keep_failed=true: exit 1, the copy kept as $FAILED_COPY, stopped, no .ffrestore_ left ($(why "$WORK/d2.err"))" \
+  bash -c "[ $rc = 1 ] && [ \$(echo '$FAILED_COPY' | grep -c .) = 1 ] && [ -f '$FAILED_COPY/PG_VERSION' ] &&
+    [ ! -e '$FAILED_COPY/postmaster.pid' ] && [ -z \"$(beside restore)\" ] && grep -q 'keeping the failed copy as $FAILED_COPY' '$WORK/d2.err'"
+check "d: keep_failed=true: the live server never stopped" [ "$(pm_pid)" = "$PID1" ]
 
 # ---- e. the live server down -------------------------------------------------
 as_pg "$PG_BINDIR/pg_ctl" -D "$DATA" -m fast -w -t 60 stop > "$WORK/stop.log" 2>&1 || nok "e: the server stops"
@@ -251,6 +262,8 @@ check "i: the next prune removes the leftover: exit 0, gone, in its evidence ($(
   bash -c "[ $rc = 0 ] && [ ! -e '$LEFT' ] && grep -q 'ffrmprev_20200103-000000 (left by a removal that stopped)' '$WORK/i3.err'"
 check "i: the leftover is listed as removed" jcheck "$(last_of prune)/summary.json" "
 assert(#j.copies_removed == 1 and j.copies_removed[1] == '$LEFT', tostring(j.copies_removed[1]))"
+
+check "the failed copy kept in d outlived every restore since, and prune (the newest of its kind)" [ -f "$FAILED_COPY/PG_VERSION" ]
 
 # This run's only: another suite's restores may run beside it.
 left=$(for d in /tmp/ffrun-drill-*; do case "$(cat "$d/beside" 2>/dev/null)" in "$DATA".*) echo "$d" ;; esac; done)

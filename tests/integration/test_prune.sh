@@ -86,6 +86,10 @@ check "without confirm= no copy is removed, and it says so" \
 
 # --- set-aside copies on the server -------------------------------------------------
 for d in 40 30 20; do pg_sql src postgres "create database \"app__ffprev_$(ago $d)\"" > /dev/null; done
+# A rollback's replaced copies and the failed ones restore kept, each kind on its own.
+for d in 50 25; do pg_sql src postgres "create database \"app__ffbad_$(ago $d)\"" > /dev/null; done
+for d in 60 35; do pg_sql src postgres "create database \"app__fffailed_$(ago $d)\"" > /dev/null; done
+pg_sql src postgres "create database \"app__fffailed_$(ago 3)\"" > /dev/null
 pg_sql src postgres "create database \"other__ffprev_$(ago 40)\"" > /dev/null
 pg_sql src postgres "create database \"app__ffprevious\"" > /dev/null
 all=$(dbs)
@@ -96,15 +100,18 @@ ff -q prune confirm=nope 2> "$WORK/err"; code=$?
 check "a wrong confirm=: exit 2, every copy stays ($(why "$WORK/err"))" bash -c "[ $code = 2 ] && [ '$(dbs)' = '$all' ]"
 check "and it stopped before removing anything else (an old evidence folder stays)" [ -d "$P/evidence/$old2" ]
 ff --dry-run prune confirm=app > "$WORK/out" 2> "$WORK/err"; code=$?
-check "dry-run with confirm=: plans two drops, drops nothing (exit $code)" \
-  bash -c "[ $code = 0 ] && [ \$(grep -cE 'drop_database' '$WORK/out') = 2 ] && [ '$(dbs)' = '$all' ]"
+check "dry-run with confirm=: plans five drops, drops nothing (exit $code)" \
+  bash -c "[ $code = 0 ] && [ \$(grep -cE 'drop_database' '$WORK/out') = 5 ] && [ '$(dbs)' = '$all' ]"
 ff prune confirm=app 2> "$WORK/err"; code=$?
-want="app app__ffprev_$(ago 20) app__ffprevious other__ffprev_$(ago 40)"
-check "prune confirm=app: the copies older than 10 days go but the newest; others untouched (exit $code: $(dbs))" \
+want="app app__ffbad_$(ago 25) app__fffailed_$(ago 3) app__ffprev_$(ago 20) app__ffprevious other__ffprev_$(ago 40)"
+check "prune confirm=app: the copies older than 10 days go but the newest of each kind; others untouched (exit $code: $(dbs))" \
   bash -c "[ $code = 0 ] && [ '$(dbs)' = '$want' ]"
 check "and it names what it dropped" grep -q "drop app__ffprev_$(ago 40)" "$WORK/err"
 ev=$(last_prune)
-check "the evidence lists the dropped copies" grep -q "\"copies_removed\":\[\"app__ffprev_$(ago 40)\"" "$ev/summary.json"
+listed=$(grep -o '"copies_removed":\[[^]]*\]' "$ev/summary.json" | grep -o 'app__ff[a-z]*_[0-9-]*' | sort | tr '\n' ' ')
+want_listed=$(printf '%s\n' "app__ffprev_$(ago 40)" "app__ffprev_$(ago 30)" "app__ffbad_$(ago 50)" \
+  "app__fffailed_$(ago 60)" "app__fffailed_$(ago 35)" | sort | tr '\n' ' ')
+check "the evidence lists the dropped copies ($listed)" [ "$listed" = "$want_listed" ]
 ff -q prune confirm=app 2> "$WORK/err"
 check "the newest copy stays however old it is" [ "$(dbs)" = "$want" ]
 

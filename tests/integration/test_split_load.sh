@@ -76,8 +76,10 @@ check "a session was terminated during the load (the killer found it)" [ $killed
 check "restore FAILs naming the session and what the server said (exit $code: $(grep '^ffrun:' "$WORK/out" | head -c 300))" \
   bash -c "[ $code = 1 ] && grep '^ffrun:' '$WORK/out' | grep -q 'loading public.pgbench_accounts, session [0-9] of 2' &&
            grep '^ffrun:' '$WORK/out' | grep -q 'session [0-9]'"
-copy=$(pg_sql src postgres "select datname from pg_database where datname like 'app\_\_ffrestore\_%' order by datname desc limit 1")
-check "the failed copy was kept" [ -n "$copy" ]
+copy=$(pg_sql src postgres "select datname from pg_database where datname like 'app\_\_fffailed\_%' order by datname desc limit 1")
+unfinished=$(pg_sql src postgres "select count(*) from pg_database where datname like 'app\_\_ffrestore\_%'")
+check "the failed copy was kept as app__fffailed_* ($copy), no app__ffrestore_* left ($unfinished)" \
+  bash -c "[ -n '$copy' ] && [ '$unfinished' = 0 ]"
 check "no session committed any row of the table ($(pg_sql src "$copy" "select count(*) from pgbench_accounts") in the copy)" \
   [ "$(pg_sql src "$copy" "select count(*) from pgbench_accounts")" = 0 ]
 pg_table_digest src app > "$WORK/digest-after"
@@ -97,7 +99,9 @@ check "SIGTERM during the load: exit 1, FAIL evidence naming the signal ($code)"
   bash -c "[ $code = 1 ] && grep -q '\"status\":\"FAIL\"' '$ev/summary.json' && grep -q SIGTERM '$ev/summary.json'"
 check "SIGTERM during the load: no pg_restore of this test left" bash -c "! pgrep -f -- '[p]g_restore.*$WORK/' >/dev/null"
 check "SIGTERM during the load: no loader session left, the copy dropped" \
-  [ "$(pg_sql src postgres "select count(*) from pg_database where datname like 'app\_\_ffrestore\_%' and datname <> '$copy'")" = 0 ]
+  [ "$(pg_sql src postgres "select count(*) from pg_database where datname like 'app\_\_ffrestore\_%'")" = 0 ]
+check "the failed copy kept before is still there: no restore removes it" \
+  [ "$(pg_sql src postgres "select count(*) from pg_database where datname = '$copy'")" = 1 ]
 pg_table_digest src app > "$WORK/digest-after"
 check "SIGTERM during the load: the live database is untouched" diff "$WORK/digest-at-backup" "$WORK/digest-after"
 finish
