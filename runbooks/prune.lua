@@ -24,12 +24,17 @@ local target_lock -- with confirm=: no restore or rollback of the target meanwhi
 local function prune_folders(p)
   local removed = {}
   -- What an earlier removal that stopped half-way left (.ffrmprev_, .ffrmbad_): all of it.
+  -- One that will not go is warned about and the rest pruned as usual.
   for _, kind in ipairs({ "rmprev", "rmbad", "rmfailed" }) do
     for _, suffix in ipairs(rb.must(ff.pgbackrest.set_aside(p.target, kind))) do
       ff.log.info(string.format("remove %s.ff%s (left by a removal that stopped)", physical_target.data, suffix))
-      rb.must(ff.pgbackrest.remove_aside(p.target, p.confirm, suffix))
-      removed[#removed + 1] = physical_target.data .. ".ff" .. suffix
-      ff.evidence.set("copies_removed", removed)
+      local ok, err = ff.pgbackrest.remove_aside(p.target, p.confirm, suffix)
+      if ok then
+        removed[#removed + 1] = physical_target.data .. ".ff" .. suffix
+        ff.evidence.set("copies_removed", removed)
+      else
+        ff.log.warn(string.format("%s.ff%s: still not removed: %s", physical_target.data, suffix, err))
+      end
     end
   end
   for _, kind in ipairs({ "prev", "bad", "failed" }) do

@@ -17,7 +17,7 @@ local root = ff.paths.backups
 local lock, backup, manifest, admin, live, live_exists, restored, previous
 local target_lock -- held to the end: no second restore or rollback of this target meanwhile
 local archive -- db.dump, as create_database and database_properties read it
-local swapped = false
+local swapped, created = false, false -- created: the copy exists (cleanup keeps or drops it)
 local verification, downtime_s
 local physical, recovery, inst, cluster -- engine pgbackrest: the copy's instance, the live cluster
 
@@ -143,6 +143,7 @@ return {
         archive = { archive = backup.path .. "/db.dump", from = manifest.source.dbname,
                     major = proof.source_major(manifest) }
         rb.must(admin:create_database(restored, archive))
+        created = true
         local jobs = proof.jobs(p.jobs)
         local secs = proof.load(admin, restored, archive, jobs, manifest, p.split_rows)
         ff.log.info(string.format("restored (-j%d) in %.1f s", jobs, secs))
@@ -162,13 +163,13 @@ return {
       run = function(p)
         -- A rehearsal restored nothing: there is no copy to prove.
         if ff.dry_run then return end
-        local db = physical and rb.must(inst:connect(live)) or rb.must(ff.pg.connect(p.target, restored))
+        -- Closed however the step ends: a failed copy kept is renamed in cleanup.
+        local db <close> = physical and rb.must(inst:connect(live)) or rb.must(ff.pg.connect(p.target, restored))
         if physical and recovery.level ~= "exact" then
           verification = pgbr.integrity_only(db, manifest, recovery)
         else
           verification = proof.prove(db, manifest, "smoke_restored")
         end
-        db:close()
       end,
     },
     {
@@ -237,7 +238,7 @@ return {
           end
           return
         end
-        if admin and restored and not swapped then
+        if admin and created and not swapped then
           if p.keep_failed then
             local kept = proof.beside(live, "failed", ff.time.stamp(ff.run.started_at))
             rb.must(admin:rename_database(restored, kept))

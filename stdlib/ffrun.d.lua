@@ -1261,7 +1261,9 @@ function ff.pgbackrest.live(target, confirm) end
 
 ---Read. The suffixes ("KIND_STAMP", sorted) of the folders
 ---<data>.ffKIND_* beside the live data folder: "prev" for those a restore
----set aside, "bad" for those a rollback replaced.
+---set aside, "bad" for those a rollback replaced, "failed" for a failed
+---copy keep_failed=true kept; "rmprev", "rmbad", "rmfailed" for what a
+---removal that stopped left (remove_aside).
 ---@param target string
 ---@param kind string a lower-case word
 ---@return string[]? suffixes

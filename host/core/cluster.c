@@ -368,12 +368,41 @@ int ff_cluster_destroy(ff_cluster *c, int log_fd, ff_err *e)
 	return 0;
 }
 
+/* A failed copy kept: renamed <data>.ffKIND_STAMP (no longer a name the
+ * next restore reaps), durably, and told never to archive: started by
+ * hand it would push a timeline of its own into production's repository. */
+static int keep_as(const char *beside, const char *kind, char *data, size_t cap, ff_err *e)
+{
+	const char *slash = strrchr(beside, '/');
+	const char *cut = slash ? strstr(slash, ".ffrestore_") : NULL;
+	if (!cut)
+		return ff_err_set(e, FF_EINTERNAL, "release: %s is not a copy restored beside production", beside);
+	if (snprintf(data, cap, "%.*s.ff%s_%s", (int)(cut - beside), beside, kind,
+		     cut + strlen(".ffrestore_")) >= (int)cap)
+		return ff_err_set(e, FF_EFAIL, "%s: the kept name is too long", beside);
+	if (renameat2(AT_FDCWD, beside, AT_FDCWD, data, RENAME_NOREPLACE) < 0)
+		return ff_err_set(e, FF_EFAIL, "%s -> %s: %s", beside, data, strerror(errno));
+	char parent[PATH_MAX], conf[PATH_MAX + 32];
+	snprintf(parent, sizeof(parent), "%.*s", slash == beside ? 1 : (int)(slash - beside), beside);
+	int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	static const char off[] = "\n# ffrun: a failed copy kept for inspection: it never archives\narchive_mode = 'off'\n";
+	snprintf(conf, sizeof(conf), "%s/postgresql.auto.conf", data);
+	fd = open(conf, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	int bad = fd < 0 || write(fd, off, sizeof(off) - 1) != (ssize_t)(sizeof(off) - 1) || fsync(fd) < 0;
+	if (fd >= 0)
+		close(fd);
+	return bad ? ff_err_set(e, FF_EFAIL, "%s: archive_mode = off not written (kept as %s)", conf, data) : 0;
+}
+
 int ff_cluster_release(ff_cluster *c, const char *kind, char *data, size_t cap, int log_fd,
 		       const volatile int *cancel, ff_err *e)
 {
 	char pg_ctl[PATH_MAX];
-	const char *cut = strstr(c->beside, ".ffrestore_");
-	if (!c->exists || !c->beside[0] || !cut || strlen(c->beside) >= cap)
+	if (!c->exists || !c->beside[0] || strlen(c->beside) >= cap)
 		return ff_err_set(e, FF_EINTERNAL, "release: not an instance restored beside production");
 	snprintf(pg_ctl, sizeof(pg_ctl), "%s/pg_ctl", c->bindir);
 	const char *argv[] = { pg_ctl, "stop", "-D", c->data, "-m", "fast", "-w", "-t", "300", NULL };
@@ -381,14 +410,12 @@ int ff_cluster_release(ff_cluster *c, const char *kind, char *data, size_t cap, 
 	if (rc < 0)
 		return rc;
 	snprintf(data, cap, "%s", c->beside);
-	if (kind) {
-		/* <data>.ffrestore_STAMP -> <data>.ffKIND_STAMP: no longer a
-		 * name the next restore reaps. */
-		if (snprintf(data, cap, "%.*s.ff%s_%s", (int)(cut - c->beside), c->beside, kind,
-			     cut + strlen(".ffrestore_")) >= (int)cap)
-			return ff_err_set(e, FF_EFAIL, "%s: the kept name is too long", c->beside);
-		if (rename(c->beside, data) < 0)
-			return ff_err_set(e, FF_EFAIL, "%s -> %s: %s", c->beside, data, strerror(errno));
+	if (kind && (rc = keep_as(c->beside, kind, data, cap, e)) < 0) {
+		/* Not kept under a lasting name: removed with the rest, as a
+		 * copy not kept is, and the error says so. */
+		ff_err ignored = {0};
+		ff_cluster_destroy(c, log_fd, &ignored);
+		return rc;
 	}
 	c->beside[0] = '\0'; /* kept: destroy removes the rest */
 	return ff_cluster_destroy(c, log_fd, e);

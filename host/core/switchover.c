@@ -405,7 +405,7 @@ int ff_switch_remove(const char *live, const char *suffix, int dry_run, ff_err *
 	/* Renamed first, so a removal that stops half-way never leaves a
 	 * part of a cluster under a name rollback would switch in. */
 	if (!leftover) {
-		if (rename(path, doomed) < 0)
+		if (renameat2(AT_FDCWD, path, AT_FDCWD, doomed, RENAME_NOREPLACE) < 0)
 			return ff_err_set(e, FF_EFAIL, "%s -> %s: %s", path, doomed, strerror(errno));
 		sync_dir(parent);
 	}

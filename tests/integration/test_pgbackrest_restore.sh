@@ -135,6 +135,8 @@ check "d: keep_failed=true: exit 1, the copy kept as $FAILED_COPY, stopped, no .
   bash -c "[ $rc = 1 ] && [ \$(echo '$FAILED_COPY' | grep -c .) = 1 ] && [ -f '$FAILED_COPY/PG_VERSION' ] &&
     [ ! -e '$FAILED_COPY/postmaster.pid' ] && [ -z \"$(beside restore)\" ] && grep -q 'keeping the failed copy as $FAILED_COPY' '$WORK/d2.err'"
 check "d: keep_failed=true: the live server never stopped" [ "$(pm_pid)" = "$PID1" ]
+check "d: the kept copy never archives, if started by hand (archive_mode = 'off' last in its postgresql.auto.conf)" \
+  bash -c "[ \"\$(grep '^archive_mode' '$FAILED_COPY/postgresql.auto.conf' | tail -n 1)\" = \"archive_mode = 'off'\" ]"
 
 # ---- e. the live server down -------------------------------------------------
 as_pg "$PG_BINDIR/pg_ctl" -D "$DATA" -m fast -w -t 60 stop > "$WORK/stop.log" 2>&1 || nok "e: the server stops"
@@ -223,7 +225,7 @@ check "h: prune --dry-run: exit 0, the removal planned, nothing removed ($(why "
 RUNNING=$DATA.ffprev_20200102-000000
 mkdir -m 700 "$RUNNING" || nok "h: mkdir"
 sleep 600 > /dev/null 2>&1 & SLEEPER=$!
-eval "set -- $(trap -p EXIT)"; trap "kill $SLEEPER 2>/dev/null; ${3:-:}" EXIT # gone however the script ends
+eval "set -- $(trap -p EXIT)"; trap "[ -n \"\${SLEEPER:-}\" ] && kill \$SLEEPER 2>/dev/null; ${3:-:}" EXIT # gone however the script ends
 echo "$SLEEPER" > "$RUNNING/postmaster.pid"
 ff prune keep_days=1 confirm=sample > "$WORK/h2.out" 2> "$WORK/h2.err"; rc=$?
 check "h: prune with a server-looking folder: exit 1 naming it and the process, it stays ($(why "$WORK/h2.err"))" \
@@ -231,7 +233,7 @@ check "h: prune with a server-looking folder: exit 1 naming it and the process, 
 check "h: what it removed before the refusal is gone" [ ! -e "$OLD_P" ]
 check "h: and is in the failed run's evidence" jcheck "$(last_of prune)/summary.json" "
 assert(j.copies_removed[1]:find('.ffprev_20200101-000000', 1, true), 'not listed')"
-kill "$SLEEPER" 2>/dev/null; wait "$SLEEPER" 2>/dev/null
+kill "$SLEEPER" 2>/dev/null; wait "$SLEEPER" 2>/dev/null; SLEEPER= # its pid may be reused
 ff prune keep_days=1 confirm=sample > "$WORK/h3.out" 2> "$WORK/h3.err"; rc=$?
 check "h: prune: exit 0; the old prev and the older bad folder gone, the recent ones, the newest (old) bad one and an odd name kept ($(why "$WORK/h3.err"))" \
   bash -c "[ $rc = 0 ] && [ ! -e '$RUNNING' ] && [ ! -e '$OLDER_B' ] && [ -d '$OLD_B' ] && [ -d '$ODD' ] &&
@@ -256,12 +258,18 @@ check "i: prune: exit 1 naming what is left; the folder is no longer a .ffprev_ 
 ff --dry-run rollback stamp=20200103-000000 confirm=sample > "$WORK/i2.out" 2> "$WORK/i2.err"; rc=$?
 check "i: rollback does not take the half-removed folder for one to switch in ($(why "$WORK/i2.err"))" \
   bash -c "[ $rc = 2 ] && grep -q 'no set-aside data folder $DATA.ffprev_20200103-000000' '$WORK/i2.err'"
-if [ "$(id -u)" = 0 ]; then chattr -i "$LEFT/base/file"; else chmod 700 "$LEFT/base"; fi
+for f in "$STUCK/base" "$LEFT/base"; do # whichever name it has: the work folder must go at the end
+  [ -e "$f" ] || continue; if [ "$(id -u)" = 0 ]; then chattr -i "$f/file"; else chmod 700 "$f"; fi
+done
+# An older failed copy kept beside the one d kept: it goes, the newest stays.
+OLD_F=$DATA.fffailed_20200104-000000
+mkdir -m 700 "$OLD_F" || nok "i: an old failed copy"
 ff prune keep_days=1 confirm=sample > "$WORK/i3.out" 2> "$WORK/i3.err"; rc=$?
 check "i: the next prune removes the leftover: exit 0, gone, in its evidence ($(why "$WORK/i3.err"))" \
   bash -c "[ $rc = 0 ] && [ ! -e '$LEFT' ] && grep -q 'ffrmprev_20200103-000000 (left by a removal that stopped)' '$WORK/i3.err'"
-check "i: the leftover is listed as removed" jcheck "$(last_of prune)/summary.json" "
-assert(#j.copies_removed == 1 and j.copies_removed[1] == '$LEFT', tostring(j.copies_removed[1]))"
+check "i: the leftover and the older failed copy are listed as removed, nothing else" jcheck "$(last_of prune)/summary.json" "
+assert(#j.copies_removed == 2 and j.copies_removed[1] == '$LEFT' and j.copies_removed[2] == '$OLD_F', tostring(j.copies_removed[2]))"
+check "i: the older failed copy is gone, the newest (d's) stays" bash -c "[ ! -e '$OLD_F' ] && [ -f '$FAILED_COPY/PG_VERSION' ]"
 
 check "the failed copy kept in d outlived every restore since, and prune (the newest of its kind)" [ -f "$FAILED_COPY/PG_VERSION" ]
 

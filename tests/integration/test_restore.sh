@@ -151,6 +151,25 @@ check "never-healthy service: exit 1 after the 3 s timeout (took ${took}s)" \
   bash -c "[ $code = 1 ] && grep -q 'did not pass within 3 s' '$WORK/err' && [ $took -lt 30 ]"
 check "never-healthy service: its output is in raw/" grep -q "health: 503" "$ev/raw/services-check.log"
 
+# --- a proof that does not hold, keep_failed=true: the copy kept for good --
+F=$WS/backups/20991231-000001
+# The first table's content digest zeroed (perl-base is in every Debian).
+cp -a "$B" "$F" && perl -0pi -e 's/("tables":\[.*?"content_sha256":")[0-9a-f]{64}/${1}'"$(printf '0%.0s' $(seq 64))"'/s' "$F/manifest.json" &&
+  grep -q '"content_sha256":"0000000000000000' "$F/manifest.json" &&
+  (cd "$F" && find . -type f ! -name DIGEST | sed 's:^\./::' | sort | xargs sha256sum > DIGEST) || nok "a forged backup"
+D_LIVE=$(live_digest)
+ff restore backup=20991231-000001 confirm=app keep_failed=true 2> "$WORK/err"; code=$?
+rm -rf "$F"
+kept=$(pg_sql src postgres "select datname from pg_database where datname like 'app\_\_fffailed\_%'")
+unfinished=$(pg_sql src postgres "select count(*) from pg_database where datname like 'app\_\_ffrestore\_%'")
+check "keep_failed=true, a fingerprint that does not hold: exit 1 at prove, the copy kept as $kept, no app__ffrestore_ left ($(tail -n 2 "$WORK/err" | tr "\n" " "))" \
+  bash -c "[ $code = 1 ] && grep -q 'step prove failed' '$WORK/err' && [ \$(echo '$kept' | grep -c .) = 1 ] && [ '$unfinished' = 0 ] &&
+    grep -q 'keeping the failed copy as $kept' '$WORK/err'"
+check "keep_failed=true: the live database untouched" [ "$(live_digest)" = "$D_LIVE" ]
+ff restore confirm=app 2> "$WORK/err"; code=$?
+check "the next restore PASSes and leaves the failed copy kept ($(tail -n 2 "$WORK/err" | tr "\n" " "))" \
+  bash -c "[ $code = 0 ] && [ -n '$kept' ] && [ \"$(pg_sql src postgres "select count(*) from pg_database where datname = '$kept'")\" = 1 ]"
+
 # --- dry-run: the plan with the real names, nothing touched ---------------
 before=$(dbs)
 "$FFRUN" -c "$WS/ffrun.yaml" --dry-run restore confirm=app > "$WORK/out" 2> "$WORK/err"; code=$?
