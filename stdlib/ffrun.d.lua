@@ -1259,6 +1259,19 @@ function ff.pgbackrest.info(target, label) end
 ---@return FfPgbackrestLive
 function ff.pgbackrest.live(target, confirm) end
 
+---Write. The exclusive lock of the target's cluster: flock on
+---<data>.fflock beside the live data folder (the stanza's pg1-path),
+---created 0600, never through a symlink; held until lock:release(),
+---`<close>` or the end of the run. Taken by restore, rollback and prune
+---(proof.target_lock), so runs of different configurations on one cluster
+---exclude each other. Busy: exit 4 naming the file and its holder.
+---Dry-run stand-in: checks nobody holds it, creates nothing.
+---@param target string
+---@return FfLock? lock
+---@return string? err
+---@return string? code
+function ff.pgbackrest.lock(target) end
+
 ---Read. The suffixes ("KIND_STAMP", sorted) of the folders
 ---<data>.ffKIND_* beside the live data folder: "prev" for those a restore
 ---set aside, "bad" for those a rollback replaced, "failed" for a failed

@@ -114,14 +114,21 @@ function proof.open_backup(root, which)
 end
 
 --- One restore or rollback of a target at a time: the exclusive lock of
---- <backups>/.targets/<target> (made on first use). A second run on the
---- same target is busy (exit 4) before it writes anything; runs on other
---- targets, drills and backups are not held up by it.
+--- <backups>/.targets/<target> (made on first use), and for a target of
+--- engine pgbackrest also its cluster's (<data>.fflock beside the data
+--- folder), which a run of another configuration (another backups folder)
+--- on the same cluster takes too. A second run on the same target or
+--- cluster is busy (exit 4) before it writes anything; runs on other
+--- targets, drills and backups are not held up by it. Hold what it
+--- returns to the end of the run.
 function proof.target_lock(root, target)
   rb.check(target:match("^[%w_%-]+$") ~= nil, "target %q: a lock needs a name of letters, digits, _ and -", target)
   rb.must(ff.fs.mkdir(root .. "/.targets"))
   rb.must(ff.fs.mkdir(root .. "/.targets/" .. target))
-  return ff.fs.lock(root .. "/.targets/" .. target)
+  local folder = ff.fs.lock(root .. "/.targets/" .. target)
+  local t = ff.config.targets[target]
+  if t and t.engine == "pgbackrest" then return { folder, rb.must(ff.pgbackrest.lock(target)) } end
+  return folder
 end
 
 --- Apply the archive's database-level properties (settings, GRANTs,

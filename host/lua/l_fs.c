@@ -14,6 +14,7 @@
 
 #include "core/clock.h"
 #include "lua/handle.h"
+#include "lua/l_fs.h"
 #include "lua/modules.h"
 #include "lua/prim.h"
 
@@ -416,36 +417,23 @@ static int lock_gc(lua_State *L)
 	return 0;
 }
 
-static int take_lock(lua_State *L, int probe_only)
+/* The lock handle on top of the stack, its file open in *box: flock'd
+ * (shared or exclusive) or, probing, only checked; busy (exit 4) names
+ * what, and who holds it as the file says. */
+static int hold_lock(lua_State *L, int *box, const char *what, int shared, int probe_only)
 {
 	ff_ctx *ctx = ff_ctx_of(L);
-	const char *dir = luaL_checkstring(L, 1);
-	const char *mode = luaL_optstring(L, 2, "exclusive");
-	int shared = !strcmp(mode, "shared");
-	char path[PATH_MAX], holder[512] = "";
-	luaL_argcheck(L, shared || !strcmp(mode, "exclusive"), 2, "exclusive or shared");
-	ff_err e = {0};
-
-	snprintf(path, sizeof(path), "%s/.ffrun.lock", dir);
-	int *box = new_fd(L, LOCK_MT);
-	int flags = probe_only ? O_RDONLY : O_RDWR | O_CREAT;
-	if (ff_jail_open(box, &ctx->jail, path, flags, 0600, &e) < 0) {
-		if (probe_only && e.code != FF_ESANDBOX)
-			return 1; /* no lock file yet: nobody holds it */
-		return ff_raise(L, &e);
-	}
+	char holder[512] = "";
 	if (flock(*box, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
 		ssize_t n = pread(*box, holder, sizeof(holder) - 1, 0);
 		holder[n > 0 ? n : 0] = '\0';
 		holder[strcspn(holder, "\n")] = '\0';
-		return ff_busy(L, "%s is locked by another run (%s)", dir, *holder ? holder : "holder unknown");
+		return ff_busy(L, "%s is locked by another run (%s)", what, *holder ? holder : "holder unknown");
 	}
 	if (probe_only || shared) {
 		/* A shared holder leaves the note of the last exclusive one. */
-		if (probe_only) {
-			close(*box);
-			*box = -1;
-		}
+		if (probe_only)
+			close_fd(box);
 		return 1;
 	}
 	char host[128] = "";
@@ -458,6 +446,39 @@ static int take_lock(lua_State *L, int probe_only)
 		/* who holds it is only informative */
 	}
 	return 1;
+}
+
+static int take_lock(lua_State *L, int probe_only)
+{
+	ff_ctx *ctx = ff_ctx_of(L);
+	const char *dir = luaL_checkstring(L, 1);
+	const char *mode = luaL_optstring(L, 2, "exclusive");
+	int shared = !strcmp(mode, "shared");
+	char path[PATH_MAX];
+	luaL_argcheck(L, shared || !strcmp(mode, "exclusive"), 2, "exclusive or shared");
+	ff_err e = {0};
+
+	snprintf(path, sizeof(path), "%s/.ffrun.lock", dir);
+	int *box = new_fd(L, LOCK_MT);
+	int flags = probe_only ? O_RDONLY : O_RDWR | O_CREAT;
+	if (ff_jail_open(box, &ctx->jail, path, flags, 0600, &e) < 0) {
+		if (probe_only && e.code != FF_ESANDBOX)
+			return 1; /* no lock file yet: nobody holds it */
+		return ff_raise(L, &e);
+	}
+	return hold_lock(L, box, dir, shared, probe_only);
+}
+
+int lfs_lock_file(lua_State *L, const char *path, int probe_only)
+{
+	int *box = new_fd(L, LOCK_MT);
+	*box = open(path, (probe_only ? O_RDONLY : O_RDWR | O_CREAT) | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (*box < 0) {
+		if (probe_only && errno == ENOENT)
+			return 1; /* no lock file yet: nobody holds it */
+		return ff_failf(L, "%s: %s", path, strerror(errno));
+	}
+	return hold_lock(L, box, path, 0, probe_only);
 }
 
 /* ff.fs.lock(dir [, "exclusive"|"shared"]) -> lock: held until

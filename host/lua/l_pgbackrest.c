@@ -16,6 +16,7 @@
 #include "core/pgbackrest.h"
 #include "core/switchover.h"
 #include "lua/handle.h"
+#include "lua/l_fs.h"
 #include "lua/modules.h"
 #include "lua/prim.h"
 
@@ -382,6 +383,24 @@ static int pgbr_live(lua_State *L)
 	return 1;
 }
 
+/* ff.pgbackrest.lock(target) -> lock | nil, message, code
+ * flock on <data>.fflock beside the live data folder (the stanza's
+ * pg1-path): one cluster's restore, rollback or prune of its folders at a
+ * time, whichever configuration (backups folder) each run was given. Its
+ * stand-in only checks nobody holds it. */
+static int lock_cluster(lua_State *L, int probe_only)
+{
+	const ff_target *t = pgbr_target(L, 1);
+	char live[PATH_MAX], path[PATH_MAX];
+	pg1_path(L, t, live, sizeof(live));
+	if (snprintf(path, sizeof(path), "%s.fflock", live) >= (int)sizeof(path))
+		return ff_failf(L, "%s.fflock: path too long", live);
+	return lfs_lock_file(L, path, probe_only);
+}
+
+static int pgbr_lock(lua_State *L) { return lock_cluster(L, 0); }
+static int dry_pgbr_lock(lua_State *L) { return lock_cluster(L, 1); }
+
 /* ff.pgbackrest.set_aside(target, kind) -> { "KIND_STAMP", ... } sorted:
  * the folders <data>.ffKIND_* beside the live data folder. */
 static int pgbr_set_aside(lua_State *L)
@@ -541,6 +560,7 @@ void ff_open_pgbackrest(lua_State *L)
 		{"expire", pgbr_expire, FF_WRITE, dry_pgbr_expire},
 		{"expire_wal", pgbr_expire_wal, FF_WRITE, dry_pgbr_expire_wal},
 		{"live", pgbr_live, FF_READ, NULL},
+		{"lock", pgbr_lock, FF_WRITE, dry_pgbr_lock},
 		{"set_aside", pgbr_set_aside, FF_READ, NULL},
 		{"switch", pgbr_switch, FF_WRITE, dry_pgbr_switch},
 		{"remove_aside", pgbr_remove_aside, FF_WRITE, dry_pgbr_remove_aside},

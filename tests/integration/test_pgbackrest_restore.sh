@@ -19,7 +19,8 @@
 #      stopped, and no later restore or prune (the newest of its kind) removes it
 #   e. the live server down: restore brings the cluster back and up, PASS
 #   f. SIGKILL while the copy is being proven (a second restore and a
-#      rollback meanwhile are busy, exit 4): the live server untouched;
+#      rollback meanwhile are busy, exit 4, also a rollback from another
+#      configuration, by the cluster's lock): the live server untouched;
 #      the next restore reaps the dead run's instance and its copy beside
 #      the data folder, and PASSes
 #   g. the proven copy does not start in production (the backup's
@@ -170,9 +171,19 @@ check "f: a second restore of the target meanwhile: busy, exit 4, naming the tar
 ff rollback confirm=sample > "$WORK/f4.out" 2> "$WORK/f4.err"; rc=$?
 check "f: a rollback of the target meanwhile: busy, exit 4 ($(why "$WORK/f4.err"))" \
   bash -c "[ $rc = 4 ] && grep -q 'busy: .*/.targets/prod is locked' '$WORK/f4.err' && kill -0 $run"
+# Another configuration (its own backups folder) on the same cluster: the
+# cluster's lock beside the data folder holds it off too.
+config "$WORK/ws2" "$BR/plain.conf" main
+"$FFRUN" -c "$WORK/ws2/ffrun.yaml" rollback confirm=sample > "$WORK/f5.out" 2> "$WORK/f5.err"; rc=$?
+check "f: a rollback from another configuration's backups folder meanwhile: busy, exit 4, naming the cluster's lock ($(why "$WORK/f5.err"))" \
+  bash -c "[ $rc = 4 ] && grep -q 'busy: $DATA.fflock is locked by another run' '$WORK/f5.err' && kill -0 $run"
+"$FFRUN" -c "$WORK/ws2/ffrun.yaml" --dry-run rollback confirm=sample > "$WORK/f6.out" 2> "$WORK/f6.err"; rc=$?
+check "f: its rehearsal is busy as well ($(why "$WORK/f6.err"))" \
+  bash -c "[ $rc = 4 ] && grep -q 'busy: $DATA.fflock is locked' '$WORK/f6.err'"
 kill -KILL "$run" 2>/dev/null
 wait "$run" 2>/dev/null
-check "f: the killed ffrun is gone: the target's lock it held is free" flock -n "$WS/backups/.targets/prod/.ffrun.lock" true
+check "f: the killed ffrun is gone: the target's lock and its cluster's it held are free" \
+  bash -c "flock -n '$WS/backups/.targets/prod/.ffrun.lock' true && flock -n '$DATA.fflock' true"
 check "f: the run was caught with its copy beside the data folder being proven ($copy)" \
   bash -c "[ -n '$copy' ] && [ -e '$copy' ]"
 check "f: SIGKILL: the live server untouched (postmaster $PID2)" [ "$(pm_pid)" = "$PID2" ]
