@@ -117,7 +117,7 @@ return {
           else
             admin = ff.pg.admin(p.target, p.confirm)
           end
-          target_lock = proof.target_lock(root, p.target)
+          target_lock = proof.target_lock(root, p.target, p.confirm)
         end
         lock = ff.fs.lock(root)
         -- A physical backup's folder lives as long as its set in

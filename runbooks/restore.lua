@@ -17,7 +17,7 @@ local root = ff.paths.backups
 local lock, backup, manifest, admin, live, live_exists, restored, previous
 local target_lock -- held to the end: no second restore or rollback of this target meanwhile
 local archive -- db.dump, as create_database and database_properties read it
-local swapped, created = false, false -- created: the copy exists (cleanup keeps or drops it)
+local swapped, created = false, false -- created: the copy was made whole (keep_failed keeps only such a one)
 local verification, downtime_s
 local physical, recovery, inst, cluster -- engine pgbackrest: the copy's instance, the live cluster
 
@@ -66,7 +66,7 @@ return {
       name = "resolve",
       doc = "Take the target's lock (one restore or rollback at a time), find the backup (latest or STAMP) and check its DIGEST and manifest before anything is touched",
       run = function(p)
-        target_lock = proof.target_lock(root, p.target)
+        target_lock = proof.target_lock(root, p.target, p.confirm)
         lock, backup, manifest = proof.open_backup(root, p.backup)
         physical = manifest.engine == "pgbackrest"
         if physical then
@@ -238,8 +238,8 @@ return {
           end
           return
         end
-        if admin and created and not swapped then
-          if p.keep_failed then
+        if admin and restored and not swapped then
+          if p.keep_failed and created then
             local kept = proof.beside(live, "failed", ff.time.stamp(ff.run.started_at))
             rb.must(admin:rename_database(restored, kept))
             ff.log.warn("keeping the failed copy as " .. kept .. " (keep_failed=true): prune confirm= drops it once older than keep_days")

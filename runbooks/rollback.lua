@@ -37,7 +37,7 @@ return {
       doc = "Take the target's lock (one restore or rollback at a time), find the set-aside database (engine pgbackrest: data folder) to bring back",
       run = function(p)
         bad = ff.time.stamp(ff.run.started_at)
-        target_lock = proof.target_lock(ff.paths.backups, p.target)
+        target_lock = proof.target_lock(ff.paths.backups, p.target, p.confirm)
         if pgbr.engine(p.target) then
           physical = pgbr.live(p.target, p.confirm)
           previous = pick(rb.must(ff.pgbackrest.set_aside(p.target, "prev")), "prev_", p.stamp)

@@ -1265,12 +1265,15 @@ function ff.pgbackrest.live(target, confirm) end
 ---`<close>` or the end of the run. Taken by restore, rollback and prune
 ---(proof.target_lock), so runs of different configurations on one cluster
 ---exclude each other. Busy: exit 4 naming the file and its holder.
----Dry-run stand-in: checks nobody holds it, creates nothing.
+---confirm: the target's database name, as for live (exit 2 otherwise,
+---before the file is made). Dry-run stand-in: the same check, and that
+---nobody holds it; creates nothing.
 ---@param target string
+---@param confirm string
 ---@return FfLock? lock
 ---@return string? err
 ---@return string? code
-function ff.pgbackrest.lock(target) end
+function ff.pgbackrest.lock(target, confirm) end
 
 ---Read. The suffixes ("KIND_STAMP", sorted) of the folders
 ---<data>.ffKIND_* beside the live data folder: "prev" for those a restore

@@ -119,16 +119,18 @@ end
 --- folder), which a run of another configuration (another backups folder)
 --- on the same cluster takes too. A second run on the same target or
 --- cluster is busy (exit 4) before it writes anything; runs on other
---- targets, drills and backups are not held up by it. Hold what it
---- returns to the end of the run.
-function proof.target_lock(root, target)
+--- targets, drills and backups are not held up by it. confirm: the
+--- target's database name (exit 2 otherwise), checked before the
+--- cluster's lock file is made. Returns the locks (a list): hold it to the
+--- end of the run.
+function proof.target_lock(root, target, confirm)
   rb.check(target:match("^[%w_%-]+$") ~= nil, "target %q: a lock needs a name of letters, digits, _ and -", target)
   rb.must(ff.fs.mkdir(root .. "/.targets"))
   rb.must(ff.fs.mkdir(root .. "/.targets/" .. target))
-  local folder = ff.fs.lock(root .. "/.targets/" .. target)
+  local locks = { ff.fs.lock(root .. "/.targets/" .. target) }
   local t = ff.config.targets[target]
-  if t and t.engine == "pgbackrest" then return { folder, rb.must(ff.pgbackrest.lock(target)) } end
-  return folder
+  if t and t.engine == "pgbackrest" then locks[2] = rb.must(ff.pgbackrest.lock(target, confirm)) end
+  return locks
 end
 
 --- Apply the archive's database-level properties (settings, GRANTs,

@@ -368,9 +368,10 @@ int ff_cluster_destroy(ff_cluster *c, int log_fd, ff_err *e)
 	return 0;
 }
 
-/* A failed copy kept: renamed <data>.ffKIND_STAMP (no longer a name the
- * next restore reaps), durably, and told never to archive: started by
- * hand it would push a timeline of its own into production's repository. */
+/* A failed copy kept: told never to archive (started by hand it would
+ * push a timeline of its own into production's repository), then renamed
+ * <data>.ffKIND_STAMP, durably: no longer a name the next restore reaps.
+ * On failure it still has its .ffrestore_ name. */
 static int keep_as(const char *beside, const char *kind, char *data, size_t cap, ff_err *e)
 {
 	const char *slash = strrchr(beside, '/');
@@ -380,22 +381,23 @@ static int keep_as(const char *beside, const char *kind, char *data, size_t cap,
 	if (snprintf(data, cap, "%.*s.ff%s_%s", (int)(cut - beside), beside, kind,
 		     cut + strlen(".ffrestore_")) >= (int)cap)
 		return ff_err_set(e, FF_EFAIL, "%s: the kept name is too long", beside);
-	if (renameat2(AT_FDCWD, beside, AT_FDCWD, data, RENAME_NOREPLACE) < 0)
-		return ff_err_set(e, FF_EFAIL, "%s -> %s: %s", beside, data, strerror(errno));
-	char parent[PATH_MAX], conf[PATH_MAX + 32];
-	snprintf(parent, sizeof(parent), "%.*s", slash == beside ? 1 : (int)(slash - beside), beside);
-	int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
 	static const char off[] = "\n# ffrun: a failed copy kept for inspection: it never archives\narchive_mode = 'off'\n";
-	snprintf(conf, sizeof(conf), "%s/postgresql.auto.conf", data);
-	fd = open(conf, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	char conf[PATH_MAX + 32], parent[PATH_MAX];
+	snprintf(conf, sizeof(conf), "%s/postgresql.auto.conf", beside);
+	int fd = open(conf, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 	int bad = fd < 0 || write(fd, off, sizeof(off) - 1) != (ssize_t)(sizeof(off) - 1) || fsync(fd) < 0;
 	if (fd >= 0)
 		close(fd);
-	return bad ? ff_err_set(e, FF_EFAIL, "%s: archive_mode = off not written (kept as %s)", conf, data) : 0;
+	if (bad)
+		return ff_err_set(e, FF_EFAIL, "%s: archive_mode = off not written", conf);
+	if (renameat2(AT_FDCWD, beside, AT_FDCWD, data, RENAME_NOREPLACE) < 0)
+		return ff_err_set(e, FF_EFAIL, "%s -> %s: %s", beside, data, strerror(errno));
+	snprintf(parent, sizeof(parent), "%.*s", slash == beside ? 1 : (int)(slash - beside), beside);
+	if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	return 0;
 }
 
 int ff_cluster_release(ff_cluster *c, const char *kind, char *data, size_t cap, int log_fd,
@@ -415,6 +417,8 @@ int ff_cluster_release(ff_cluster *c, const char *kind, char *data, size_t cap, 
 		 * copy not kept is, and the error says so. */
 		ff_err ignored = {0};
 		ff_cluster_destroy(c, log_fd, &ignored);
+		size_t n = strlen(e->msg);
+		snprintf(e->msg + n, sizeof(e->msg) - n, "; the copy was removed with its instance");
 		return rc;
 	}
 	c->beside[0] = '\0'; /* kept: destroy removes the rest */

@@ -9,7 +9,7 @@
  * created 0600, never through a symlink, held exclusive; busy (exit 4)
  * names path and who holds it. probe_only: only checks that nobody holds
  * it (a rehearsal), creating nothing. A file that cannot be opened is
- * nil, message. MAY_LJMP. */
+ * nil, message, code. MAY_LJMP. */
 int lfs_lock_file(lua_State *L, const char *path, int probe_only);
 
 #endif

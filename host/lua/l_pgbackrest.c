@@ -383,14 +383,16 @@ static int pgbr_live(lua_State *L)
 	return 1;
 }
 
-/* ff.pgbackrest.lock(target) -> lock | nil, message, code
+/* ff.pgbackrest.lock(target, confirm) -> lock | nil, message, code
  * flock on <data>.fflock beside the live data folder (the stanza's
  * pg1-path): one cluster's restore, rollback or prune of its folders at a
- * time, whichever configuration (backups folder) each run was given. Its
- * stand-in only checks nobody holds it. */
+ * time, whichever configuration (backups folder) each run was given.
+ * confirm= as for live (exit 2), before the file is made. Its stand-in
+ * checks the same and that nobody holds it. */
 static int lock_cluster(lua_State *L, int probe_only)
 {
 	const ff_target *t = pgbr_target(L, 1);
+	check_confirm(L, t, lua_tostring(L, 1), luaL_checkstring(L, 2));
 	char live[PATH_MAX], path[PATH_MAX];
 	pg1_path(L, t, live, sizeof(live));
 	if (snprintf(path, sizeof(path), "%s.fflock", live) >= (int)sizeof(path))

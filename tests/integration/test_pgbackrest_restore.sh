@@ -60,8 +60,8 @@ check "a: restore with a wrong confirm=: exit 2 ($(why "$WORK/a.err"))" [ "$rc" 
 ff --dry-run restore "backup=$STAMP" confirm=sample > "$WORK/a.out" 2> "$WORK/a.err"; rc=$?
 check "a: restore --dry-run: exit 0, the switch planned ($(why "$WORK/a.err"))" \
   bash -c "[ $rc = 0 ] && grep -q 'pgbackrest.switch' '$(last_of restore)/events.jsonl'"
-check "a: nothing was made beside the data folder, the server kept running (postmaster $PID0)" \
-  bash -c "[ -z \"$(beside restore)$(beside prev)\" ] && [ '$(pm_pid)' = '$PID0' ]"
+check "a: nothing was made beside the data folder (not even the cluster's lock file), the server kept running (postmaster $PID0)" \
+  bash -c "[ -z \"$(beside restore)$(beside prev)\" ] && [ ! -e '$DATA.fflock' ] && [ '$(pm_pid)' = '$PID0' ]"
 
 # ---- b. the data changed; restore to the proof point -------------------------
 pg_sql src sample "DELETE FROM orders WHERE id % 3 = 0; DROP TABLE public.ul_cache" ||
