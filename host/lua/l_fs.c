@@ -472,12 +472,16 @@ static int take_lock(lua_State *L, int probe_only)
 int lfs_lock_file(lua_State *L, const char *path, int probe_only)
 {
 	int *box = new_fd(L, LOCK_MT);
-	*box = open(path, (probe_only ? O_RDONLY : O_RDWR | O_CREAT) | O_NOFOLLOW | O_CLOEXEC, 0600);
+	struct stat st;
+	/* O_NONBLOCK: a FIFO put there never hangs the run. */
+	*box = open(path, (probe_only ? O_RDONLY : O_RDWR | O_CREAT) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (*box < 0) {
 		if (probe_only && errno == ENOENT)
 			return 1; /* no lock file yet: nobody holds it */
 		return ff_failf(L, "%s: %s", path, strerror(errno));
 	}
+	if (fstat(*box, &st) < 0 || !S_ISREG(st.st_mode))
+		return ff_failf(L, "%s: not a regular file (a lock file is one)", path);
 	return hold_lock(L, box, path, 0, probe_only);
 }
 

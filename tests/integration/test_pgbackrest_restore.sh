@@ -62,6 +62,11 @@ check "a: restore --dry-run: exit 0, the switch planned ($(why "$WORK/a.err"))" 
   bash -c "[ $rc = 0 ] && grep -q 'pgbackrest.switch' '$(last_of restore)/events.jsonl'"
 check "a: nothing was made beside the data folder (not even the cluster's lock file), the server kept running (postmaster $PID0)" \
   bash -c "[ -z \"$(beside restore)$(beside prev)\" ] && [ ! -e '$DATA.fflock' ] && [ '$(pm_pid)' = '$PID0' ]"
+# Something not a lock file in its place (here a folder): a clear error, in a rehearsal too.
+mkdir "$DATA.fflock" && ff --dry-run restore "backup=$STAMP" confirm=sample > "$WORK/a2.out" 2> "$WORK/a2.err"; rc=$?
+rmdir "$DATA.fflock"
+check "a: <data>.fflock a folder: exit 1 saying it is not a regular file ($(why "$WORK/a2.err"))" \
+  bash -c "[ $rc = 1 ] && grep -q 'data.fflock: not a regular file' '$WORK/a2.err'"
 
 # ---- b. the data changed; restore to the proof point -------------------------
 pg_sql src sample "DELETE FROM orders WHERE id % 3 = 0; DROP TABLE public.ul_cache" ||
