@@ -17,6 +17,26 @@ local lock, doomed, kept, proven, old_evidence, admin
 local physical_target -- engine pgbackrest with confirm=: its set-aside folders are pruned
 local target_lock -- with confirm=: no restore or rollback of the target meanwhile
 
+-- The set-aside copies of one kind, oldest first ({ name =, t = }): those
+-- older than keep_days go through remove(copy), never the newest; each one
+-- removed is added to removed and to the evidence as it goes (a later
+-- refusal keeps the record). Logs the kind's count as label says.
+local function prune_kind(copies, keep_days, verb, remove, removed, label)
+  local gone = 0
+  for i, c in ipairs(copies) do
+    local age_days = (ff.run.started_at - c.t) / 86400
+    if i < #copies and age_days >= keep_days then
+      ff.log.info(string.format("%s %s (%.1f days old)", verb, c.name, age_days))
+      remove(c)
+      removed[#removed + 1] = c.name
+      ff.evidence.set("copies_removed", removed)
+      gone = gone + 1
+    end
+  end
+  ff.log.info(string.format("%s: %d, %d removed%s", label, #copies, gone,
+    #copies > 0 and (", the newest kept: " .. copies[#copies].name) or ""))
+end
+
 -- Engine pgbackrest: remove the data folders restore (.ffprev_, and a
 -- failed copy kept: .fffailed_) and rollback (.ffbad_) set aside beside the
 -- live one, those older than keep_days but the newest of each kind.
@@ -37,26 +57,17 @@ local function prune_folders(p)
       end
     end
   end
+  local function remove(c) rb.must(ff.pgbackrest.remove_aside(p.target, p.confirm, c.suffix)) end
   for _, kind in ipairs({ "prev", "bad", "failed" }) do
     -- Only names ffrun gives (KIND_YYYYMMDD-HHMMSS) count; others are left.
-    local dated, gone = {}, 0
+    local dated = {}
     for _, suffix in ipairs(rb.must(ff.pgbackrest.set_aside(p.target, kind))) do
       local t = ff.time.parse_stamp(suffix:sub(#kind + 2))
-      if t then dated[#dated + 1] = { suffix = suffix, t = t }
-      else ff.log.warn(string.format("%s.ff%s: not a name ffrun gives, left alone", physical_target.data, suffix)) end
+      local name = physical_target.data .. ".ff" .. suffix
+      if t then dated[#dated + 1] = { name = name, suffix = suffix, t = t }
+      else ff.log.warn(string.format("%s: not a name ffrun gives, left alone", name)) end
     end
-    for i, d in ipairs(dated) do
-      local age_days = (ff.run.started_at - d.t) / 86400
-      if i < #dated and age_days >= p.keep_days then
-        ff.log.info(string.format("remove %s.ff%s (%.1f days old)", physical_target.data, d.suffix, age_days))
-        rb.must(ff.pgbackrest.remove_aside(p.target, p.confirm, d.suffix))
-        removed[#removed + 1] = physical_target.data .. ".ff" .. d.suffix
-        ff.evidence.set("copies_removed", removed) -- as it goes: a later refusal keeps the record
-        gone = gone + 1
-      end
-    end
-    ff.log.info(string.format("%s.ff%s_*: %d, %d removed%s", physical_target.data, kind, #dated, gone,
-      #dated > 0 and (", the newest kept: .ff" .. dated[#dated].suffix) or ""))
+    prune_kind(dated, p.keep_days, "remove", remove, removed, string.format("%s.ff%s_*", physical_target.data, kind))
   end
   return removed
 end
@@ -225,27 +236,18 @@ return {
         local live = admin:live()
         local names = rb.must(admin:databases())
         local removed = {}
+        local function drop(c) rb.must(admin:drop_database(c.name)) end
         -- Each kind on its own: a restore's (prev), a rollback's (bad), a failed copy kept (failed).
         for _, kind in ipairs({ "prev", "bad", "failed" }) do
           local copies = {}
           for _, name in ipairs(names) do
             local stamp = name:sub(1, #live) == live and name:sub(#live + 1):match("^__ff" .. kind .. "_(.+)$")
-            if stamp and backups.is_stamp(stamp) then copies[#copies + 1] = { name = name, stamp = stamp } end
-          end
-          table.sort(copies, function(a, b) return a.stamp < b.stamp end)
-          local gone = 0
-          for i, c in ipairs(copies) do
-            local age_days = (ff.run.started_at - rb.must(ff.time.parse_stamp(c.stamp))) / 86400
-            if i < #copies and age_days >= p.keep_days then
-              ff.log.info(string.format("drop %s (%.1f days old)", c.name, age_days))
-              rb.must(admin:drop_database(c.name))
-              removed[#removed + 1] = c.name
-              ff.evidence.set("copies_removed", removed)
-              gone = gone + 1
+            if stamp and backups.is_stamp(stamp) then
+              copies[#copies + 1] = { name = name, t = rb.must(ff.time.parse_stamp(stamp)) }
             end
           end
-          ff.log.info(string.format("%s__ff%s_*: %d, %d removed%s", live, kind, #copies, gone,
-            #copies > 0 and (", the newest kept: " .. copies[#copies].name) or ""))
+          table.sort(copies, function(a, b) return a.t < b.t end)
+          prune_kind(copies, p.keep_days, "drop", drop, removed, string.format("%s__ff%s_*", live, kind))
         end
         ff.evidence.set("copies_removed", removed)
       end,

@@ -393,10 +393,7 @@ static int keep_as(const char *beside, const char *kind, char *data, size_t cap,
 	if (renameat2(AT_FDCWD, beside, AT_FDCWD, data, RENAME_NOREPLACE) < 0)
 		return ff_err_set(e, FF_EFAIL, "%s -> %s: %s", beside, data, strerror(errno));
 	snprintf(parent, sizeof(parent), "%.*s", slash == beside ? 1 : (int)(slash - beside), beside);
-	if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(fd);
-		close(fd);
-	}
+	ff_sync_dir(parent);
 	return 0;
 }
 

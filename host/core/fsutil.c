@@ -64,6 +64,16 @@ void ff_remove_tree(const char *path)
 	remove_at(AT_FDCWD, path);
 }
 
+int ff_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
 size_t ff_read_head(const char *path, int flags, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | flags);

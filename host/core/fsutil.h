@@ -15,6 +15,9 @@ int ff_mkdir_p(const char *path, ff_err *e);
  * instance); symlinks inside are removed, never followed. */
 void ff_remove_tree(const char *path);
 
+/* fsync of a folder (a rename in it made durable): 0, or -1 with errno. */
+int ff_sync_dir(const char *dir);
+
 /* The start of a small file, NUL-terminated: its length, 0 when it cannot
  * be read (or is empty). flags: O_NOFOLLOW or 0. */
 size_t ff_read_head(const char *path, int flags, char *buf, size_t size);

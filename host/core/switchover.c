@@ -158,16 +158,6 @@ static void unmark(const char *dir)
 		unlink(path);
 }
 
-static int sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /* a and b change places; where the file system cannot exchange, two
  * renames through a third name (the live path is empty in between). */
 static int exchange(const char *a, const char *b, const char *spare)
@@ -274,7 +264,7 @@ static int switch_back(const ff_cluster *as, const ff_switch_opts *o, const char
 		return ff_err_set(e, FF_EFAIL, "the restored cluster did not start (%s; see %s), and swapping "
 				  "back failed: %s: the old data folder is at %s", why, r->server_log,
 				  strerror(errno), o->outgoing);
-	sync_dir(parent);
+	ff_sync_dir(parent);
 	r->kept = 0;
 	ff_err again = {0};
 	if (r->was_running && start(as, o, r->server_log, &again) < 0)
@@ -334,7 +324,7 @@ int ff_switchover(const ff_switch_opts *o, ff_switch_result *r, ff_err *e)
 	} else if (rename(o->incoming, o->live) < 0) {
 		return ff_err_set(e, FF_EFAIL, "%s -> %s: %s", o->incoming, o->live, strerror(errno));
 	}
-	sync_dir(parent);
+	ff_sync_dir(parent);
 	if ((rc = start(&as, o, r->server_log, e)) == 0) {
 		r->downtime_s = ff_time_mono() - t0;
 		return 0;
@@ -407,7 +397,7 @@ int ff_switch_remove(const char *live, const char *suffix, int dry_run, ff_err *
 	if (!leftover) {
 		if (renameat2(AT_FDCWD, path, AT_FDCWD, doomed, RENAME_NOREPLACE) < 0)
 			return ff_err_set(e, FF_EFAIL, "%s -> %s: %s", path, doomed, strerror(errno));
-		sync_dir(parent);
+		ff_sync_dir(parent);
 	}
 	ff_remove_tree(doomed);
 	if (lstat(doomed, &st) == 0)
